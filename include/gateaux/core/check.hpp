@@ -1,0 +1,21 @@
+#pragma once
+// Compile-time shape predicates used by the ops' static_asserts. They are variable templates
+// over the operands' shapes, so when one fails g++ prints it with both shapes, e.g.
+//   note: 'gateaux::inner_dims_agree<gateaux::shape{-1, 64}, gateaux::shape{32, 10}>' evaluates to false
+// (shapes are {rows, cols}; -1 is the run-time batch), and never a whole node type.
+#include "dim.hpp"
+#include "expr.hpp"
+
+namespace gateaux {
+
+template <expression E>
+inline constexpr shape shape_v{E::rows, E::cols};
+
+template <shape A, shape B>
+inline constexpr bool inner_dims_agree = A.cols == B.rows;
+template <shape A, shape B>
+inline constexpr bool shapes_agree = A == B;
+template <shape A, shape B>
+inline constexpr bool bias_fits = B.rows == 1 && A.cols == B.cols;
+
+}  // namespace gateaux

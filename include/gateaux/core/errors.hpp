@@ -1,0 +1,20 @@
+#pragma once
+// Run-time errors. Each message names the tensor, what was expected and what was found.
+#include <stdexcept>
+#include <string>
+
+namespace gateaux {
+
+struct error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// A bound tensor has the wrong shape, is missing, or disagrees with another on the batch size.
+struct shape_error : error {
+    using error::error;
+};
+// A bound input or target holds NaN or ±inf.
+struct value_error : error {
+    using error::error;
+};
+
+}  // namespace gateaux

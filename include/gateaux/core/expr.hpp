@@ -1,0 +1,76 @@
+#pragma once
+// The graph is the type. Every expression is an empty constexpr value whose type records
+// the operation and its operands (node<Op, Args...>) or, for a leaf, its kind, name and shape.
+// Two occurrences of the same subexpression have the same type, so they are one value.
+#include <concepts>
+#include <string_view>
+
+#include "dim.hpp"
+#include "meta.hpp"
+
+namespace gateaux {
+
+struct expr_tag {};
+
+// Anything built by gateaux; plain xtensor objects are never expressions.
+template <class T>
+concept expression = std::derived_from<T, expr_tag> && requires {
+    { T::rows } -> std::convertible_to<dim>;
+    { T::cols } -> std::convertible_to<dim>;
+};
+
+// Leaf kinds: data (inputs, targets) is bound per batch; parameters are what we differentiate.
+struct input_kind {
+    static constexpr std::string_view name = "input";
+    static constexpr bool is_data = true;
+};
+struct target_kind {
+    static constexpr std::string_view name = "target";
+    static constexpr bool is_data = true;
+};
+struct param_kind {
+    static constexpr std::string_view name = "parameter";
+    static constexpr bool is_data = false;
+};
+
+template <class Kind, fixed_string Name, dim R, dim C>
+struct leaf : expr_tag {
+    using kind = Kind;
+    using args = meta::list<>;
+    static constexpr auto name = Name;
+    static constexpr dim rows = R;
+    static constexpr dim cols = C;
+};
+
+template <class T>
+inline constexpr bool is_leaf = false;
+template <class K, fixed_string N, dim R, dim C>
+inline constexpr bool is_leaf<leaf<K, N, R, C>> = true;
+
+template <class T>
+concept parameter = is_leaf<T> && std::same_as<typename T::kind, param_kind>;
+
+// The one generic node. Op is an empty tag holding the op's rules (see ops/).
+template <class Op, class... Args>
+struct node : expr_tag {
+    using op = Op;
+    using args = meta::list<Args...>;
+    static constexpr shape out = Op::shape_of(shape{Args::rows, Args::cols}...);
+    static constexpr dim rows = out.rows;
+    static constexpr dim cols = out.cols;
+};
+
+// Leaves. Widths are compile-time; rows default to the run-time batch.
+//   input<"x", 64>        a batch×64 input       input<"x", 64, 32>  a 32×64 input (compile-time batch)
+//   target<"y", 10>       a batch×10 target
+//   param<"W1", 64, 32>   a 64×32 weight         bias<"b1", 32>      a 1×32 bias (row vector)
+template <fixed_string Name, dim Cols, dim Rows = batch>
+inline constexpr leaf<input_kind, Name, Rows, Cols> input{};
+template <fixed_string Name, dim Cols, dim Rows = batch>
+inline constexpr leaf<target_kind, Name, Rows, Cols> target{};
+template <fixed_string Name, dim Rows, dim Cols>
+inline constexpr leaf<param_kind, Name, Rows, Cols> param{};
+template <fixed_string Name, dim Cols>
+inline constexpr leaf<param_kind, Name, 1, Cols> bias{};
+
+}  // namespace gateaux

@@ -1,0 +1,172 @@
+#pragma once
+// The run-time half of a compiled program, independent of the graph's type: a loop over a
+// constexpr table of steps. Each step calls a kernel templated only on its op, so code size and
+// symbol names grow with the number of op kinds, not with the size of the graph.
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../core/blas_info.hpp"
+#include "../core/dim.hpp"
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
+
+namespace gateaux::detail {
+
+inline constexpr std::size_t max_arity = 4;
+
+using kernel_fn = void (*)(tensor& out, const tensor* const* values, const std::uint32_t* args);
+
+template <class Op, std::size_t... I>
+void run_kernel(tensor& out, const tensor* const* values, const std::uint32_t* args) {
+    Op::value(out, *values[args[I]]...);
+}
+
+struct step {
+    kernel_fn fn;  // null for a leaf
+    std::uint32_t args[max_arity];
+    dim rows, cols;
+    bool constant;  // depends on no leaf: computed only when buffers are (re)shaped
+};
+
+struct leaf_info {
+    std::string_view name;
+    std::string_view kind;
+    bool is_data;  // inputs and targets; parameters are not data
+    dim rows, cols;
+    std::uint32_t node;  // its index in the step table
+};
+
+class engine {
+public:
+    engine(std::span<const step> steps, std::span<const leaf_info> leaves)
+        : steps_(steps), leaves_(leaves), buffers_(steps.size()), values_(steps.size(), nullptr) {
+        warn_if_slow_blas();
+    }
+    // Copies keep the bindings and re-point node values at their own buffers. (No move
+    // operations are declared, so a move copies: a moved-from program stays usable.)
+    engine(const engine& o)
+        : steps_(o.steps_), leaves_(o.leaves_), buffers_(o.buffers_), values_(o.values_), shaped_batch_(o.shaped_batch_) {
+        repoint();
+    }
+    engine& operator=(const engine& o) {
+        if (this != &o) {
+            buffers_ = o.buffers_;
+            values_ = o.values_;
+            shaped_batch_ = o.shaped_batch_;
+            repoint();
+        }
+        return *this;
+    }
+
+    // Bind a tensor to leaf number `l`. It is not copied: it must outlive the runs that use it.
+    void bind_leaf(std::size_t l, const tensor& t) {
+        const leaf_info& info = leaves_[l];
+        check_shape(info, t);
+        if (info.is_data) check_finite(info, t);
+        values_[info.node] = &t;
+    }
+
+    void bind_name(std::string_view name, const tensor& t) { bind_leaf(find_leaf(name), t); }
+
+    // Evaluate every node once, in schedule order.
+    void run() {
+        const std::size_t b = check_bindings();
+        if (b != shaped_batch_) reshape(b);
+        for (std::size_t i = 0; i < steps_.size(); ++i) {
+            const step& s = steps_[i];
+            if (s.fn != nullptr && !s.constant) s.fn(buffers_[i], values_.data(), s.args);
+        }
+    }
+
+    const tensor& value_at(std::size_t node) const {
+        if (values_[node] == nullptr)
+            throw shape_error("gateaux: no value yet; bind every leaf and call run() first");
+        return *values_[node];
+    }
+
+    std::size_t batch_size() const { return shaped_batch_; }
+
+private:
+    static std::string describe(const leaf_info& l) {
+        return std::string(l.kind) + " '" + std::string(l.name) + "'";
+    }
+    static std::string expected(const leaf_info& l) {
+        std::string s = shape_string({l.rows, l.cols});
+        if (l.rows == batch) s += " (any batch B ≥ 1)";
+        return s;
+    }
+
+    std::size_t find_leaf(std::string_view name) const {
+        for (std::size_t l = 0; l < leaves_.size(); ++l)
+            if (leaves_[l].name == name) return l;
+        std::string known;
+        for (const leaf_info& l : leaves_) known += (known.empty() ? "" : ", ") + std::string(l.name);
+        throw shape_error("gateaux: no leaf named '" + std::string(name) + "' in this program (its leaves: " + known + ")");
+    }
+
+    static void check_shape(const leaf_info& l, const tensor& t) {
+        const bool rows_ok = l.rows == batch ? t.shape(0) >= 1 : t.shape(0) == std::size_t(l.rows);
+        if (!rows_ok || t.shape(1) != std::size_t(l.cols))
+            throw shape_error("gateaux: " + describe(l) + " must be " + expected(l) + ", got " +
+                              std::to_string(t.shape(0)) + "×" + std::to_string(t.shape(1)));
+    }
+
+    static void check_finite(const leaf_info& l, const tensor& t) {
+        for (std::size_t i = 0; i < t.shape(0); ++i)
+            for (std::size_t j = 0; j < t.shape(1); ++j)
+                if (!std::isfinite(t(i, j)))
+                    throw value_error("gateaux: " + describe(l) + " has a non-finite value " + number_string(t(i, j)) +
+                                      " at (" + std::to_string(i) + ", " + std::to_string(j) + ")");
+    }
+
+    // Every leaf bound with its shape (re-checked: a bound tensor may have been resized since),
+    // and one batch size shared by all batch-sized leaves. Returns that batch size (1 if none).
+    std::size_t check_bindings() const {
+        std::size_t b = 0;
+        const leaf_info* first = nullptr;
+        for (const leaf_info& l : leaves_) {
+            const tensor* t = values_[l.node];
+            if (t == nullptr) throw shape_error("gateaux: " + describe(l) + " is not bound (expects " + expected(l) + ")");
+            check_shape(l, *t);
+            if (l.rows != batch) continue;
+            if (first == nullptr) {
+                first = &l;
+                b = t->shape(0);
+            } else if (t->shape(0) != b) {
+                throw shape_error("gateaux: batch sizes differ: " + describe(*first) + " has " + std::to_string(b) +
+                                  " rows, " + describe(l) + " has " + std::to_string(t->shape(0)));
+            }
+        }
+        return first == nullptr ? 1 : b;
+    }
+
+    void repoint() {
+        for (std::size_t i = 0; i < steps_.size(); ++i)
+            if (steps_[i].fn != nullptr) values_[i] = shaped_batch_ != 0 ? &buffers_[i] : nullptr;
+    }
+
+    void reshape(std::size_t b) {
+        auto resolve = [b](dim d) { return d == batch ? b : std::size_t(d); };
+        for (std::size_t i = 0; i < steps_.size(); ++i) {
+            const step& s = steps_[i];
+            if (s.fn == nullptr) continue;
+            buffers_[i].resize({resolve(s.rows), resolve(s.cols)});
+            values_[i] = &buffers_[i];
+        }
+        for (std::size_t i = 0; i < steps_.size(); ++i)
+            if (steps_[i].fn != nullptr && steps_[i].constant) steps_[i].fn(buffers_[i], values_.data(), steps_[i].args);
+        shaped_batch_ = b;
+    }
+
+    std::span<const step> steps_;
+    std::span<const leaf_info> leaves_;
+    std::vector<tensor> buffers_;         // one per node; leaves' entries stay empty
+    std::vector<const tensor*> values_;   // a leaf's bound tensor, or a node's buffer
+    std::size_t shaped_batch_ = 0;        // batch size the buffers are shaped for (0: none yet)
+};
+
+}  // namespace gateaux::detail

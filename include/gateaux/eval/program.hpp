@@ -1,0 +1,138 @@
+#pragma once
+// compile(outputs...): the program that evaluates all the outputs in one pass.
+//
+//   auto prog = compile(loss, out);
+//   prog.bind(x, X).bind(y, Y).bind(W1, w1).bind(W2, w2);   // or prog.bind("x", X)
+//   prog.run();
+//   double l = prog.scalar(loss);  const tensor& o = prog[out];
+//
+// The schedule (distinct nodes in topological order) and the step table are computed at
+// compile time; run() executes it with buffers that are allocated once per batch size.
+#include <array>
+#include <cstdint>
+#include <utility>
+
+#include "../core/expr.hpp"
+#include "../core/meta.hpp"
+#include "engine.hpp"
+#include "schedule.hpp"
+
+namespace gateaux {
+
+namespace detail {
+
+template <class Op>
+concept constant_op = requires { requires Op::constant; };
+
+template <class N, class... All>
+constexpr step make_step() {
+    using L = meta::list<All...>;
+    if constexpr (is_leaf<N>) {
+        return step{nullptr, {}, N::rows, N::cols, false};
+    } else {
+        return [&]<class... A>(meta::list<A...>) {
+            return [&]<std::size_t... I>(std::index_sequence<I...>) {
+                static_assert(sizeof...(A) <= max_arity);
+                return step{&run_kernel<typename N::op, I...>,
+                            {static_cast<std::uint32_t>(meta::index_of<A>(L{}))...},
+                            N::rows,
+                            N::cols,
+                            constant_op<typename N::op>};
+            }(std::index_sequence_for<A...>{});
+        }(typename N::args{});
+    }
+}
+
+template <class N>
+constexpr leaf_info make_leaf_info(std::uint32_t index) {
+    return {N::name.view(), N::kind::name, N::kind::is_data, N::rows, N::cols, index};
+}
+
+template <class Sched>
+struct tables;
+template <class... N>
+struct tables<meta::list<N...>> {
+    static constexpr std::array<step, sizeof...(N)> steps{make_step<N, N...>()...};
+    static constexpr std::size_t n_leaves = (std::size_t(is_leaf<N>) + ... + 0);
+    static constexpr std::array<leaf_info, n_leaves> leaves = [] {
+        std::array<leaf_info, n_leaves> out{};
+        std::size_t k = 0;
+        std::uint32_t i = 0;
+        ([&] {
+            if constexpr (is_leaf<N>) out[k++] = make_leaf_info<N>(i);
+            ++i;
+        }(), ...);
+        return out;
+    }();
+    // Two different leaves may not share a name: binding by name would be ambiguous.
+    static constexpr bool names_unique = [] {
+        for (std::size_t a = 0; a < n_leaves; ++a)
+            for (std::size_t b = a + 1; b < n_leaves; ++b)
+                if (leaves[a].name == leaves[b].name) return false;
+        return true;
+    }();
+};
+
+}  // namespace detail
+
+template <expression... Outputs>
+class program : private detail::engine {
+    using schedule = schedule_t<Outputs...>;
+    using table = detail::tables<schedule>;
+    static_assert(table::names_unique,
+                  "gateaux::compile(outputs...): two different leaves share a name (same name, other kind or shape)");
+
+    template <class E>
+    static constexpr std::size_t node_index = meta::index_of<E>(schedule{});
+    template <class L>
+    static constexpr std::size_t leaf_index = [] {
+        for (std::size_t l = 0; l < table::n_leaves; ++l)
+            if (table::leaves[l].node == node_index<L>) return l;
+        return std::size_t(0);
+    }();
+
+public:
+    program() : engine(table::steps, table::leaves) {}
+
+    static constexpr std::size_t node_count = schedule::size;
+
+    // Bind a leaf's tensor (checked now: shape, and finiteness for inputs and targets).
+    template <class K, fixed_string N, dim R, dim C>
+    program& bind(leaf<K, N, R, C>, const tensor& t) {
+        static_assert(node_index<leaf<K, N, R, C>> != meta::npos,
+                      "gateaux::program::bind(leaf, tensor): this leaf is not used by the program's outputs");
+        bind_leaf(leaf_index<leaf<K, N, R, C>>, t);
+        return *this;
+    }
+    program& bind(std::string_view name, const tensor& t) {
+        bind_name(name, t);
+        return *this;
+    }
+    // The program keeps a pointer to bound data, so temporaries cannot be bound.
+    template <class L>
+    program& bind(L, tensor&&) = delete;
+    program& bind(std::string_view, tensor&&) = delete;
+
+    using engine::batch_size;
+    using engine::run;
+
+    template <expression E>
+    const tensor& operator[](E) const {
+        static_assert(node_index<E> != meta::npos,
+                      "gateaux::program[expr]: expr is not an output (or a subexpression of one) of this program");
+        return value_at(node_index<E>);
+    }
+    template <expression E>
+    double scalar(E e) const {
+        static_assert(E::rows == 1 && E::cols == 1, "gateaux::program::scalar(expr) requires a 1×1 expression");
+        return (*this)[e](0, 0);
+    }
+};
+
+template <expression... Outputs>
+program<Outputs...> compile(Outputs...) {
+    static_assert(sizeof...(Outputs) > 0, "gateaux::compile(outputs...) needs at least one output");
+    return {};
+}
+
+}  // namespace gateaux

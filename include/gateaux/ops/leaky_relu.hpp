@@ -1,0 +1,32 @@
+#pragma once
+// Leaky ReLU with compile-time slope S: a(x) = x for x > 0, S·x for x ≤ 0.
+// Kink convention: at x = 0 the derivative is the left one, a′(0) = S (so with S = 0, plain
+// ReLU, a′(0) = 0). a″ = 0 everywhere (the distributional term at the kink is dropped).
+#include "activation.hpp"
+
+namespace gateaux {
+
+template <double S>
+struct leaky_relu_fn {
+    static constexpr std::string_view name = "leaky_relu";
+    static constexpr double slope = S;
+    static constexpr bool piecewise_linear = true;
+    static constexpr bool invertible = S > 0.0;
+    static double f(double x) { return x > 0.0 ? x : S * x; }
+    static double df(double x) { return x > 0.0 ? 1.0 : S; }
+    static double d2f(double) { return 0.0; }
+    static double d3f(double) { return 0.0; }
+    static double inv(double y) { return y > 0.0 ? y : y / S; }
+    static double dinv(double y) { return y > 0.0 ? 1.0 : 1.0 / S; }
+};
+
+namespace act {
+template <double S>
+inline constexpr activation<leaky_relu_fn<S>> leaky_relu{};
+}
+template <double S, expression E>
+constexpr auto leaky_relu(E e) {
+    return act::leaky_relu<S>(e);
+}
+
+}  // namespace gateaux

@@ -1,0 +1,28 @@
+#pragma once
+// ReLU a(x) = max(x, 0). At x = 0, a′(0) = 0 (the left derivative, as for leaky_relu).
+// a′ = 0 on half the line, so no layer through a ReLU can be inverted (see docs/theory.md).
+#include "activation.hpp"
+
+namespace gateaux {
+
+struct relu_fn {
+    static constexpr std::string_view name = "relu";
+    static constexpr bool piecewise_linear = true;
+    static constexpr bool invertible = false;
+    static double f(double x) { return x > 0.0 ? x : 0.0; }
+    static double df(double x) { return x > 0.0 ? 1.0 : 0.0; }
+    static double d2f(double) { return 0.0; }
+    static double d3f(double) { return 0.0; }
+    static double inv(double y) { return y; }  // only on the image's positive part
+    static double dinv(double) { return 1.0; }
+};
+
+namespace act {
+inline constexpr activation<relu_fn> relu{};
+}
+template <expression E>
+constexpr auto relu(E e) {
+    return act::relu(e);
+}
+
+}  // namespace gateaux
