@@ -49,4 +49,12 @@ constexpr auto indexed_name() {
     return out;
 }
 
+template <fixed_string A, fixed_string B>
+constexpr auto concat() {
+    fixed_string<A.size() + B.size() + 1> out{};
+    std::copy_n(A.data, A.size(), out.data);
+    std::copy_n(B.data, B.size(), out.data + A.size());
+    return out;
+}
+
 }  // namespace gateaux

@@ -32,6 +32,16 @@ struct param_kind {
     static constexpr std::string_view name = "parameter";
     static constexpr bool is_data = false;
 };
+// A direction v for the R-operator, one per parameter (named "v.W1" for W1), and a cotangent u
+// seeding a vector–Jacobian product. Bound like data, and checked like data.
+struct direction_kind {
+    static constexpr std::string_view name = "direction";
+    static constexpr bool is_data = true;
+};
+struct cotangent_kind {
+    static constexpr std::string_view name = "cotangent";
+    static constexpr bool is_data = true;
+};
 
 template <class Kind, fixed_string Name, dim R, dim C>
 struct leaf : expr_tag {

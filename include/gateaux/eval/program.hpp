@@ -16,6 +16,7 @@
 #include "../core/meta.hpp"
 #include "engine.hpp"
 #include "schedule.hpp"
+#include "../symbolic/group.hpp"
 
 namespace gateaux {
 
@@ -129,10 +130,42 @@ public:
     }
 };
 
-template <expression... Outputs>
-program<Outputs...> compile(Outputs...) {
+namespace detail {
+// Outputs may be expressions or groups of expressions (a gradient, an H·v): groups are spliced.
+template <class T>
+struct output_list {
+    using type = meta::list<T>;
+};
+template <class P, class... E>
+struct output_list<group<P, meta::list<E...>>> {
+    using type = meta::list<E...>;
+};
+template <class... L>
+struct concat_lists;
+template <>
+struct concat_lists<> {
+    using type = meta::list<>;
+};
+template <class... A>
+struct concat_lists<meta::list<A...>> {
+    using type = meta::list<A...>;
+};
+template <class... A, class... B, class... Rest>
+struct concat_lists<meta::list<A...>, meta::list<B...>, Rest...> : concat_lists<meta::list<A..., B...>, Rest...> {};
+template <class L>
+struct program_of;
+template <class... E>
+struct program_of<meta::list<E...>> {
+    using type = program<E...>;
+};
+}  // namespace detail
+
+// compile(outputs...): outputs are expressions or groups (grad(...), hvp(...)).
+template <class... Outputs>
+auto compile(Outputs...) {
     static_assert(sizeof...(Outputs) > 0, "gateaux::compile(outputs...) needs at least one output");
-    return {};
+    using flat = typename detail::concat_lists<typename detail::output_list<Outputs>::type...>::type;
+    return typename detail::program_of<flat>::type{};
 }
 
 }  // namespace gateaux

@@ -1,7 +1,9 @@
 #pragma once
-// Sum C = A + B of equal shapes. `a + b` with b a 1×n row and a not a row is a bias add
-// (bias.hpp), as in x·W + b.
+// Sum C = A + B of equal shapes.   tangent: dA + dB   adjoint: g, g
+// `a + b` with b a 1×n row and a not a row is a bias add (bias.hpp), as in x·W + b.
+// Zeros fold: a + 0 = a.
 #include "../core/check.hpp"
+#include "../core/constants.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
 #include "bias.hpp"
@@ -11,16 +13,32 @@ namespace gateaux {
 struct add_op {
     static constexpr shape shape_of(shape a, shape) { return a; }
     static void value(tensor& out, const tensor& a, const tensor& b) { xt::noalias(out) = a + b; }
+    template <class Self, class A, class B, class DA, class DB>
+    static constexpr auto tangent(Self, A, B, DA da, DB db);
+    template <std::size_t I, class Self, class G, class A, class B>
+    static constexpr G adjoint(Self, G g, A, B) {
+        return g;
+    }
     static printed print(const printed& a, const printed& b) {
         return {a.at(prec::additive) + " + " + b.at(prec::multiplicative), prec::additive};
     }
 };
 
 template <expression A, expression B>
-constexpr auto add(A, B) {
+constexpr auto add(A a, B b) {
     static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
                   "gateaux::add(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    return node<add_op, A, B>{};
+    if constexpr (is_zero<A>)
+        return b;
+    else if constexpr (is_zero<B>)
+        return a;
+    else
+        return node<add_op, A, B>{};
+}
+
+template <class Self, class A, class B, class DA, class DB>
+constexpr auto add_op::tangent(Self, A, B, DA da, DB db) {
+    return add(da, db);
 }
 
 template <expression A, expression B>

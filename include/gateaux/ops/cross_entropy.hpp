@@ -2,11 +2,21 @@
 // Per-sample softmax cross-entropy of logits o against target rows y (one-hot or any
 // distribution): row b of the B×1 result is −Σⱼ y_bj log softmax(o_b)ⱼ = Σⱼ y_bj (lse(o_b) − o_bj),
 // with the log-sum-exp shifted by the row maximum so large logits do not overflow.
+//   gradient in o:  e = (Σⱼ y_bj)·softmax(o) − y   (= p − y for one-hot targets)
+//   tangent: row_sum(e ⊙ do)      adjoint: go = g_b·e row by row
+// Targets are data: differentiating through them is refused at compile time.
+#include <algorithm>
 #include <cmath>
 
 #include "../core/check.hpp"
+#include "../core/constants.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
+#include "col_broadcast.hpp"
+#include "hadamard.hpp"
+#include "row_sum.hpp"
+#include "softmax.hpp"
+#include "sub.hpp"
 
 namespace gateaux {
 
@@ -17,8 +27,7 @@ struct cross_entropy_op {
         for (std::size_t b = 0; b < o.shape(0); ++b) {
             const double* ob = o.data() + b * n;
             const double* yb = y.data() + b * n;
-            double m = ob[0];
-            for (std::size_t j = 1; j < n; ++j) m = std::max(m, ob[j]);
+            const double m = *std::max_element(ob, ob + n);
             double z = 0.0;
             for (std::size_t j = 0; j < n; ++j) z += std::exp(ob[j] - m);
             const double lse = m + std::log(z);
@@ -26,6 +35,20 @@ struct cross_entropy_op {
             for (std::size_t j = 0; j < n; ++j) s += yb[j] * (lse - ob[j]);
             out(b, 0) = s;
         }
+    }
+    template <class O, class Y>
+    static constexpr auto error(O o, Y y) {
+        return sub(hadamard(col_broadcast<O::cols>(row_sum(y)), softmax(o)), y);
+    }
+    template <class Self, class O, class Y, class DO, class DY>
+    static constexpr auto tangent(Self, O o, Y y, DO d_o, DY) {
+        static_assert(is_zero<DY>, "gateaux::cross_entropy(logits, target): the target must not depend on a parameter");
+        return row_sum(hadamard(error(o, y), d_o));
+    }
+    template <std::size_t I, class Self, class G, class O, class Y>
+    static constexpr auto adjoint(Self, G g, O o, Y y) {
+        static_assert(I == 0, "gateaux::cross_entropy(logits, target): the target must not depend on a parameter");
+        return hadamard(col_broadcast<O::cols>(g), error(o, y));
     }
     static printed print(const printed& o, const printed& y) {
         return {"cross_entropy(" + o.text + ", " + y.text + ")", prec::atom};

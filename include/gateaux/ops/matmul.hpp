@@ -1,16 +1,49 @@
 #pragma once
-// Matrix product C = A·B, with transposed operands read in place by BLAS (matmul_op<TA, TB>
-// computes op(A)·op(B); transposes written by the user or produced by adjoint rules fold in).
-//   shape:   A m×k, B k×n -> C m×n
-//   value:   BLAS dgemm through xtensor-blas, into the node's buffer (no allocation)
+// Matrix product C = Â·B̂ with Â = A or Aᵀ, B̂ = B or Bᵀ (matmul_op<TA, TB>): transposes, written
+// by the user or produced by the rules, fold into the BLAS call instead of being evaluated.
+//   shape:    Â m×k, B̂ k×n -> C m×n
+//   value:    dgemm through xtensor-blas, into the node's buffer
+//   tangent:  dC = dÂ·B̂ + Â·dB̂
+//   adjoint:  gA = g·B̂ᵀ (or B̂·gᵀ if TA),   gB = Âᵀ·g (or gᵀ·Â if TB)
 #include <xtensor-blas/xblas.hpp>
 
 #include "../core/check.hpp"
+#include "../core/constants.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
+#include "add.hpp"
 #include "transpose.hpp"
 
 namespace gateaux {
+
+template <bool TA, bool TB>
+struct matmul_op;
+
+namespace detail {
+template <class E>
+struct peel_transpose {
+    using type = E;
+    static constexpr bool flip = false;
+};
+template <class X>
+struct peel_transpose<node<transpose_op, X>> {
+    using type = X;
+    static constexpr bool flip = true;
+};
+}  // namespace detail
+
+// op(X)·op(Y) with op chosen by the flags; transposed operands flip their flag; zeros fold.
+template <bool TA, bool TB, expression X, expression Y>
+constexpr auto make_matmul(X, Y) {
+    using PX = detail::peel_transpose<X>;
+    using PY = detail::peel_transpose<Y>;
+    constexpr bool ta = TA != PX::flip, tb = TB != PY::flip;
+    using N = node<matmul_op<ta, tb>, typename PX::type, typename PY::type>;
+    if constexpr (is_zero<X> || is_zero<Y>)
+        return zero<N::rows, N::cols>{};
+    else
+        return N{};
+}
 
 template <bool TA = false, bool TB = false>
 struct matmul_op {
@@ -20,6 +53,21 @@ struct matmul_op {
     static void value(tensor& out, const tensor& a, const tensor& b) {
         xt::blas::gemm(a, b, out, TA, TB);
     }
+    template <class Self, class A, class B, class DA, class DB>
+    static constexpr auto tangent(Self, A a, B b, DA da, DB db) {
+        return add(make_matmul<TA, TB>(da, b), make_matmul<TA, TB>(a, db));
+    }
+    template <std::size_t I, class Self, class G, class A, class B>
+    static constexpr auto adjoint(Self, G g, A a, B b) {
+        if constexpr (I == 0 && TA)
+            return make_matmul<TB, true>(b, g);
+        else if constexpr (I == 0)
+            return make_matmul<false, !TB>(g, b);
+        else if constexpr (TB)
+            return make_matmul<true, TA>(g, a);
+        else
+            return make_matmul<!TA, false>(a, g);
+    }
     static printed print(const printed& a, const printed& b) {
         std::string l = TA ? a.at(prec::postfix) + "ᵀ" : a.at(prec::multiplicative);
         std::string r = TB ? b.at(prec::postfix) + "ᵀ" : b.at(prec::postfix);
@@ -27,34 +75,21 @@ struct matmul_op {
     }
 };
 
-namespace detail {
-// Peel a transpose node off an operand: (Xᵀ)·B is matmul_op<true, false>(X, B).
-template <class E>
-struct peel_transpose {
-    using type = E;
-    static constexpr bool transposed = false;
-};
-template <class X>
-struct peel_transpose<node<transpose_op, X>> {
-    using type = X;
-    static constexpr bool transposed = true;
-};
-}  // namespace detail
-
 template <expression A, expression B>
-constexpr auto matmul(A, B) {
+constexpr auto matmul(A a, B b) {
     static_assert(inner_dims_agree<shape_v<A>, shape_v<B>>,
                   "gateaux::matmul(a, b) requires cols(a) == rows(b) [shapes are {rows, cols}; -1 = batch]");
-    using PA = detail::peel_transpose<A>;
-    using PB = detail::peel_transpose<B>;
-    return node<matmul_op<PA::transposed, PB::transposed>, typename PA::type, typename PB::type>{};
+    return make_matmul<false, false>(a, b);
 }
 
 // a * b is the matrix product, and only between gateaux expressions: plain xtensor operands
-// never match (for them * stays element-wise).
+// never match (for them * stays element-wise). It checks shapes itself so that a mistake is
+// reported one instantiation level nearer the user's line.
 template <expression A, expression B>
 constexpr auto operator*(A a, B b) {
-    return matmul(a, b);
+    static_assert(inner_dims_agree<shape_v<A>, shape_v<B>>,
+                  "gateaux::matmul(a, b) requires cols(a) == rows(b) [shapes are {rows, cols}; -1 = batch]");
+    return make_matmul<false, false>(a, b);
 }
 
 }  // namespace gateaux

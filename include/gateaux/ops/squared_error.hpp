@@ -1,9 +1,17 @@
 #pragma once
-// Per-sample squared error: row b of the B×1 result is ½‖o_b − y_b‖².
-// Reduce it with sum (the classic ½‖O − Y‖²) or mean; mse(o, y) is mean(squared_error(o, y)).
+// Per-sample squared error: row b of the B×1 result is ½‖o_b − y_b‖². Reduce it with sum (the
+// classic ½‖O − Y‖²) or mean; mse(o, y) is mean(squared_error(o, y)).
+//   tangent: row_sum((o − y) ⊙ (do − dy))
+//   adjoint: go = g_b·(o − y) row by row (col_broadcast), gy = −go
+// With g = 1 (under a sum) the output gradient folds to o − y.
 #include "../core/check.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
+#include "col_broadcast.hpp"
+#include "hadamard.hpp"
+#include "row_sum.hpp"
+#include "scale.hpp"
+#include "sub.hpp"
 
 namespace gateaux {
 
@@ -18,6 +26,18 @@ struct squared_error_op {
             for (std::size_t j = 0; j < n; ++j, ++po, ++py) s += (*po - *py) * (*po - *py);
             out(b, 0) = 0.5 * s;
         }
+    }
+    template <class Self, class O, class Y, class DO, class DY>
+    static constexpr auto tangent(Self, O o, Y y, DO d_o, DY d_y) {
+        return row_sum(hadamard(sub(o, y), sub(d_o, d_y)));
+    }
+    template <std::size_t I, class Self, class G, class O, class Y>
+    static constexpr auto adjoint(Self, G g, O o, Y y) {
+        auto go = hadamard(col_broadcast<O::cols>(g), sub(o, y));
+        if constexpr (I == 0)
+            return go;
+        else
+            return scale<-1.0>(go);
     }
     static printed print(const printed& o, const printed& y) {
         return {"½‖" + o.text + " − " + y.at(prec::multiplicative) + "‖²", prec::atom};

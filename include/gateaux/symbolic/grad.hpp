@@ -1,0 +1,131 @@
+#pragma once
+// Reverse mode, symbolically: the adjoint (cotangent) of node J is the sum, over each use of J
+// as operand k of a node C, of C's op's adjoint rule k applied to C's adjoint. The uses come
+// from a constexpr edge table over the forward schedule (integers, not a type-level map), and
+// each node's adjoint is a function template, so the compiler memoises it: every adjoint is
+// built once, the forward nodes are shared with the loss, and a branch that reaches no
+// requested parameter is never visited.
+//   grad(loss, wrt(W1, W2))   the gradient blocks, one group entry per parameter
+//   vjp(e, wrt(W1, W2))       uᵀJ for a cotangent leaf u shaped like e (bound as "u")
+#include <array>
+#include <cstdint>
+#include <utility>
+
+#include "../core/constants.hpp"
+#include "../core/expr.hpp"
+#include "../core/meta.hpp"
+#include "../eval/schedule.hpp"
+#include "../ops/add.hpp"
+#include "group.hpp"
+#include "wrt.hpp"
+
+namespace gateaux {
+
+namespace detail {
+
+template <class... C>
+constexpr auto add_all(C... c) {
+    return (... + c);  // only same-shaped operands reach here, so + is add
+}
+
+template <class Sched, class Root, class Seed>
+struct reverse;
+
+template <class... N, class Root, class Seed>
+struct reverse<meta::list<N...>, Root, Seed> {
+    using sched = meta::list<N...>;
+    struct edge {
+        std::uint32_t from, to, slot;  // node `from` is operand `slot` of node `to`
+    };
+    static constexpr std::size_t n_edges = (N::args::size + ... + 0);
+    static constexpr std::array<edge, n_edges> edges = [] {
+        std::array<edge, n_edges> out{};
+        std::size_t e = 0;
+        std::uint32_t to = 0;
+        (
+            [&]<class... A>(meta::list<A...>) {
+                std::uint32_t slot = 0;
+                ((out[e++] = edge{static_cast<std::uint32_t>(meta::index_of<A>(sched{})), to, slot++}), ...);
+                ++to;
+            }(typename N::args{}),
+            ...);
+        return out;
+    }();
+
+    template <std::size_t J>
+    static constexpr std::size_t n_uses = [] {
+        std::size_t n = 0;
+        for (const edge& e : edges) n += e.from == J;
+        return n;
+    }();
+    template <std::size_t J>
+    static constexpr std::array<edge, n_uses<J>> uses = [] {
+        std::array<edge, n_uses<J>> out{};
+        std::size_t n = 0;
+        for (const edge& e : edges)
+            if (e.from == J) out[n++] = e;
+        return out;
+    }();
+
+    template <std::size_t J>
+    static constexpr auto adjoint() {
+        using NJ = type_at_t<J, sched>;
+        if constexpr (__is_same(NJ, Root)) {
+            return Seed{};
+        } else {
+            return [&]<std::size_t... U>(std::index_sequence<U...>) {
+                return add_all(contribution<uses<J>[U].to, uses<J>[U].slot>()...);
+            }(std::make_index_sequence<n_uses<J>>{});
+        }
+    }
+
+    template <std::size_t I, std::size_t K>
+    static constexpr auto contribution() {
+        using C = type_at_t<I, sched>;
+        return [&]<class... A>(meta::list<A...>) {
+            return C::op::template adjoint<K>(C{}, adjoint<I>(), A{}...);
+        }(typename C::args{});
+    }
+
+    template <class P>
+    static constexpr auto adjoint_of() {
+        return adjoint<meta::index_of<P>(sched{})>();
+    }
+};
+
+// Instantiated only when the check fails, so g++ names the parameter in its "with" line.
+template <fixed_string Name, bool Occurs>
+constexpr void check_occurs() {
+    static_assert(Occurs, "gateaux::grad(loss, wrt(params...)): a parameter does not occur in the loss");
+}
+
+template <class E, class Seed, class... P>
+constexpr auto backward() {
+    using S = schedule_t<E>;
+    if constexpr (!(meta::contains<S, P> && ...)) {
+        (check_occurs<P::name, meta::contains<S, P>>(), ...);
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else {
+        using R = reverse<S, E, Seed>;
+        return group<meta::list<P...>, meta::list<decltype(R::template adjoint_of<P>())...>>{};
+    }
+}
+
+}  // namespace detail
+
+template <expression L, class... P>
+constexpr auto grad(L, params<P...>) {
+    static_assert(L::rows == 1 && L::cols == 1, "gateaux::grad(loss, wrt(...)) requires a scalar (1×1) loss");
+    return detail::backward<L, ones<1, 1>, P...>();
+}
+
+// The cotangent leaf u of a vector–Jacobian product uᵀJ: shaped like the expression.
+template <expression E>
+using cotangent_t = leaf<cotangent_kind, "u", E::rows, E::cols>;
+
+template <expression E, class... P>
+constexpr auto vjp(E, params<P...>) {
+    return detail::backward<E, cotangent_t<E>, P...>();
+}
+
+}  // namespace gateaux

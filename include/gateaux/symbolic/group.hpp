@@ -1,0 +1,71 @@
+#pragma once
+// group: one derived expression per parameter, e.g. the gradient blocks of grad(loss, wrt(W1, W2)).
+//   auto g = grad(loss, wrt(W1, W2));
+//   auto [g1, g2] = g;                 // structured bindings
+//   g.of(W2)                           // by parameter
+//   compile(loss, g)                   // a group is flattened into its expressions
+#include <cstddef>
+#include <tuple>
+
+#include "../core/expr.hpp"
+#include "../core/meta.hpp"
+
+namespace gateaux {
+
+namespace detail {
+template <std::size_t I, class T>
+struct indexed {
+    using type = T;
+};
+template <class Seq, class... T>
+struct indexer;
+template <std::size_t... I, class... T>
+struct indexer<std::index_sequence<I...>, T...> : indexed<I, T>... {};
+template <std::size_t I, class T>
+indexed<I, T> select(const indexed<I, T>&);
+}  // namespace detail
+
+// The I-th type of a list, without recursion.
+template <std::size_t I, class L>
+struct type_at;
+template <std::size_t I, class... T>
+struct type_at<I, meta::list<T...>> {
+    using type = typename decltype(detail::select<I>(detail::indexer<std::index_sequence_for<T...>, T...>{}))::type;
+};
+template <std::size_t I, class L>
+using type_at_t = typename type_at<I, L>::type;
+
+template <class Params, class Exprs>
+struct group;
+
+template <class... P, class... E>
+struct group<meta::list<P...>, meta::list<E...>> {
+    using parameters = meta::list<P...>;
+    using expressions = meta::list<E...>;
+    static constexpr std::size_t size = sizeof...(E);
+
+    template <expression Q>
+    static constexpr auto of(Q) {
+        constexpr std::size_t i = meta::index_of<Q>(parameters{});
+        static_assert(i != meta::npos, "gateaux::group::of(param): not one of the group's parameters");
+        return type_at_t<i, expressions>{};
+    }
+    template <std::size_t I>
+    constexpr auto get() const {
+        return type_at_t<I, expressions>{};
+    }
+};
+
+template <class T>
+inline constexpr bool is_group = false;
+template <class P, class E>
+inline constexpr bool is_group<group<P, E>> = true;
+
+}  // namespace gateaux
+
+template <class P, class E>
+struct std::tuple_size<gateaux::group<P, E>> : std::integral_constant<std::size_t, E::size> {};
+template <std::size_t I, class P, class E>
+struct std::tuple_element<I, gateaux::group<P, E>> {
+    using type = gateaux::type_at_t<I, E>;
+};

@@ -1,0 +1,34 @@
+#pragma once
+// Pearlmutter's R-operator: H·v = d/dr ∇L(θ + r·v) at r = 0, the tangent transform of the
+// gradient expressions. No tape and no numbers: a new expression per parameter block,
+// (H·v)_P = Σ_Q H_PQ v_Q over the parameters Q in wrt(...), with v_Q bound as direction(Q).
+//   auto hv = hvp(loss, wrt(W1, W2));
+//   auto prog = compile(loss, grad(loss, wrt(W1, W2)), hv);   // one pass, shared forward values
+#include "grad.hpp"
+#include "group.hpp"
+#include "tangent.hpp"
+
+namespace gateaux {
+
+namespace detail {
+template <class Exprs, class Params>
+struct tangents;
+template <class... E, class Params>
+struct tangents<meta::list<E...>, Params> {
+    using type = meta::list<tangent_t<E, Params>...>;
+};
+}  // namespace detail
+
+// R{e}: the tangent of any expression (a gradient block, the network output, ...).
+template <expression E, class... P>
+constexpr auto rop(E e, params<P...> w) {
+    return jvp(e, w);
+}
+
+template <expression L, class... P>
+constexpr auto hvp(L loss, params<P...> w) {
+    using G = decltype(grad(loss, w));
+    return group<meta::list<P...>, typename detail::tangents<typename G::expressions, meta::list<P...>>::type>{};
+}
+
+}  // namespace gateaux
