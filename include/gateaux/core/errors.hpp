@@ -17,4 +17,9 @@ struct value_error : error {
     using error::error;
 };
 
+// A request that would need more memory than the caller allowed (e.g. an explicit Hessian).
+struct size_error : error {
+    using error::error;
+};
+
 }  // namespace gateaux

@@ -72,6 +72,10 @@ public:
 
     void bind_name(std::string_view name, const tensor& t) { bind_leaf(find_leaf(name), t); }
 
+    // The tensor bound to leaf number `l`, or null.
+    const tensor* bound_leaf(std::size_t l) const { return values_[leaves_[l].node]; }
+    void unbind_leaf(std::size_t l) { values_[leaves_[l].node] = nullptr; }
+
     // Evaluate every node once, in schedule order.
     void run() {
         const std::size_t b = check_bindings();

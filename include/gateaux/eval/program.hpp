@@ -109,6 +109,26 @@ public:
         bind_name(name, t);
         return *this;
     }
+    // The tensor bound to a leaf (null if none), and forgetting a binding.
+    template <class K, fixed_string N, dim R, dim C>
+    const tensor* bound(leaf<K, N, R, C>) const {
+        static_assert(node_index<leaf<K, N, R, C>> != meta::npos,
+                      "gateaux::program::bound(leaf): this leaf is not used by the program's outputs");
+        return bound_leaf(leaf_index<leaf<K, N, R, C>>);
+    }
+    template <class K, fixed_string N, dim R, dim C>
+    program& unbind(leaf<K, N, R, C>) {
+        static_assert(node_index<leaf<K, N, R, C>> != meta::npos,
+                      "gateaux::program::unbind(leaf): this leaf is not used by the program's outputs");
+        unbind_leaf(leaf_index<leaf<K, N, R, C>>);
+        return *this;
+    }
+    // Whether the program computes e (as an output or a shared subexpression).
+    template <expression E>
+    static constexpr bool computes(E) {
+        return node_index<E> != meta::npos;
+    }
+
     // The program keeps a pointer to bound data, so temporaries cannot be bound.
     template <class L>
     program& bind(L, tensor&&) = delete;

@@ -11,11 +11,11 @@
 namespace gateaux {
 
 namespace detail {
-template <class Exprs, class Params>
+template <class Exprs, class Params, class Dirs>
 struct tangents;
-template <class... E, class Params>
-struct tangents<meta::list<E...>, Params> {
-    using type = meta::list<tangent_t<E, Params>...>;
+template <class... E, class Params, class Dirs>
+struct tangents<meta::list<E...>, Params, Dirs> {
+    using type = meta::list<tangent_t<E, Params, Dirs>...>;
 };
 }  // namespace detail
 
@@ -25,10 +25,22 @@ constexpr auto rop(E e, params<P...> w) {
     return jvp(e, w);
 }
 
+template <expression E, class... P, class... D>
+constexpr auto rop(E e, params<P...> w, directions<D...> d) {
+    return jvp(e, w, d);
+}
+
+// H·v with v bound as direction(P) for each P, or given explicitly: hvp(loss, wrt(W), along(V)).
+template <expression L, class... P, class... D>
+constexpr auto hvp(L loss, params<P...> w, directions<D...>) {
+    detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
+    using G = decltype(grad(loss, w));
+    using T = typename detail::tangents<typename G::expressions, meta::list<P...>, meta::list<D...>>::type;
+    return group<meta::list<P...>, T>{};
+}
 template <expression L, class... P>
 constexpr auto hvp(L loss, params<P...> w) {
-    using G = decltype(grad(loss, w));
-    return group<meta::list<P...>, typename detail::tangents<typename G::expressions, meta::list<P...>>::type>{};
+    return hvp(loss, w, directions<direction_t<P>...>{});
 }
 
 }  // namespace gateaux

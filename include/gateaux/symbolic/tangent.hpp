@@ -6,39 +6,78 @@
 //   rop(e, wrt(...))         the same transform applied to a gradient: R{∇L} = H·v
 #include "../core/constants.hpp"
 #include "../core/expr.hpp"
+#include "group.hpp"
 #include "wrt.hpp"
 
 namespace gateaux {
 
+// along(v1, v2, ...): directions given by the caller instead of the default direction(P)
+// leaves; any expressions, one per parameter in wrt(...), each of its parameter's shape.
+template <class... D>
+struct directions {
+    using list = meta::list<D...>;
+};
+template <expression... D>
+constexpr directions<D...> along(D...) {
+    return {};
+}
+
 namespace detail {
-template <class E, class Params>
+// Params and Dirs are parallel lists: parameter i moves along direction i.
+template <class E, class Params, class Dirs>
 struct tangent_of;
 
-template <class K, fixed_string N, dim R, dim C, class Params>
-struct tangent_of<leaf<K, N, R, C>, Params> {
-    using L = leaf<K, N, R, C>;
-    using type = std::conditional_t<meta::contains<Params, L>, direction_t<L>, zero<R, C>>;
+template <class K, fixed_string N, dim R, dim C, class Params, class Dirs>
+struct tangent_of<leaf<K, N, R, C>, Params, Dirs> {
+    static constexpr std::size_t i = meta::index_of<leaf<K, N, R, C>>(Params{});
+    static constexpr auto make() {
+        if constexpr (i == meta::npos)
+            return zero<R, C>{};
+        else
+            return type_at_t<i, Dirs>{};
+    }
+    using type = decltype(make());
 };
 
-template <class Op, class... A, class Params>
-struct tangent_of<node<Op, A...>, Params> {
+template <class Op, class... A, class Params, class Dirs>
+struct tangent_of<node<Op, A...>, Params, Dirs> {
     static constexpr auto make() {
         if constexpr (sizeof...(A) == 0)
             return zero<node<Op>::rows, node<Op>::cols>{};  // constants
         else
-            return Op::tangent(node<Op, A...>{}, A{}..., typename tangent_of<A, Params>::type{}...);
+            return Op::tangent(node<Op, A...>{}, A{}..., typename tangent_of<A, Params, Dirs>::type{}...);
     }
     using type = decltype(make());
 };
+
+// Instantiated only when the check fails, so g++ names the parameter and both shapes.
+template <fixed_string Param, shape ParamShape, shape DirectionShape>
+constexpr void check_direction_shape() {
+    static_assert(ParamShape == DirectionShape,
+                  "gateaux: a direction in along(...) must have its parameter's shape [shapes are {rows, cols}]");
+}
+template <class... P, class... D>
+constexpr bool check_directions(meta::list<P...>, meta::list<D...>) {
+    static_assert(sizeof...(P) == sizeof...(D), "gateaux: along(...) needs one direction per parameter in wrt(...)");
+    if constexpr (sizeof...(P) == sizeof...(D))
+        (check_direction_shape<P::name, shape_v<P>, shape_v<D>>(), ...);
+    return true;
+}
 }  // namespace detail
 
-template <class E, class Params>
-using tangent_t = typename detail::tangent_of<E, Params>::type;
+// The tangent of E when parameters P move along directions D (default: direction(P) leaves).
+template <class E, class Params, class Dirs = typename meta::transform<Params, direction_of>::type>
+using tangent_t = typename detail::tangent_of<E, Params, Dirs>::type;
 
 // J·v: the directional derivative of e along the directions of the given parameters.
 template <expression E, class... P>
 constexpr auto jvp(E, params<P...>) {
     return tangent_t<E, meta::list<P...>>{};
+}
+template <expression E, class... P, class... D>
+constexpr auto jvp(E, params<P...>, directions<D...>) {
+    detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
+    return tangent_t<E, meta::list<P...>, meta::list<D...>>{};
 }
 
 }  // namespace gateaux

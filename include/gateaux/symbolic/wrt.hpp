@@ -38,6 +38,11 @@ constexpr params<P...> wrt(P...) {
 template <class P>
 using direction_t = leaf<direction_kind, concat<"v.", P::name>(), P::rows, P::cols>;
 
+template <class P>
+struct direction_of {
+    using type = direction_t<P>;
+};
+
 template <fixed_string N, dim R, dim C>
 constexpr direction_t<leaf<param_kind, N, R, C>> direction(leaf<param_kind, N, R, C>) {
     return {};
