@@ -38,6 +38,7 @@
 #include "core/tensor.hpp"
 #include "eval/program.hpp"
 #include "eval/schedule.hpp"
+#include "nn/data.hpp"
 #include "nn/mlp.hpp"
 #include "symbolic/fd.hpp"
 #include "symbolic/grad.hpp"

@@ -56,6 +56,11 @@ struct group<meta::list<P...>, meta::list<E...>> {
     }
 };
 
+template <std::size_t I, class P, class E>
+constexpr auto get(group<P, E> g) {
+    return g.template get<I>();
+}
+
 template <class T>
 inline constexpr bool is_group = false;
 template <class P, class E>
