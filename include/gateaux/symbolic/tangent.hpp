@@ -4,6 +4,7 @@
 // symbolic zero, and zeros fold through the rules, so only what depends on v is built.
 //   jvp(out, wrt(W1, W2))    J·v of any expression (the network output for Gauss–Newton)
 //   rop(e, wrt(...))         the same transform applied to a gradient: R{∇L} = H·v
+#include "../core/check.hpp"
 #include "../core/constants.hpp"
 #include "../core/expr.hpp"
 #include "group.hpp"
