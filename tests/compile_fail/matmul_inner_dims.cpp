@@ -1,0 +1,15 @@
+// A product whose inner dimensions differ: x is batch×64, W is 32×10.
+// expect: gateaux::matmul(a, b) requires cols(a) == rows(b)
+#include <gateaux/gateaux.hpp>
+
+int main() {
+    using namespace gateaux;
+    constexpr auto x = input<"x", 64>;
+#ifdef GATEAUX_SHOULD_FAIL
+    constexpr auto W = param<"W", 32, 10>;
+#else
+    constexpr auto W = param<"W", 64, 10>;
+#endif
+    auto out = x * W;
+    (void)out;
+}
