@@ -40,6 +40,7 @@
 #include "eval/schedule.hpp"
 #include "nn/data.hpp"
 #include "nn/mlp.hpp"
+#include "symbolic/bop.hpp"
 #include "symbolic/fd.hpp"
 #include "symbolic/grad.hpp"
 #include "symbolic/group.hpp"

@@ -11,7 +11,10 @@ namespace gateaux {
 
 using dim = long;
 // The run-time batch dimension. It prints as -1 inside compiler messages and as "B" elsewhere.
+// More generally a negative dimension −k means k·B rows: per-sample stacks of k×k matrices
+// (the B-operator's curvature blocks) have −k rows.
 inline constexpr dim batch = -1;
+constexpr dim batch_times(dim k) { return -k; }
 
 struct shape {
     dim rows;
@@ -19,7 +22,9 @@ struct shape {
     friend constexpr bool operator==(shape, shape) = default;
 };
 
-inline std::string dim_string(dim d) { return d == batch ? std::string("B") : std::to_string(d); }
+inline std::string dim_string(dim d) {
+    return d == batch ? std::string("B") : d < 0 ? std::to_string(-d) + "B" : std::to_string(d);
+}
 inline std::string shape_string(shape s) { return dim_string(s.rows) + "×" + dim_string(s.cols); }
 
 // A string usable as a template argument: leaves carry their name in their type.

@@ -154,7 +154,7 @@ private:
     }
 
     void reshape(std::size_t b) {
-        auto resolve = [b](dim d) { return d == batch ? b : std::size_t(d); };
+        auto resolve = [b](dim d) { return d < 0 ? std::size_t(-d) * b : std::size_t(d); };
         for (std::size_t i = 0; i < steps_.size(); ++i) {
             const step& s = steps_[i];
             if (s.fn == nullptr) continue;

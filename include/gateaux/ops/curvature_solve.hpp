@@ -1,0 +1,58 @@
+#pragma once
+// Row-by-row solves with a stack of per-sample curvature blocks (curvature.hpp): row b of the
+// result is z_b·T_b⁻¹. Each T_b is factorised by LAPACK's symmetric-indefinite LDLᵀ
+// (Bunch–Kaufman): with smooth activations T_b is often indefinite, which is fine. A block whose
+// reciprocal condition estimate is below inverse_tolerance() is refused with a rank_error that
+// names the layer, the sample and the block's inertia (positive/negative/zero pivots).
+#include <string>
+#include <vector>
+
+#include "../core/check.hpp"
+#include "../core/constants.hpp"
+#include "../core/errors.hpp"
+#include "../core/lapack.hpp"
+#include "../core/print.hpp"
+#include "../core/tensor.hpp"
+#include "../core/tolerance.hpp"
+
+namespace gateaux {
+
+template <fixed_string Name>
+struct curvature_solve_op {
+    static constexpr shape shape_of(shape, shape z) { return z; }
+    static void value(tensor& out, const tensor& t, const tensor& z) {
+        const auto n = lapack::index(z.shape(1));
+        std::vector<double> block(static_cast<std::size_t>(n * n)), work;
+        std::vector<lapack::index> piv(static_cast<std::size_t>(n)), iwork;
+        for (std::size_t b = 0; b < z.shape(0); ++b) {
+            std::copy_n(t.data() + b * std::size_t(n * n), std::size_t(n * n), block.data());
+            lapack::inertia in;
+            const double rcond = lapack::ldl_factor(block.data(), n, piv.data(), in, work, iwork);
+            if (!(rcond >= inverse_tolerance()))
+                throw rank_error("curvature block T_b of sample " + std::to_string(b) + " at " + std::string(Name.view()),
+                                 "singular or ill-conditioned: condition ≈ " + number_string(1.0 / rcond) + " exceeds 1/tolerance = " +
+                                     number_string(1.0 / inverse_tolerance()) + " (inertia: " + std::to_string(in.positive) +
+                                     " positive, " + std::to_string(in.negative) + " negative, " + std::to_string(in.zero) +
+                                     " zero pivots)",
+                                 rcond == 0.0 ? INFINITY : 1.0 / rcond);
+            // T_b symmetric: z_b·T_b⁻¹ = (T_b⁻¹·z_bᵀ)ᵀ, one right-hand side.
+            double* row = out.data() + b * std::size_t(n);
+            std::copy_n(z.data() + b * std::size_t(n), std::size_t(n), row);
+            lapack::ldl_solve(block.data(), n, piv.data(), row, 1);
+        }
+    }
+    static printed print(const printed& t, const printed& z) {
+        return {z.at(prec::multiplicative) + "·" + t.at(prec::postfix) + "⁻¹", prec::multiplicative};
+    }
+};
+
+template <fixed_string Name, expression T, expression Z>
+constexpr auto curvature_solve(T, Z) {
+    static_assert(T::cols == Z::cols, "gateaux::curvature_solve(T, z): widths differ");
+    if constexpr (is_zero<Z>)
+        return Z{};
+    else
+        return node<curvature_solve_op<Name>, T, Z>{};
+}
+
+}  // namespace gateaux

@@ -1,0 +1,51 @@
+#pragma once
+// QR factorisation of a layer input h (B×n, B ≤ n) as a node, shared by every pseudo-inverse
+// solve with h in a program: hᵀ = Q·R, so h⁺ = Q₁R⁻ᵀ. The value is B×(n+1): row-major h is the
+// column-major hᵀ, so LAPACK's compact QR of hᵀ lands in columns 0..n−1 and column n holds the
+// Householder scalars. Refused (rank_error naming h) when B > n, or when R's reciprocal
+// condition estimate is below inverse_tolerance().
+#include <string>
+#include <vector>
+
+#include "../core/check.hpp"
+#include "../core/constants.hpp"
+#include "../core/errors.hpp"
+#include "../core/lapack.hpp"
+#include "../core/print.hpp"
+#include "../core/tensor.hpp"
+#include "../core/tolerance.hpp"
+
+namespace gateaux {
+
+template <fixed_string Name>
+struct qr_op {
+    static constexpr shape shape_of(shape h) { return {h.rows, h.cols + 1}; }
+    static void value(tensor& out, const tensor& h) {
+        const auto b = lapack::index(h.shape(0)), n = lapack::index(h.shape(1));
+        if (b > n)
+            throw rank_error(std::string(Name.view()),
+                             "the batch (" + std::to_string(b) + " rows) exceeds the width " + std::to_string(n) +
+                                 ", so its rows cannot be independent and no right inverse exists; use at most " +
+                                 std::to_string(n) + " samples per batch",
+                             double(b) / double(n));
+        const auto ld = n + 1;
+        double* a = out.data();
+        for (lapack::index r = 0; r < b; ++r) std::copy_n(h.data() + r * n, n, a + r * ld);
+        std::vector<double> tau(static_cast<std::size_t>(b));
+        const double rcond = lapack::qr_factor_ld(a, n, b, ld, tau.data());
+        if (!(rcond >= inverse_tolerance()))
+            throw rank_error(std::string(Name.view()),
+                             "numerically rank-deficient: condition number ≈ " + number_string(1.0 / rcond) +
+                                 " exceeds 1/tolerance = " + number_string(1.0 / inverse_tolerance()),
+                             rcond == 0.0 ? INFINITY : 1.0 / rcond);
+        for (lapack::index r = 0; r < b; ++r) a[r * ld + n] = tau[std::size_t(r)];
+    }
+    static printed print(const printed& h) { return {"qr(" + h.text + ")", prec::atom}; }
+};
+
+template <fixed_string Name, expression H>
+constexpr auto qr(H) {
+    return node<qr_op<Name>, H>{};
+}
+
+}  // namespace gateaux

@@ -1,0 +1,56 @@
+#pragma once
+// Right division by a square weight through its shared LU node: X = Z·W⁻¹ (or Z·W⁻ᵀ when
+// Transposed). This is matmul's inverse rule: from C = A·W, A = C·W⁻¹. Folds
+// (Z·Wᵀ)·W⁻ᵀ = Z, so that the B-operator of a gradient collapses to MATH.md's one chain.
+#include <vector>
+
+#include "../core/check.hpp"
+#include "../core/lapack.hpp"
+#include "../core/print.hpp"
+#include "../core/tensor.hpp"
+#include "lu.hpp"
+#include "matmul.hpp"
+
+namespace gateaux {
+
+template <bool Transposed>
+struct right_solve_op {
+    static constexpr shape shape_of(shape z, shape) { return z; }
+    // Row-major Z (B×n) is the column-major Zᵀ, and X·W = Z ⟺ Wᵀ·Xᵀ = Zᵀ: getrs on the LU of Wᵀ.
+    static void value(tensor& out, const tensor& z, const tensor& lu) {
+        const auto n = lapack::index(lu.shape(1));
+        std::vector<lapack::index> piv(static_cast<std::size_t>(n));
+        for (lapack::index i = 0; i < n; ++i) piv[std::size_t(i)] = lapack::index(lu(std::size_t(n), std::size_t(i)));
+        std::copy(z.begin(), z.end(), out.begin());
+        lapack::lu_solve(Transposed ? 'T' : 'N', lu.data(), n, piv.data(), out.data(), lapack::index(z.shape(0)));
+    }
+    static printed print(const printed& z, const printed& lu) {
+        return {z.at(prec::multiplicative) + "·" + lu.text + (Transposed ? "⁻ᵀ" : "⁻¹"), prec::multiplicative};
+    }
+};
+
+// Z·W⁻¹ and Z·W⁻ᵀ for a square parameter W; Name says which weight a failure is about.
+template <fixed_string Name, expression Z, expression W>
+constexpr auto solve_right(Z, W w) {
+    static_assert(W::rows == W::cols && Z::cols == W::rows, "gateaux::solve_right(z, w) requires a square w with cols(z) == rows(w)");
+    if constexpr (is_zero<Z>)
+        return Z{};
+    else
+        return node<right_solve_op<false>, Z, decltype(lu<Name>(w))>{};
+}
+template <fixed_string Name, expression Z, expression W>
+constexpr auto solve_right_transposed(Z, W w) {
+    static_assert(W::rows == W::cols && Z::cols == W::cols,
+                  "gateaux::solve_right_transposed(z, w) requires a square w with cols(z) == cols(w)");
+    if constexpr (is_zero<Z>)
+        return Z{};
+    else
+        return node<right_solve_op<true>, Z, decltype(lu<Name>(w))>{};
+}
+// (X·Wᵀ)·W⁻ᵀ = X.
+template <fixed_string Name, expression X, expression W>
+constexpr X solve_right_transposed(node<matmul_op<false, true>, X, W>, W) {
+    return X{};
+}
+
+}  // namespace gateaux

@@ -1,0 +1,376 @@
+#pragma once
+// The B-operator: per-layer (block-diagonal) inverse-Hessian products H_l⁺·v and Newton steps
+// H_l⁺·G_l, derived from the ops' inverse rules (see MATH.md and docs/theory.md).
+//
+//   auto d = bop(loss, wrt(W1, W2));              // H_l⁺·v_l with v_l bound as direction(W_l)
+//   auto s = newton_step(loss, wrt(W1, W2));      // Δ_l = H_l⁺·G_l, sharing the gradient's pass
+//   auto prog = compile(loss, grad(loss, w), s);
+//
+// For layer l with input h = h_{l−1}: Δ_l = h⁺·T_l⁻¹(h⁺ᵀ·V_l), where T_l applies, row by row, the
+// per-sample Hessian of the loss with respect to net_l. T_l⁻¹ is built one of two ways, chosen at
+// compile time from the widths and activations exactly as MATH.md states:
+//   chain   — through each op's inverse rule (loss: ⊘ g·φ′; activation: ⊘ a′ on both sides;
+//             matmul: ·W⁻ᵀ … ·W⁻¹), exact for the output layer always, and for a hidden layer when
+//             the widths above are equal and the activations piecewise linear (and MATH.md's
+//             identity-output exception). For a gradient, three folds ((γ⊙a′)⊘a′ = γ,
+//             (δ·Wᵀ)·W⁻ᵀ = δ, h⁺ᵀ·hᵀ·δ = δ) collapse it to one downward pass shared by all layers.
+//   master  — the explicit per-sample blocks T_b pulled back through each op's curvature rule
+//             and solved by LDLᵀ: widths non-decreasing upward, or smooth activations.
+//   newton solution — widths non-increasing above l: the chain with pseudo-inverses solves
+//             H_l·Δ = G_l but is not the minimum-norm solution; only with accept_newton_solution.
+// Anything else (widths rising then falling, a ReLU on the path, an op without an inverse rule)
+// is a compile error naming the layer and the widths.
+#include "../core/constants.hpp"
+#include "../core/expr.hpp"
+#include "../ops/col_broadcast.hpp"
+#include "../ops/cross_entropy.hpp"
+#include "../ops/curvature.hpp"
+#include "../ops/curvature_solve.hpp"
+#include "../ops/divide.hpp"
+#include "../ops/identity.hpp"
+#include "../ops/left_pinv.hpp"
+#include "../ops/leaky_relu.hpp"
+#include "../ops/mean.hpp"
+#include "../ops/add.hpp"
+#include "../ops/sub.hpp"
+#include "../ops/right_pinv.hpp"
+#include "../ops/right_solve.hpp"
+#include "../ops/row_sum.hpp"
+#include "../ops/softmax.hpp"
+#include "../ops/softmax_pinv.hpp"
+#include "../ops/squared_error.hpp"
+#include "../ops/sum.hpp"
+#include "grad.hpp"
+#include "group.hpp"
+#include "tangent.hpp"
+#include "wrt.hpp"
+
+namespace gateaux {
+
+// Accept, for layers whose widths do not increase upward, a Newton solution (H_l·Δ = G_l) that
+// is not the minimum-norm one (MATH.md).
+struct newton_solution_policy {};
+inline constexpr newton_solution_policy accept_newton_solution{};
+struct exact_only_policy {};
+
+namespace detail::bop {
+
+// ---------------------------------------------------------------- the network as layers
+template <class W, class F, class H, class Net, class Out>
+struct layer {
+    using weight = W;
+    using function = F;  // identity_fn when the layer has no activation
+    using input = H;
+    using net = Net;
+    using output = Out;
+};
+
+template <class E>
+struct split_activation {
+    using function = identity_fn;
+    using net = E;
+};
+template <class F, class X>
+struct split_activation<node<elementwise_op<F, 0>, X>> {
+    using function = F;
+    using net = X;
+};
+
+template <class E>
+struct split_matmul {
+    static constexpr bool ok = false;
+};
+template <class H, class W>
+struct split_matmul<node<matmul_op<false, false>, H, W>> {
+    static constexpr bool ok = parameter<W>;
+    using input = H;
+    using weight = W;
+};
+
+template <bool Ok>
+constexpr void check_layer() {
+    static_assert(Ok, "gateaux::bop: the loss's output must be a chain of layers a(h·W) down to an input, with W a "
+                      "parameter (biases and other ops have no inverse rule yet)");
+}
+
+template <class Out, class... Above>
+struct collect {
+    using A = split_activation<Out>;
+    using M = split_matmul<typename A::net>;
+    static constexpr auto make() {
+        if constexpr (!M::ok) {
+            check_layer<false>();
+            return meta::list<>{};
+        } else {
+            using here = layer<typename M::weight, typename A::function, typename M::input, typename A::net, Out>;
+            if constexpr (is_leaf<typename M::input>)
+                return meta::list<here, Above...>{};
+            else
+                return typename collect<typename M::input, here, Above...>::type{};
+        }
+    }
+    using type = decltype(make());
+};
+
+enum class loss_kind { squared_error, cross_entropy };
+
+template <class L>
+struct parse_loss {
+    static constexpr bool ok = false;
+};
+template <class Red, class O, class Y>
+struct parse_loss<node<Red, node<squared_error_op, O, Y>>> {
+    static constexpr bool ok = std::same_as<Red, sum_op> || std::same_as<Red, mean_op>;
+    static constexpr loss_kind kind = loss_kind::squared_error;
+    using per_sample = node<squared_error_op, O, Y>;
+    using output = O;
+    using target = Y;
+};
+template <class Red, class O, class Y>
+struct parse_loss<node<Red, node<cross_entropy_op, O, Y>>> {
+    static constexpr bool ok = std::same_as<Red, sum_op> || std::same_as<Red, mean_op>;
+    static constexpr loss_kind kind = loss_kind::cross_entropy;
+    using per_sample = node<cross_entropy_op, O, Y>;
+    using output = O;
+    using target = Y;
+};
+
+// ---------------------------------------------------------------- which formula, per layer
+enum class formula { chain, master, newton_solution, relu, widths, ce_activation };
+
+template <class F>
+inline constexpr bool pl_invertible = std::same_as<F, identity_fn> || (F::piecewise_linear && F::invertible);
+
+template <class Layers, loss_kind Kind, bool AcceptNewton>
+struct plan;
+template <class... Ls, loss_kind Kind, bool AcceptNewton>
+struct plan<meta::list<Ls...>, Kind, AcceptNewton> {
+    static constexpr std::size_t L = sizeof...(Ls);
+    static constexpr dim widths[] = {type_at_t<0, meta::list<Ls...>>::weight::rows, Ls::weight::cols...};  // n_0..n_L
+    static constexpr bool invertible[] = {Ls::function::invertible...};
+    static constexpr bool pl[] = {pl_invertible<typename Ls::function>...};
+    static constexpr bool identity[] = {std::same_as<typename Ls::function, identity_fn>...};
+
+    static constexpr formula choose(std::size_t l) {  // l = 1..L
+        for (std::size_t k = l; k <= L; ++k)
+            if (!invertible[k - 1]) return formula::relu;
+        if (Kind == loss_kind::cross_entropy && !identity[L - 1]) return formula::ce_activation;
+        if (l == L) return formula::chain;
+        bool all_pl = true;
+        for (std::size_t k = l; k < L; ++k) all_pl = all_pl && pl[k - 1];
+        bool equal = true, equal_below_top = true, nondecreasing = true, nonincreasing = true;
+        for (std::size_t k = l + 1; k <= L; ++k) {
+            equal = equal && widths[k] == widths[l];
+            if (k < L) equal_below_top = equal_below_top && widths[k] == widths[l];
+            nondecreasing = nondecreasing && widths[l] <= widths[k];
+            nonincreasing = nonincreasing && widths[k] <= widths[k - 1];
+        }
+        if (Kind == loss_kind::squared_error && all_pl &&
+            (equal || (identity[L - 1] && equal_below_top && widths[L - 1] <= widths[L])))
+            return formula::chain;
+        if (!all_pl) return formula::master;
+        const bool fits = Kind == loss_kind::cross_entropy ? nondecreasing && widths[l] <= widths[L] - 1 : nondecreasing;
+        if (fits) return formula::master;
+        if (Kind == loss_kind::squared_error && nonincreasing && AcceptNewton) return formula::newton_solution;
+        return formula::widths;
+    }
+};
+
+// Rejections, instantiated only on failure so that g++ names the parameter and the widths.
+template <fixed_string Param, dim... WidthsAbove>
+constexpr void widths_have_no_inverse() {
+    static_assert(sizeof...(WidthsAbove) == 0,
+                  "gateaux::bop: the widths above this parameter (WidthsAbove, from its output up) rise then fall or "
+                  "narrow into a bottleneck; no one-sided inverse exists (for non-increasing widths pass "
+                  "accept_newton_solution; otherwise use hvp with conjugate gradients)");
+}
+template <fixed_string Param, dim... WidthsAbove>
+constexpr void relu_has_no_inverse() {
+    static_assert(sizeof...(WidthsAbove) == 0,
+                  "gateaux::bop: a relu (a′ = 0 on half the line) lies on the path above this parameter; no inverse "
+                  "exists (use leaky_relu)");
+}
+template <fixed_string Param>
+constexpr void cross_entropy_needs_logits() {
+    static_assert(Param.size() == 0, "gateaux::bop: cross_entropy must take the last layer's logits (no output activation)");
+}
+
+// ---------------------------------------------------------------- building the blocks
+template <class Loss, bool AcceptNewton>
+struct spine {
+    using parsed = parse_loss<Loss>;
+    static_assert(parsed::ok, "gateaux::bop: the loss must be sum(...) or mean(...) of squared_error(out, y) or "
+                              "cross_entropy(out, y) (mse qualifies)");
+    using layers = typename collect<typename parsed::output>::type;
+    using the_plan = plan<layers, parsed::kind, AcceptNewton>;
+    static constexpr std::size_t L = layers::size;
+    template <std::size_t k>
+    using layer_t = type_at_t<k - 1, layers>;
+    template <std::size_t k>
+    using weight_t = typename layer_t<k>::weight;
+    template <std::size_t k>
+    static constexpr dim width = weight_t<k>::cols;
+
+    using reverse_t = reverse<schedule_t<Loss>, Loss, ones<1, 1>>;
+    template <class N>
+    static constexpr auto cot() {
+        return reverse_t::template adjoint_of<N>();
+    }
+    static constexpr auto g() { return cot<typename parsed::per_sample>(); }
+    using O = typename parsed::output;
+    using Y = typename parsed::target;
+
+    template <std::size_t k>
+    static constexpr auto input_name() {
+        return concat<concat<"h (input of ", weight_t<k>::name>(), ")">();
+    }
+    template <std::size_t k>
+    static constexpr auto derivative_name() {
+        return concat<"a′ at the output of ", weight_t<k>::name>();
+    }
+
+    // The output layer's diagonal curvature t (T_b = diag(t_b)) for the squared error:
+    // g·(a′² + e⊙a″), which is g for an identity output.
+    static constexpr auto output_diagonal() {
+        using F = typename layer_t<L>::function;
+        using Net = typename layer_t<L>::net;
+        auto gb = col_broadcast<width<L>>(g());
+        if constexpr (std::same_as<F, identity_fn>) {
+            return gb;
+        } else {
+            auto a1 = derivative<F, 1>(Net{});
+            auto phi = add(hadamard(a1, a1), hadamard(sub(O{}, Y{}), derivative<F, 2>(Net{})));
+            return hadamard(gb, phi);
+        }
+    }
+    static constexpr auto softmax_weight() { return hadamard(g(), row_sum(Y{})); }
+
+    // z·T⁻¹ at net_k (chain).
+    template <std::size_t k, class Z>
+    static constexpr auto chain_net(Z z) {
+        using F = typename layer_t<k>::function;
+        if constexpr (k == L) {
+            if constexpr (parsed::kind == loss_kind::cross_entropy)
+                return softmax_pinv(z, softmax(O{}), softmax_weight());
+            else
+                return divide<"the output layer's curvature g·φ′">(z, output_diagonal());
+        } else if constexpr (std::same_as<F, identity_fn>) {
+            return chain_h<k>(z);
+        } else {
+            auto d = derivative<F, 1>(typename layer_t<k>::net{});
+            return divide<derivative_name<k>()>(chain_h<k>(divide<derivative_name<k>()>(z, d)), d);
+        }
+    }
+    // z·T⁻¹ at h_k, the input of layer k+1 (chain): T_h = W·T_net·Wᵀ.
+    template <std::size_t k, class Z>
+    static constexpr auto chain_h(Z z) {
+        using W = weight_t<k + 1>;
+        if constexpr (W::rows == W::cols)
+            return solve_right<W::name>(chain_net<k + 1>(solve_right_transposed<W::name>(z, W{})), W{});
+        else
+            return pinv_right<W::name, false>(chain_net<k + 1>(pinv_right<W::name, true>(z, W{})), W{});
+    }
+
+    // The explicit per-sample blocks at net_k (master formula).
+    template <std::size_t k>
+    static constexpr auto blocks_net() {
+        using F = typename layer_t<k>::function;
+        if constexpr (k == L) {
+            if constexpr (parsed::kind == loss_kind::cross_entropy)
+                return curvature_softmax(softmax(O{}), softmax_weight());
+            else
+                return curvature_diag(output_diagonal());
+        } else if constexpr (std::same_as<F, identity_fn>) {
+            return blocks_h<k>();
+        } else {
+            using Net = typename layer_t<k>::net;
+            auto gamma = cot<typename layer_t<k>::output>();
+            return curvature_scale(blocks_h<k>(), derivative<F, 1>(Net{}), hadamard(gamma, derivative<F, 2>(Net{})));
+        }
+    }
+    template <std::size_t k>
+    static constexpr auto blocks_h() {
+        return curvature_congruence(blocks_net<k + 1>(), weight_t<k + 1>{});
+    }
+
+    template <std::size_t k, formula f>
+    static constexpr void check() {
+        if constexpr (f == formula::relu || f == formula::widths) {
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                if constexpr (f == formula::relu)
+                    relu_has_no_inverse<weight_t<k>::name, width<k + I>...>();
+                else
+                    widths_have_no_inverse<weight_t<k>::name, width<k + I>...>();
+            }(std::make_index_sequence<L - k + 1>{});
+        } else if constexpr (f == formula::ce_activation) {
+            cross_entropy_needs_logits<weight_t<k>::name>();
+        }
+    }
+
+    // Δ_k = h⁺·T_k⁻¹(h⁺ᵀ·V).
+    template <std::size_t k, class V>
+    static constexpr auto block(V v) {
+        constexpr formula f = the_plan::choose(k);
+        check<k, f>();
+        using H = typename layer_t<k>::input;
+        constexpr auto hname = input_name<k>();
+        if constexpr (f == formula::chain || f == formula::newton_solution)
+            return pinv_left<hname>(H{}, chain_net<k>(pinv_left_t<hname>(H{}, v)));
+        else if constexpr (f == formula::master)
+            return pinv_left<hname>(H{}, curvature_solve<weight_t<k>::name>(blocks_net<k>(), pinv_left_t<hname>(H{}, v)));
+        else
+            return zero_like<weight_t<k>>{};
+    }
+
+    // Which layer P is the weight of (1..L), or 0.
+    template <class P>
+    static constexpr std::size_t index_of_weight = [] {
+        return []<class... Ls>(meta::list<Ls...>) {
+            std::size_t k = 0, found = 0;
+            ((++k, found = __is_same(P, typename Ls::weight) ? k : found), ...);
+            return found;
+        }(layers{});
+    }();
+};
+
+template <fixed_string Param, bool Found>
+constexpr void check_is_layer_weight() {
+    static_assert(Found, "gateaux::bop: every parameter in wrt(...) must be one of the network's layer weights");
+}
+
+template <class Loss, bool AcceptNewton, class... P, class... V>
+constexpr auto blocks(meta::list<P...>, meta::list<V...>) {
+    using S = spine<Loss, AcceptNewton>;
+    if constexpr (!((S::template index_of_weight<P> != 0) && ...)) {
+        (check_is_layer_weight<P::name, S::template index_of_weight<P> != 0>(), ...);
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else {
+        return group<meta::list<P...>, meta::list<decltype(S::template block<S::template index_of_weight<P>>(V{}))...>>{};
+    }
+}
+
+template <class Policy>
+inline constexpr bool accepts_newton = std::same_as<Policy, newton_solution_policy>;
+
+}  // namespace detail::bop
+
+// H_l⁺·v_l for each parameter block, v_l bound as direction(W_l), or given by along(...).
+template <expression L, class... P, class... D, class Policy = exact_only_policy>
+constexpr auto bop(L, params<P...>, directions<D...>, Policy = {}) {
+    detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
+    return detail::bop::blocks<L, detail::bop::accepts_newton<Policy>>(meta::list<P...>{}, meta::list<D...>{});
+}
+template <expression L, class... P, class Policy = exact_only_policy>
+constexpr auto bop(L loss, params<P...> w, Policy policy = {}) {
+    return bop(loss, w, directions<direction_t<P>...>{}, policy);
+}
+
+// The per-layer Newton step Δ_l = H_l⁺·G_l for every parameter, sharing the forward and
+// backward pass with grad(loss, wrt(...)) when both are compiled together.
+template <expression L, class... P, class Policy = exact_only_policy>
+constexpr auto newton_step(L loss, params<P...> w, Policy = {}) {
+    using G = decltype(grad(loss, w));
+    return detail::bop::blocks<L, detail::bop::accepts_newton<Policy>>(meta::list<P...>{}, typename G::expressions{});
+}
+
+}  // namespace gateaux
