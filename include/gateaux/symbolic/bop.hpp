@@ -20,6 +20,8 @@
 //             H_l·Δ = G_l but is not the minimum-norm solution; only with accept_newton_solution.
 // Anything else (widths rising then falling, a ReLU on the path, an op without an inverse rule)
 // is a compile error naming the layer and the widths.
+#include <array>
+
 #include "../core/constants.hpp"
 #include "../core/expr.hpp"
 #include "../ops/col_broadcast.hpp"
@@ -176,23 +178,19 @@ struct plan<meta::list<Ls...>, Kind, AcceptNewton> {
     }
 };
 
-// Rejections, instantiated only on failure so that g++ names the parameter and the widths.
-template <fixed_string Param, dim... WidthsAbove>
-constexpr void widths_have_no_inverse() {
-    static_assert(sizeof...(WidthsAbove) == 0,
+// The formula check, with the parameter and the widths above it (its output width first) as
+// template arguments, so that g++'s first lines name them.
+template <fixed_string Param, auto WidthsAbove, formula F>
+constexpr void check_formula() {
+    static_assert(F != formula::widths,
                   "gateaux::bop: the widths above this parameter (WidthsAbove, from its output up) rise then fall or "
                   "narrow into a bottleneck; no one-sided inverse exists (for non-increasing widths pass "
                   "accept_newton_solution; otherwise use hvp with conjugate gradients)");
-}
-template <fixed_string Param, dim... WidthsAbove>
-constexpr void relu_has_no_inverse() {
-    static_assert(sizeof...(WidthsAbove) == 0,
+    static_assert(F != formula::relu,
                   "gateaux::bop: a relu (a′ = 0 on half the line) lies on the path above this parameter; no inverse "
                   "exists (use leaky_relu)");
-}
-template <fixed_string Param>
-constexpr void cross_entropy_needs_logits() {
-    static_assert(Param.size() == 0, "gateaux::bop: cross_entropy must take the last layer's logits (no output activation)");
+    static_assert(F != formula::ce_activation,
+                  "gateaux::bop: cross_entropy must take the last layer's logits (no output activation)");
 }
 
 // ---------------------------------------------------------------- building the blocks
@@ -293,25 +291,18 @@ struct spine {
         return curvature_congruence(blocks_net<k + 1>(), weight_t<k + 1>{});
     }
 
-    template <std::size_t k, formula f>
-    static constexpr void check() {
-        if constexpr (f == formula::relu || f == formula::widths) {
-            [&]<std::size_t... I>(std::index_sequence<I...>) {
-                if constexpr (f == formula::relu)
-                    relu_has_no_inverse<weight_t<k>::name, width<k + I>...>();
-                else
-                    widths_have_no_inverse<weight_t<k>::name, width<k + I>...>();
-            }(std::make_index_sequence<L - k + 1>{});
-        } else if constexpr (f == formula::ce_activation) {
-            cross_entropy_needs_logits<weight_t<k>::name>();
-        }
-    }
+    // n_k, n_{k+1}, ..., n_L.
+    template <std::size_t k>
+    static constexpr auto widths_above = [] {
+        std::array<dim, L - k + 1> w{};
+        for (std::size_t i = 0; i < w.size(); ++i) w[i] = the_plan::widths[k + i];
+        return w;
+    }();
 
     // Δ_k = h⁺·T_k⁻¹(h⁺ᵀ·V).
     template <std::size_t k, class V>
     static constexpr auto block(V v) {
         constexpr formula f = the_plan::choose(k);
-        check<k, f>();
         using H = typename layer_t<k>::input;
         constexpr auto hname = input_name<k>();
         if constexpr (f == formula::chain || f == formula::newton_solution)
@@ -345,6 +336,9 @@ constexpr auto blocks(meta::list<P...>, meta::list<V...>) {
         (check_is_layer_weight<P::name, S::template index_of_weight<P> != 0>(), ...);
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
     } else {
+        (check_formula<P::name, S::template widths_above<S::template index_of_weight<P>>,
+                       S::the_plan::choose(S::template index_of_weight<P>)>(),
+         ...);
         return group<meta::list<P...>, meta::list<decltype(S::template block<S::template index_of_weight<P>>(V{}))...>>{};
     }
 }
