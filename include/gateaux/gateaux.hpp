@@ -46,5 +46,7 @@
 #include "symbolic/group.hpp"
 #include "symbolic/hessian.hpp"
 #include "symbolic/hvp.hpp"
+#include "symbolic/inverse.hpp"
+#include "symbolic/substitute.hpp"
 #include "symbolic/tangent.hpp"
 #include "symbolic/wrt.hpp"

@@ -31,6 +31,12 @@ struct rank_error : error {
     double estimate;
 };
 
+// The functional inverse was asked for a point outside the gradient map's range: an activation
+// inverse left its domain (atanh of |y| ≥ 1) or no parameters produce the requested gradient.
+struct domain_error : error {
+    using error::error;
+};
+
 // A request that would need more memory than the caller allowed (e.g. an explicit Hessian).
 struct size_error : error {
     using error::error;

@@ -123,6 +123,16 @@ public:
         unbind_leaf(leaf_index<leaf<K, N, R, C>>);
         return *this;
     }
+    // Calls f(leaf) for each leaf of the program (an empty value of the leaf's type).
+    template <class F>
+    static void for_each_leaf(F&& f) {
+        [&]<class... N>(meta::list<N...>) {
+            ([&] {
+                if constexpr (is_leaf<N>) f(N{});
+            }(), ...);
+        }(schedule{});
+    }
+
     // Whether the program computes e (as an output or a shared subexpression).
     template <expression E>
     static constexpr bool computes(E) {

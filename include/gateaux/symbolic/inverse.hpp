@@ -1,0 +1,158 @@
+#pragma once
+// The functional inverse of the gradient map, and the finite-difference B-operator built on it.
+//
+//   inverse_gradient(prog, loss, W2, G)   the W2 whose block gradient is G, the other layers held
+//                                         fixed (round trip: inverse_gradient(prog, loss, W2, ∇₂L) = W2)
+//   fd_bop(prog, loss, wrt(W...), v, r)   (g⁻¹(G + r/2·v) − g⁻¹(G − r/2·v))/r ≈ H_l⁻¹·v, block by block
+//   fd_newton_step(prog, loss, wrt(W...), r)   the same along v = G: the seed's G(1 ± r/2) scheme
+// With fd_scheme::richardson the central difference is extrapolated, (4·D(r/2) − D(r))/3.
+//
+// How the inverse is computed, for layer l with input h (B×n, B ≤ n): the gradient G = hᵀ·δ gives
+// the per-sample targets δ* = h⁺ᵀ·G (matmul's inverse rule; G must lie in the range of hᵀ). Each
+// sample's net row then solves δ_b(net_b) = δ*_b by Newton's method from the current point, with
+// the Jacobian T_b — the same per-sample curvature block as bop's master formula — and finally
+// W = h⁺·net. Where bop's chain is exact (piecewise-linear activations) one Newton step is exact
+// while no kink is crossed; for smooth activations it converges quadratically. A target outside
+// the map's range (e.g. beyond what a saturating output activation can produce) is a
+// domain_error. The program must have been run at the current parameters; it is only read.
+#include <cmath>
+#include <string>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
+#include "../eval/program.hpp"
+#include "bop.hpp"
+#include "substitute.hpp"
+
+namespace gateaux {
+
+enum class fd_scheme { central, richardson };
+
+namespace detail {
+
+template <class Loss, class W>
+struct inverse_setup {
+    using S = bop::spine<Loss, true>;
+    static constexpr std::size_t k = S::template index_of_weight<W>;
+    static_assert(k != 0, "gateaux::inverse_gradient(prog, loss, W, G): W must be one of the network's layer weights");
+    using layer = typename S::template layer_t<k>;
+    using H = typename layer::input;
+    using Net = typename layer::net;
+    using free_net = leaf<input_kind, "gateaux.net", Net::rows, Net::cols>;
+    using delta = substitute_t<decltype(S::template cot<Net>()), Net, free_net>;
+    using blocks = substitute_t<decltype(S::template blocks_net<k>()), Net, free_net>;
+};
+
+inline double max_abs(const tensor& t) {
+    double m = 0.0;
+    for (double v : t) m = std::max(m, std::abs(v));
+    return m;
+}
+
+}  // namespace detail
+
+template <class Prog, expression Loss, expression W>
+tensor inverse_gradient(Prog& prog, Loss, W, const tensor& target) {
+    using setup = detail::inverse_setup<Loss, W>;
+    using H = typename setup::H;
+    using Net = typename setup::Net;
+    static_assert(Prog::computes(Net{}), "gateaux::inverse_gradient(prog, loss, ...): prog must compute the loss");
+    const std::string name(W::name.view());
+    if (target.shape(0) != std::size_t(W::rows) || target.shape(1) != std::size_t(W::cols))
+        throw shape_error("gateaux::inverse_gradient: the gradient for '" + name + "' must be " + std::to_string(W::rows) + "×" +
+                          std::to_string(W::cols) + ", got " + std::to_string(target.shape(0)) + "×" + std::to_string(target.shape(1)));
+    const tensor& h = prog[H{}];
+    const std::size_t batch = h.shape(0);
+    if (batch > h.shape(1))
+        throw rank_error("h (input of " + name + ")",
+                         "the batch (" + std::to_string(batch) + " rows) exceeds the width " + std::to_string(h.shape(1)) +
+                             "; the gradient does not determine the per-sample errors",
+                         double(batch) / double(h.shape(1)));
+
+    // δ* = h⁺ᵀ·G: the least-squares solution of hᵀ·δ = G.
+    const tensor ht = xt::transpose(h);
+    auto [delta_star, res1, rank1, sv1] = xt::linalg::lstsq(ht, target);
+    (void)res1;
+    (void)sv1;
+    if (std::size_t(rank1) < batch)
+        throw rank_error("h (input of " + name + ")", "numerically rank-deficient (rank " + std::to_string(rank1) + " < batch " +
+                                                          std::to_string(batch) + ")",
+                         double(rank1));
+
+    // The inner program: δ and T_b as functions of a free net.
+    auto inner = compile(typename setup::delta{}, typename setup::blocks{});
+    decltype(inner)::for_each_leaf([&](auto l) {
+        using L = decltype(l);
+        if constexpr (!std::same_as<L, typename setup::free_net>) {
+            const tensor* t = prog.bound(l);
+            if (t == nullptr) throw shape_error("gateaux::inverse_gradient: '" + std::string(L::name.view()) + "' is not bound");
+            inner.bind(l, *t);
+        }
+    });
+    tensor net = prog[Net{}];
+    inner.bind(typename setup::free_net{}, net);
+    const std::size_t n = net.shape(1);
+    const double scale = std::max(detail::max_abs(delta_star), 1e-300);
+    double residual = INFINITY;
+    for (int it = 0; it < 60; ++it) {
+        inner.run();
+        const tensor r = inner[typename setup::delta{}] - delta_star;
+        residual = detail::max_abs(r) / scale;
+        if (residual <= 1e-14) break;
+        const tensor& blocks = inner[typename setup::blocks{}];
+        for (std::size_t b = 0; b < batch; ++b) {
+            tensor tb = xt::view(blocks, xt::range(b * n, b * n + n), xt::all());
+            xt::xtensor<double, 1> rb = xt::view(r, b, xt::all());
+            auto [step, res, rank, sv] = xt::linalg::lstsq(tb, rb, inverse_tolerance());  // min-norm: the softmax block is singular along 1
+            (void)res, (void)rank, (void)sv;
+            xt::view(net, b, xt::all()) -= step;
+        }
+        if (!std::isfinite(detail::max_abs(net))) break;
+    }
+    if (!(residual <= 1e-9))
+        throw domain_error("gateaux::inverse_gradient: no value of '" + name +
+                           "' near the current one produces the requested gradient (relative residual " + number_string(residual) +
+                           " after Newton's method on each sample); the target is outside the gradient map's range");
+    auto [w, res2, rank2, sv2] = xt::linalg::lstsq(h, net);  // W = h⁺·net
+    (void)res2, (void)rank2, (void)sv2;
+    return w;
+}
+
+namespace detail {
+template <class Prog, class Loss, class W>
+tensor central_inverse_difference(Prog& prog, Loss loss, W w, const tensor& g, const tensor& v, double r) {
+    const tensor up = inverse_gradient(prog, loss, w, tensor(g + 0.5 * r * v));
+    const tensor down = inverse_gradient(prog, loss, w, tensor(g - 0.5 * r * v));
+    return (up - down) / r;
+}
+template <class Prog, class Loss, class W>
+tensor inverse_difference(Prog& prog, Loss loss, W w, const tensor& g, const tensor& v, double r, fd_scheme scheme) {
+    if (scheme == fd_scheme::central) return central_inverse_difference(prog, loss, w, g, v, r);
+    const tensor coarse = central_inverse_difference(prog, loss, w, g, v, r);
+    const tensor fine = central_inverse_difference(prog, loss, w, g, v, 0.5 * r);
+    return (4.0 * fine - coarse) / 3.0;
+}
+}  // namespace detail
+
+// H_l⁻¹·v_l by differences of the inverse gradient map; prog must compute grad(loss, wrt(...)).
+template <class Prog, expression Loss, class... P>
+std::array<tensor, sizeof...(P)> fd_bop(Prog& prog, Loss loss, params<P...> w, const std::array<tensor, sizeof...(P)>& v,
+                                        double r = 1e-4, fd_scheme scheme = fd_scheme::central) {
+    using G = decltype(grad(loss, w));
+    static_assert((Prog::computes(G::of(P{})) && ...), "gateaux::fd_bop(prog, loss, wrt(...), v): prog must compute grad(loss, wrt(...))");
+    std::size_t i = 0;
+    return {detail::inverse_difference(prog, loss, P{}, prog[G::of(P{})], v[i++], r, scheme)...};
+}
+
+// The per-layer Newton step H_l⁻¹·G_l by differences of the inverse map at G(1 ± r/2).
+template <class Prog, expression Loss, class... P>
+std::array<tensor, sizeof...(P)> fd_newton_step(Prog& prog, Loss loss, params<P...> w, double r = 1e-4,
+                                                fd_scheme scheme = fd_scheme::central) {
+    using G = decltype(grad(loss, w));
+    static_assert((Prog::computes(G::of(P{})) && ...), "gateaux::fd_newton_step(prog, loss, wrt(...)): prog must compute grad(loss, wrt(...))");
+    return {detail::inverse_difference(prog, loss, P{}, prog[G::of(P{})], prog[G::of(P{})], r, scheme)...};
+}
+
+}  // namespace gateaux
