@@ -26,7 +26,7 @@ struct qr_op {
             throw rank_error(std::string(Name.view()),
                              "the batch (" + std::to_string(b) + " rows) exceeds the width " + std::to_string(n) +
                                  ", so its rows cannot be independent and no right inverse exists; use at most " +
-                                 std::to_string(n) + " samples per batch",
+                                 std::to_string(n) + " samples per batch (or, for the output layer, the output_per_unit option)",
                              double(b) / double(n));
         const auto ld = n + 1;
         double* a = out.data();

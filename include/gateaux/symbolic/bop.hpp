@@ -33,6 +33,7 @@
 #include "../ops/left_pinv.hpp"
 #include "../ops/leaky_relu.hpp"
 #include "../ops/mean.hpp"
+#include "../ops/output_unit_solve.hpp"
 #include "../ops/add.hpp"
 #include "../ops/sub.hpp"
 #include "../ops/right_pinv.hpp"
@@ -49,11 +50,28 @@
 
 namespace gateaux {
 
-// Accept, for layers whose widths do not increase upward, a Newton solution (H_l·Δ = G_l) that
-// is not the minimum-norm one (MATH.md).
-struct newton_solution_policy {};
-inline constexpr newton_solution_policy accept_newton_solution{};
-struct exact_only_policy {};
+// Options, passed after wrt(...) (and along(...)) in any combination:
+//   accept_newton_solution  for layers whose widths do not increase upward, accept a Newton
+//                           solution (H_l·Δ = G_l) that is not the minimum-norm one (MATH.md);
+//   output_per_unit         solve the output layer unit by unit: exact for any batch size;
+//   output_damped           the output layer's exact damped solve (H_L + λI)⁻¹, λ bound to `damping`.
+// The per-unit and damped solves need a squared-error loss.
+struct accept_newton_solution_t {};
+inline constexpr accept_newton_solution_t accept_newton_solution{};
+struct output_per_unit_t {};
+inline constexpr output_per_unit_t output_per_unit{};
+struct output_damped_t {};
+inline constexpr output_damped_t output_damped{};
+
+template <class... O>
+struct bop_options {
+    static constexpr bool newton_solution = (std::same_as<O, accept_newton_solution_t> || ...);
+    static constexpr bool per_unit = (std::same_as<O, output_per_unit_t> || ...);
+    static constexpr bool damped = (std::same_as<O, output_damped_t> || ...);
+    static_assert(((std::same_as<O, accept_newton_solution_t> || std::same_as<O, output_per_unit_t> ||
+                    std::same_as<O, output_damped_t>) && ...),
+                  "gateaux::bop: options are accept_newton_solution, output_per_unit and output_damped");
+};
 
 namespace detail::bop {
 
@@ -194,8 +212,9 @@ constexpr void check_formula() {
 }
 
 // ---------------------------------------------------------------- building the blocks
-template <class Loss, bool AcceptNewton>
+template <class Loss, class Options>
 struct spine {
+    static constexpr bool AcceptNewton = Options::newton_solution;
     using parsed = parse_loss<Loss>;
     static_assert(parsed::ok, "gateaux::bop: the loss must be sum(...) or mean(...) of squared_error(out, y) or "
                               "cross_entropy(out, y) (mse qualifies)");
@@ -305,7 +324,14 @@ struct spine {
         constexpr formula f = the_plan::choose(k);
         using H = typename layer_t<k>::input;
         constexpr auto hname = input_name<k>();
-        if constexpr (f == formula::chain || f == formula::newton_solution)
+        if constexpr (k == L && (Options::per_unit || Options::damped)) {
+            static_assert(parsed::kind == loss_kind::squared_error,
+                          "gateaux::bop: output_per_unit and output_damped need a squared-error loss");
+            if constexpr (Options::damped)
+                return output_unit_solve<weight_t<k>::name>(H{}, output_diagonal(), v, damping);
+            else
+                return output_unit_solve<weight_t<k>::name>(H{}, output_diagonal(), v);
+        } else if constexpr (f == formula::chain || f == formula::newton_solution)
             return pinv_left<hname>(H{}, chain_net<k>(pinv_left_t<hname>(H{}, v)));
         else if constexpr (f == formula::master)
             return pinv_left<hname>(H{}, curvature_solve<weight_t<k>::name>(blocks_net<k>(), pinv_left_t<hname>(H{}, v)));
@@ -329,9 +355,9 @@ constexpr void check_is_layer_weight() {
     static_assert(Found, "gateaux::bop: every parameter in wrt(...) must be one of the network's layer weights");
 }
 
-template <class Loss, bool AcceptNewton, class... P, class... V>
+template <class Loss, class Options, class... P, class... V>
 constexpr auto blocks(meta::list<P...>, meta::list<V...>) {
-    using S = spine<Loss, AcceptNewton>;
+    using S = spine<Loss, Options>;
     if constexpr (!((S::template index_of_weight<P> != 0) && ...)) {
         (check_is_layer_weight<P::name, S::template index_of_weight<P> != 0>(), ...);
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
@@ -343,28 +369,26 @@ constexpr auto blocks(meta::list<P...>, meta::list<V...>) {
     }
 }
 
-template <class Policy>
-inline constexpr bool accepts_newton = std::same_as<Policy, newton_solution_policy>;
-
 }  // namespace detail::bop
 
 // H_l⁺·v_l for each parameter block, v_l bound as direction(W_l), or given by along(...).
-template <expression L, class... P, class... D, class Policy = exact_only_policy>
-constexpr auto bop(L, params<P...>, directions<D...>, Policy = {}) {
+template <expression L, class... P, class... D, class... Options>
+constexpr auto bop(L, params<P...>, directions<D...>, Options...) {
     detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
-    return detail::bop::blocks<L, detail::bop::accepts_newton<Policy>>(meta::list<P...>{}, meta::list<D...>{});
+    return detail::bop::blocks<L, bop_options<Options...>>(meta::list<P...>{}, meta::list<D...>{});
 }
-template <expression L, class... P, class Policy = exact_only_policy>
-constexpr auto bop(L loss, params<P...> w, Policy policy = {}) {
-    return bop(loss, w, directions<direction_t<P>...>{}, policy);
+template <expression L, class... P, class... Options>
+    requires(!(is_directions<Options> || ...))
+constexpr auto bop(L loss, params<P...> w, Options... options) {
+    return bop(loss, w, directions<direction_t<P>...>{}, options...);
 }
 
 // The per-layer Newton step Δ_l = H_l⁺·G_l for every parameter, sharing the forward and
 // backward pass with grad(loss, wrt(...)) when both are compiled together.
-template <expression L, class... P, class Policy = exact_only_policy>
-constexpr auto newton_step(L loss, params<P...> w, Policy = {}) {
+template <expression L, class... P, class... Options>
+constexpr auto newton_step(L loss, params<P...> w, Options...) {
     using G = decltype(grad(loss, w));
-    return detail::bop::blocks<L, detail::bop::accepts_newton<Policy>>(meta::list<P...>{}, typename G::expressions{});
+    return detail::bop::blocks<L, bop_options<Options...>>(meta::list<P...>{}, typename G::expressions{});
 }
 
 }  // namespace gateaux

@@ -10,8 +10,13 @@
 #include <string>
 #include <tuple>
 
+#include <xtensor-blas/xlinalg.hpp>
+
 #include "../core/errors.hpp"
+#include "../core/tolerance.hpp"
 #include "../core/tensor.hpp"
+#include "grad.hpp"
+#include "fd.hpp"
 #include "hvp.hpp"
 #include "wrt.hpp"
 
@@ -121,6 +126,60 @@ tensor hessian_block(Prog& prog, L loss, params<P...> w, Q, std::size_t max_byte
         v[q].flat(i) = 0.0;
     }
     return H;
+}
+
+// The dense fallback of the B-operator, for small blocks and for any loss (not only layer
+// chains): each block H_P assembled from R-operator columns and solved by LAPACK (SVD least
+// squares, so the minimum-norm H_P⁺·v_P; singular values below inverse_tolerance() × the largest
+// are dropped). prog must compute hvp(loss, wrt(...)); v in wrt(...) order.
+template <class Prog, expression L, class... P>
+std::array<tensor, sizeof...(P)> dense_bop(Prog& prog, L loss, params<P...> w, const std::array<tensor, sizeof...(P)>& v,
+                                           std::size_t max_bytes = default_hessian_bytes) {
+    std::array<tensor, sizeof...(P)> out;
+    std::size_t i = 0;
+    auto one = [&]<class Q>(Q) {
+        const tensor h = hessian_block(prog, loss, w, Q{}, max_bytes);
+        if (v[i].shape(0) != std::size_t(Q::rows) || v[i].shape(1) != std::size_t(Q::cols))
+            throw shape_error("gateaux::dense_bop: the vector for '" + std::string(Q::name.view()) + "' must be " +
+                              std::to_string(Q::rows) + "×" + std::to_string(Q::cols));
+        xt::xtensor<double, 1> rhs = xt::flatten(v[i]);
+        auto [x, res, rank, sv] = xt::linalg::lstsq(h, rhs, inverse_tolerance());
+        (void)res, (void)rank, (void)sv;
+        out[i] = xt::reshape_view(x, {std::size_t(Q::rows), std::size_t(Q::cols)});
+        ++i;
+    };
+    (one(P{}), ...);
+    return out;
+}
+
+// H⁺·v with the full Hessian over all of wrt(...) (not block by block): the exact Newton
+// direction for small problems, assembled by hessian() and solved by LAPACK least squares.
+template <class Prog, expression L, class... P>
+std::array<tensor, sizeof...(P)> hessian_solve(Prog& prog, L loss, params<P...> w, const std::array<tensor, sizeof...(P)>& v,
+                                               std::size_t max_bytes = default_hessian_bytes) {
+    constexpr auto off = detail::offsets<P...>;
+    const tensor h = hessian(prog, loss, w, max_bytes);
+    xt::xtensor<double, 1> rhs = xt::zeros<double>({off.back()});
+    std::size_t i = 0;
+    ((detail::check_like<P>(prog.bound(P{}), v[i], "gateaux::hessian_solve: the vector"),
+      std::copy(v[i].begin(), v[i].end(), rhs.begin() + std::ptrdiff_t(off[i])), ++i),
+     ...);
+    auto [x, res, rank, sv] = xt::linalg::lstsq(h, rhs, inverse_tolerance());
+    (void)res, (void)rank, (void)sv;
+    std::array<tensor, sizeof...(P)> out;
+    i = 0;
+    ((out[i] = tensor({std::size_t(P::rows), std::size_t(P::cols)}),
+      std::copy(x.begin() + std::ptrdiff_t(off[i]), x.begin() + std::ptrdiff_t(off[i + 1]), out[i].begin()), ++i),
+     ...);
+    return out;
+}
+
+// The dense per-block Newton step H_P⁺·G_P; prog must compute grad and hvp for wrt(...).
+template <class Prog, expression L, class... P>
+std::array<tensor, sizeof...(P)> dense_newton_step(Prog& prog, L loss, params<P...> w, std::size_t max_bytes = default_hessian_bytes) {
+    using G = decltype(grad(loss, w));
+    prog.run();
+    return dense_bop(prog, loss, w, std::array<tensor, sizeof...(P)>{tensor(prog[G::of(P{})])...}, max_bytes);
 }
 
 }  // namespace gateaux

@@ -34,7 +34,7 @@ namespace detail {
 
 template <class Loss, class W>
 struct inverse_setup {
-    using S = bop::spine<Loss, true>;
+    using S = bop::spine<Loss, bop_options<accept_newton_solution_t>>;
     static constexpr std::size_t k = S::template index_of_weight<W>;
     static_assert(k != 0, "gateaux::inverse_gradient(prog, loss, W, G): W must be one of the network's layer weights");
     using layer = typename S::template layer_t<k>;

@@ -18,6 +18,11 @@ template <class... D>
 struct directions {
     using list = meta::list<D...>;
 };
+template <class T>
+inline constexpr bool is_directions = false;
+template <class... D>
+inline constexpr bool is_directions<directions<D...>> = true;
+
 template <expression... D>
 constexpr directions<D...> along(D...) {
     return {};

@@ -1,0 +1,85 @@
+#pragma once
+// The output layer's block, one output unit at a time. With a squared-error loss the output
+// layer's block H_L = Σ_b diag(t_b) ⊗ h_bᵀh_b splits by output unit j into
+// H_j = hᵀ·diag(t_:j)·h (n×n, t = g·φ′ the diagonal curvature), so H_L⁺·V is solved column by
+// column: exact for any batch size — the fallback when the batch exceeds the width n — and,
+// with a damping λ (a 1×1 tensor bound to `damping`), the exact damped solve (H_j + λI)⁻¹·V_:j.
+// For B ≥ n each H_j (+ λI) is factorised by LDLᵀ and refused (rank_error) when its reciprocal
+// condition is below inverse_tolerance(); for B < n (singular H_j) the minimum-norm solution is
+// taken by SVD, which equals the chain's h⁺ formula.
+#include <string>
+#include <vector>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "../core/check.hpp"
+#include "../core/constants.hpp"
+#include "../core/errors.hpp"
+#include "../core/lapack.hpp"
+#include "../core/print.hpp"
+#include "../core/tensor.hpp"
+#include "../core/tolerance.hpp"
+
+namespace gateaux {
+
+// The damping λ of damped output-layer solves, bound at run time as a 1×1 tensor.
+inline constexpr leaf<input_kind, "lambda", 1, 1> damping{};
+
+template <fixed_string Name>
+struct output_unit_solve_op {
+    static constexpr shape shape_of(shape, shape, shape v) { return v; }
+    static constexpr shape shape_of(shape, shape, shape v, shape) { return v; }
+
+    static void solve(tensor& out, const tensor& h, const tensor& t, const tensor& v, double lambda) {
+        const std::size_t b = h.shape(0), n = h.shape(1), m = v.shape(1);
+        const bool full = b >= n || lambda > 0.0;
+        tensor hj({n, n}), scaled({b, n});
+        std::vector<double> work;
+        std::vector<lapack::index> piv(n), iwork;
+        for (std::size_t j = 0; j < m; ++j) {
+            for (std::size_t r = 0; r < b; ++r)
+                for (std::size_t c = 0; c < n; ++c) scaled(r, c) = t(r, j) * h(r, c);
+            xt::blas::gemm(h, scaled, hj, true, false);  // hᵀ·diag(t_:j)·h
+            for (std::size_t i = 0; i < n; ++i) hj(i, i) += lambda;
+            xt::xtensor<double, 1> rhs = xt::view(v, xt::all(), j);
+            if (full) {
+                lapack::inertia in;
+                const double rcond = lapack::ldl_factor(hj.data(), lapack::index(n), piv.data(), in, work, iwork);
+                if (!(rcond >= inverse_tolerance()))
+                    throw rank_error("the output-layer block of " + std::string(Name.view()) + " for unit " + std::to_string(j),
+                                     "hᵀ·diag(g·φ′)·h" + std::string(lambda > 0.0 ? " + λI" : "") + " has condition ≈ " +
+                                         number_string(1.0 / rcond) + " above 1/tolerance = " + number_string(1.0 / inverse_tolerance()),
+                                     rcond == 0.0 ? INFINITY : 1.0 / rcond);
+                lapack::ldl_solve(hj.data(), lapack::index(n), piv.data(), rhs.data(), 1);
+                xt::view(out, xt::all(), j) = rhs;
+            } else {
+                auto [x, res, rank, sv] = xt::linalg::lstsq(hj, rhs, inverse_tolerance());
+                (void)res, (void)rank, (void)sv;
+                xt::view(out, xt::all(), j) = x;
+            }
+        }
+    }
+    static void value(tensor& out, const tensor& h, const tensor& t, const tensor& v) { solve(out, h, t, v, 0.0); }
+    static void value(tensor& out, const tensor& h, const tensor& t, const tensor& v, const tensor& lambda) {
+        if (!(lambda(0, 0) >= 0.0))
+            throw value_error("gateaux: the damping λ must be ≥ 0, got " + number_string(lambda(0, 0)));
+        solve(out, h, t, v, lambda(0, 0));
+    }
+    static printed print(const printed& h, const printed& t, const printed& v) {
+        return {"unit_solve(" + h.text + ", " + t.text + ", " + v.text + ")", prec::atom};
+    }
+    static printed print(const printed& h, const printed& t, const printed& v, const printed& l) {
+        return {"unit_solve(" + h.text + ", " + t.text + ", " + v.text + ", λ = " + l.text + ")", prec::atom};
+    }
+};
+
+template <fixed_string Name, expression H, expression T, expression V>
+constexpr auto output_unit_solve(H, T, V) {
+    return node<output_unit_solve_op<Name>, H, T, V>{};
+}
+template <fixed_string Name, expression H, expression T, expression V, expression Lambda>
+constexpr auto output_unit_solve(H, T, V, Lambda) {
+    return node<output_unit_solve_op<Name>, H, T, V, Lambda>{};
+}
+
+}  // namespace gateaux
