@@ -92,6 +92,8 @@ public:
         return *values_[node];
     }
 
+    // The run-time batch size of the last run (1 when no leaf has a run-time batch; 0 before the
+    // first run).
     std::size_t batch_size() const { return shaped_batch_; }
 
 private:
@@ -127,7 +129,8 @@ private:
                                       " at (" + std::to_string(i) + ", " + std::to_string(j) + ")");
     }
 
-    // Every leaf bound with its shape (re-checked: a bound tensor may have been resized since),
+    // Every leaf bound with its shape and, for data, finite values (re-checked: a bound tensor may
+    // have been resized or rewritten since),
     // and one batch size shared by all batch-sized leaves. Returns that batch size (1 if none).
     std::size_t check_bindings() const {
         std::size_t b = 0;
@@ -136,6 +139,8 @@ private:
             const tensor* t = values_[l.node];
             if (t == nullptr) throw shape_error("gateaux: " + describe(l) + " is not bound (expects " + expected(l) + ")");
             check_shape(l, *t);
+            // Data may be rewritten in place between runs (feeding batches without allocating).
+            if (l.is_data) check_finite(l, *t);
             if (l.rows != batch) continue;
             if (first == nullptr) {
                 first = &l;

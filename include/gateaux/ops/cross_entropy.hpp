@@ -27,12 +27,16 @@ struct cross_entropy_op {
         for (std::size_t b = 0; b < o.shape(0); ++b) {
             const double* ob = o.data() + b * n;
             const double* yb = y.data() + b * n;
-            const double m = *std::max_element(ob, ob + n);
-            double z = 0.0;
-            for (std::size_t j = 0; j < n; ++j) z += std::exp(ob[j] - m);
-            const double lse = m + std::log(z);
+            // lse − o_j = (m − o_j) + log1p(Σ_{k≠argmax} exp(o_k − m)): accurate also when the target
+            // class dominates and the loss is tiny (log(1 + ε) computed as log1p(ε)).
+            const std::size_t top = std::size_t(std::max_element(ob, ob + n) - ob);
+            const double m = ob[top];
+            double rest = 0.0;
+            for (std::size_t j = 0; j < n; ++j)
+                if (j != top) rest += std::exp(ob[j] - m);
+            const double tail = std::log1p(rest);
             double s = 0.0;
-            for (std::size_t j = 0; j < n; ++j) s += yb[j] * (lse - ob[j]);
+            for (std::size_t j = 0; j < n; ++j) s += yb[j] * ((m - ob[j]) + tail);
             out(b, 0) = s;
         }
     }

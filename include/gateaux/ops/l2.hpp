@@ -7,11 +7,15 @@
 
 namespace gateaux {
 
+// A plain bool, so that a failure prints no concept diagnostics.
+template <class... P>
+inline constexpr bool all_parameters = (parameter<P> && ...);
+
 template <double Lambda, expression... P>
 constexpr auto l2(P... p) {
     static_assert(sizeof...(P) > 0, "gateaux::l2<lambda>(params...) needs at least one parameter");
-    static_assert((parameter<P> && ...), "gateaux::l2<lambda>(params...) takes parameters only (param<...> or bias<...>)");
-    return scale<Lambda>((sq_norm(p) + ...));
+    static_assert(all_parameters<P...>, "gateaux::l2<lambda>(params...) takes parameters only (param<...> or bias<...>)");
+    return scale<Lambda>((... + sq_norm(p)));
 }
 
 }  // namespace gateaux

@@ -39,6 +39,7 @@ struct scale_op {
     }
     static printed print(const printed& a) {
         if constexpr (C == -1.0) return {"−" + a.at(prec::postfix), prec::multiplicative};
+        if constexpr (C < 0.0) return {"−" + number_string(-C) + "·" + a.at(prec::postfix), prec::multiplicative};
         return {number_string(C) + "·" + a.at(prec::postfix), prec::multiplicative};
     }
 };
