@@ -369,7 +369,40 @@ constexpr auto blocks(meta::list<P...>, meta::list<V...>) {
     }
 }
 
+// Whether bop/newton_step accept this loss and these parameters (the same analysis, without
+// asserting): lets an objective offer block Newton steps only where they exist.
+template <class Out>
+constexpr bool is_layer_chain() {
+    using A = split_activation<Out>;
+    using M = split_matmul<typename A::net>;
+    if constexpr (!M::ok)
+        return false;
+    else if constexpr (is_leaf<typename M::input>)
+        return true;
+    else
+        return is_layer_chain<typename M::input>();
+}
+template <class Loss, class Options, class... P>
+constexpr bool supported() {
+    if constexpr (!parse_loss<Loss>::ok) {
+        return false;
+    } else if constexpr (!is_layer_chain<typename parse_loss<Loss>::output>()) {
+        return false;
+    } else {
+        using S = spine<Loss, Options>;
+        constexpr auto ok = [](std::size_t k) {
+            if (k == 0) return false;
+            const formula f = S::the_plan::choose(k);
+            return f == formula::chain || f == formula::master || f == formula::newton_solution;
+        };
+        return (ok(S::template index_of_weight<P>) && ...);
+    }
+}
+
 }  // namespace detail::bop
+
+template <expression L, class... P>
+inline constexpr bool bop_available = detail::bop::supported<L, bop_options<>, P...>();
 
 // H_l⁺·v_l for each parameter block, v_l bound as direction(W_l), or given by along(...).
 template <expression L, class... P, class... D, class... Options>

@@ -1,0 +1,190 @@
+#pragma once
+// The training loop: minimize(f, x, optimizer, stopping, callback) runs an optimizer on an
+// objective until a stopping rule fires, shows progress (one updating line on a terminal, plain
+// lines otherwise), keeps a history that can be written as CSV, and returns a summary. A failed
+// line search, a non-finite value or divergence ends the run with its reason in the summary —
+// never a crash, and no exception in normal use.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "objective.hpp"
+#include "param_set.hpp"
+
+namespace gateaux {
+
+enum class stop_reason {
+    gradient_tolerance,   // ‖g‖ ≤ gradient_tolerance
+    loss_tolerance,       // relative loss change below loss_tolerance
+    target_loss,          // loss ≤ target_loss
+    max_iterations,
+    time_limit,
+    line_search_failed,
+    non_finite,           // NaN or ±inf in the loss, gradient or parameters
+    diverged,             // loss above divergence_factor × the initial loss
+    not_applicable,       // the optimizer cannot run on this objective (message says why)
+    callback,             // a callback asked to stop
+};
+
+inline const char* to_string(stop_reason r) {
+    switch (r) {
+        case stop_reason::gradient_tolerance: return "gradient tolerance reached";
+        case stop_reason::loss_tolerance: return "loss stopped improving";
+        case stop_reason::target_loss: return "target loss reached";
+        case stop_reason::max_iterations: return "iteration limit";
+        case stop_reason::time_limit: return "time limit";
+        case stop_reason::line_search_failed: return "line search failed";
+        case stop_reason::non_finite: return "non-finite value";
+        case stop_reason::diverged: return "diverged";
+        case stop_reason::not_applicable: return "not applicable";
+        case stop_reason::callback: return "stopped by callback";
+    }
+    return "?";
+}
+
+struct stopping {
+    std::size_t max_iterations = 1000;
+    double gradient_tolerance = 1e-8;                            // on ‖g‖ (Euclidean, all blocks)
+    double loss_tolerance = 0.0;                                 // relative: |ΔL| ≤ tol·max(1, |L|)
+    double target_loss = -std::numeric_limits<double>::infinity();
+    double time_limit = std::numeric_limits<double>::infinity();  // seconds
+    double divergence_factor = 1e8;                              // loss > factor·max(1, |L₀|)
+    std::size_t print_every = 0;                                 // 0: progress off; k: every k iterations
+};
+
+// What one optimizer step reports, at the new point.
+struct step_outcome {
+    enum class status { ok, line_search_failed, not_applicable } state = status::ok;
+    double loss = 0.0;
+    double gradient_norm = 0.0;
+    double step_norm = 0.0;   // ‖x_new − x_old‖
+    double step_size = 0.0;   // the line-search or learning-rate multiplier, or trust radius
+    std::string message;      // why, when state != ok
+};
+
+struct iteration_record {
+    std::size_t iteration;
+    double loss, gradient_norm, step_norm, step_size, seconds;
+    std::size_t evaluations;
+};
+
+struct result {
+    std::string optimizer;
+    stop_reason reason = stop_reason::max_iterations;
+    std::string message;
+    std::size_t iterations = 0;
+    evaluation_counts counts;
+    double initial_loss = 0.0, final_loss = 0.0, gradient_norm = 0.0, seconds = 0.0;
+    std::vector<iteration_record> history;
+
+    bool converged() const {
+        return reason == stop_reason::gradient_tolerance || reason == stop_reason::loss_tolerance ||
+               reason == stop_reason::target_loss;
+    }
+    void write_csv(const std::string& path) const {
+        std::ofstream out(path);
+        if (!out) throw error("gateaux::result::write_csv: cannot write '" + path + "'");
+        out << "iteration,loss,gradient_norm,step_norm,step_size,seconds,evaluations\n";
+        out.precision(17);
+        for (const auto& r : history)
+            out << r.iteration << ',' << r.loss << ',' << r.gradient_norm << ',' << r.step_norm << ',' << r.step_size << ','
+                << r.seconds << ',' << r.evaluations << '\n';
+    }
+};
+
+// An optimizer keeps its own state between steps. start() evaluates the starting point; step()
+// moves x and reports the loss and gradient norm at the new point.
+class optimizer {
+public:
+    virtual ~optimizer() = default;
+    virtual std::string name() const = 0;
+    virtual step_outcome start(objective& f, param_set& x) = 0;
+    virtual step_outcome step(objective& f, param_set& x) = 0;
+};
+
+// Called after every iteration; return false to stop.
+using iteration_callback = std::function<bool(const iteration_record&, const param_set&)>;
+
+namespace detail {
+inline void print_progress(const std::string& name, const iteration_record& r, bool terminal, bool final) {
+    std::fprintf(stdout, "%s%-12s it %6zu  loss %.6e  |g| %.3e  step %.3e  %8.3f s", terminal ? "\r" : "", name.c_str(),
+                 r.iteration, r.loss, r.gradient_norm, r.step_size, r.seconds);
+    std::fputs(terminal && !final ? "" : "\n", stdout);
+    std::fflush(stdout);
+}
+}  // namespace detail
+
+inline result minimize(objective& f, param_set& x, optimizer& opt, const stopping& stop = {},
+                       const iteration_callback& callback = {}) {
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    const auto seconds = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
+    const bool terminal = stop.print_every != 0 && isatty(fileno(stdout));
+    const evaluation_counts before = f.counts;
+    result res;
+    res.optimizer = opt.name();
+
+    auto record = [&](std::size_t it, const step_outcome& o) {
+        const std::size_t evals = f.counts.total() - before.total();
+        iteration_record r{it, o.loss, o.gradient_norm, o.step_norm, o.step_size, seconds(), evals};
+        res.history.push_back(r);
+        if (stop.print_every != 0 && (it % stop.print_every == 0)) detail::print_progress(res.optimizer, r, terminal, false);
+        return r;
+    };
+    auto finish = [&](stop_reason why, std::string message, const step_outcome& o) {
+        res.reason = why;
+        res.message = std::move(message);
+        res.final_loss = o.loss;
+        res.gradient_norm = o.gradient_norm;
+        res.seconds = seconds();
+        res.counts = f.counts;
+        res.counts.values -= before.values;
+        res.counts.gradients -= before.gradients;
+        res.counts.hessian_vectors -= before.hessian_vectors;
+        res.counts.gauss_newton_vectors -= before.gauss_newton_vectors;
+        res.counts.block_solves -= before.block_solves;
+        res.counts.hessians -= before.hessians;
+        if (stop.print_every != 0 && !res.history.empty() && (terminal || res.history.back().iteration % stop.print_every != 0))
+            detail::print_progress(res.optimizer, res.history.back(), terminal, true);
+        return res;
+    };
+    auto check = [&](const step_outcome& o) -> std::optional<stop_reason> {
+        if (!std::isfinite(o.loss) || !std::isfinite(o.gradient_norm) || !x.finite()) return stop_reason::non_finite;
+        if (o.loss > stop.divergence_factor * std::max(1.0, std::abs(res.initial_loss))) return stop_reason::diverged;
+        if (o.loss <= stop.target_loss) return stop_reason::target_loss;
+        if (o.gradient_norm <= stop.gradient_tolerance) return stop_reason::gradient_tolerance;
+        return std::nullopt;
+    };
+
+    step_outcome o = opt.start(f, x);
+    res.initial_loss = o.loss;
+    record(0, o);
+    if (o.state == step_outcome::status::not_applicable) return finish(stop_reason::not_applicable, o.message, o);
+    if (auto why = check(o)) return finish(*why, "", o);
+    double previous = o.loss;
+    for (std::size_t it = 1; it <= stop.max_iterations; ++it) {
+        if (f.minibatched()) f.next_batch();
+        o = opt.step(f, x);
+        res.iterations = it;
+        const iteration_record r = record(it, o);
+        if (o.state == step_outcome::status::line_search_failed) return finish(stop_reason::line_search_failed, o.message, o);
+        if (o.state == step_outcome::status::not_applicable) return finish(stop_reason::not_applicable, o.message, o);
+        if (auto why = check(o)) return finish(*why, "", o);
+        if (stop.loss_tolerance > 0.0 && std::abs(previous - o.loss) <= stop.loss_tolerance * std::max(1.0, std::abs(o.loss)))
+            return finish(stop_reason::loss_tolerance, "", o);
+        previous = o.loss;
+        if (seconds() > stop.time_limit) return finish(stop_reason::time_limit, "", o);
+        if (callback && !callback(r, x)) return finish(stop_reason::callback, "", o);
+    }
+    return finish(stop_reason::max_iterations, "", o);
+}
+
+}  // namespace gateaux

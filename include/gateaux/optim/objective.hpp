@@ -1,0 +1,301 @@
+#pragma once
+// What optimizers see: an objective. It offers the loss, the gradient, H·v, Gauss–Newton·v, the
+// per-layer Newton step and block inverse (where the network has them), and the explicit Hessian
+// for small problems. Optimizers never see the graph.
+//
+//   auto f = make_objective(loss, wrt(W1, W2));       // compiles what it needs, once
+//   f.set_data(x, X).set_data(y, Y);                   // full batch; or f.use_minibatches(64, seed)
+//   param_set theta = f.parameters_like();             // shapes from wrt(...)
+//
+// Evaluations are counted (value, gradient, curvature products, block solves) for result tables.
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
+#include "../eval/program.hpp"
+#include "../symbolic/bop.hpp"
+#include "../symbolic/gauss_newton.hpp"
+#include "../symbolic/grad.hpp"
+#include "../symbolic/hessian.hpp"
+#include "../symbolic/hvp.hpp"
+#include "param_set.hpp"
+
+namespace gateaux {
+
+struct evaluation_counts {
+    std::size_t values = 0, gradients = 0, hessian_vectors = 0, gauss_newton_vectors = 0, block_solves = 0, hessians = 0;
+    std::size_t total() const { return values + gradients + hessian_vectors + gauss_newton_vectors + block_solves + hessians; }
+};
+
+class objective {
+public:
+    virtual ~objective() = default;
+    virtual std::vector<std::string> names() const = 0;
+    virtual param_set parameters_like() const = 0;  // zeros, one block per parameter
+
+    virtual double value(const param_set& x) = 0;
+    virtual double value_and_gradient(const param_set& x, param_set& g) = 0;
+    virtual void hessian_vector(const param_set& x, const param_set& v, param_set& hv) = 0;
+    virtual void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) = 0;
+    virtual bool has_gauss_newton() const = 0;
+    // Per-layer (block-diagonal) Newton: Δ_l = H_l⁺·G_l (and the loss and gradient, same pass).
+    virtual bool has_block_inverse() const = 0;
+    virtual double block_newton_step(const param_set& x, param_set& g, param_set& step) = 0;
+    virtual void block_inverse(const param_set& x, const param_set& v, param_set& out) = 0;
+    // The explicit full Hessian (n×n over all blocks, row-major flattened), refused above max_bytes.
+    virtual tensor hessian(const param_set& x, std::size_t max_bytes) = 0;
+
+    // Minibatches: the data rows in use. Full batch unless use_minibatches() was called.
+    virtual std::size_t data_rows() const = 0;
+    virtual std::size_t batch_rows() const = 0;
+    virtual void next_batch() = 0;
+    virtual bool minibatched() const = 0;
+
+    evaluation_counts counts;
+};
+
+namespace detail {
+inline std::vector<std::size_t> iota_rows(std::size_t n) {
+    std::vector<std::size_t> v(n);
+    std::iota(v.begin(), v.end(), std::size_t(0));
+    return v;
+}
+}  // namespace detail
+
+template <class Loss, class... P>
+class graph_objective final : public objective {
+    using W = params<P...>;
+    static constexpr W w{};
+    using G = decltype(grad(Loss{}, w));
+    using HV = decltype(hvp(Loss{}, w));
+    static constexpr bool gn_ok = detail::bop::parse_loss<Loss>::ok;
+    static constexpr bool bop_ok = bop_available<Loss, P...>;
+    static constexpr auto make_gn() {
+        if constexpr (gn_ok)
+            return gnvp(Loss{}, w);
+        else
+            return Loss{};
+    }
+    static constexpr auto make_newton() {
+        if constexpr (bop_ok)
+            return newton_step(Loss{}, w);
+        else
+            return Loss{};
+    }
+    static constexpr auto make_bop() {
+        if constexpr (bop_ok)
+            return bop(Loss{}, w);
+        else
+            return Loss{};
+    }
+    using GN = decltype(make_gn());
+    using NS = decltype(make_newton());
+    using BI = decltype(make_bop());
+
+public:
+    graph_objective() = default;
+    // The programs point into this object's data: no copies (moves keep the data in place).
+    graph_objective(const graph_objective&) = delete;
+    graph_objective& operator=(const graph_objective&) = delete;
+    graph_objective(graph_objective&&) = default;
+
+    // Data tensors are copied in (the objective owns its data and its minibatch buffers).
+    template <class K, fixed_string N, dim R, dim C>
+    graph_objective& set_data(leaf<K, N, R, C>, const tensor& t) {
+        static_assert(K::is_data, "gateaux::objective::set_data(leaf, tensor): the leaf must be an input or a target");
+        static_assert(decltype(value_prog_)::computes(leaf<K, N, R, C>{}), "gateaux::objective::set_data: the loss does not use this leaf");
+        for (auto& d : data_)
+            if (d.name == N.view()) {
+                d.full = t;
+                rebind_all();
+                return *this;
+            }
+        data_.push_back({std::string(N.view()), t, tensor{}});
+        binders_.push_back([](graph_objective& self, const tensor& x) { self.bind_everywhere(leaf<K, N, R, C>{}, x); });
+        rebind_all();
+        return *this;
+    }
+
+    // Sample minibatches of `size` rows (without replacement within an epoch) from the data.
+    graph_objective& use_minibatches(std::size_t size, std::uint64_t seed = 0) {
+        if (size == 0) throw shape_error("gateaux::objective::use_minibatches: the batch size must be ≥ 1");
+        batch_size_ = size;
+        rng_.seed(seed);
+        order_.clear();
+        cursor_ = 0;
+        next_batch();
+        return *this;
+    }
+
+    std::vector<std::string> names() const override { return {std::string(P::name.view())...}; }
+    param_set parameters_like() const override {
+        return param_set(std::vector<tensor>{tensor(xt::zeros<double>({std::size_t(P::rows), std::size_t(P::cols)}))...});
+    }
+
+    double value(const param_set& x) override {
+        bind_params(value_prog_, x);
+        value_prog_.run();
+        ++counts.values;
+        return value_prog_.scalar(Loss{});
+    }
+    double value_and_gradient(const param_set& x, param_set& g) override {
+        bind_params(grad_prog_, x);
+        grad_prog_.run();
+        ++counts.gradients;
+        copy_out<G>(grad_prog_, g);
+        return grad_prog_.scalar(Loss{});
+    }
+    void hessian_vector(const param_set& x, const param_set& v, param_set& hv) override {
+        bind_params(hv_prog_, x);
+        bind_directions(hv_prog_, v);
+        hv_prog_.run();
+        ++counts.hessian_vectors;
+        copy_out<HV>(hv_prog_, hv);
+    }
+    bool has_gauss_newton() const override { return gn_ok; }
+    void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) override {
+        if constexpr (gn_ok) {
+            bind_params(gn_prog_, x);
+            bind_directions(gn_prog_, v);
+            gn_prog_.run();
+            ++counts.gauss_newton_vectors;
+            copy_out<GN>(gn_prog_, out);
+        } else {
+            (void)x, (void)v, (void)out;
+            throw error("gateaux::objective: Gauss–Newton products need a loss that is sum(...) or mean(...) of squared_error or cross_entropy");
+        }
+    }
+    bool has_block_inverse() const override { return bop_ok; }
+    double block_newton_step(const param_set& x, param_set& g, param_set& step) override {
+        if constexpr (bop_ok) {
+            bind_params(newton_prog_, x);
+            newton_prog_.run();
+            ++counts.gradients;
+            ++counts.block_solves;
+            copy_out<G>(newton_prog_, g);
+            copy_out<NS>(newton_prog_, step);
+            return newton_prog_.scalar(Loss{});
+        } else {
+            (void)x, (void)g, (void)step;
+            throw error(no_block_inverse);
+        }
+    }
+    void block_inverse(const param_set& x, const param_set& v, param_set& out) override {
+        if constexpr (bop_ok) {
+            bind_params(bop_prog_, x);
+            bind_directions(bop_prog_, v);
+            bop_prog_.run();
+            ++counts.block_solves;
+            copy_out<BI>(bop_prog_, out);
+        } else {
+            (void)x, (void)v, (void)out;
+            throw error(no_block_inverse);
+        }
+    }
+    tensor hessian(const param_set& x, std::size_t max_bytes) override {
+        param_set v = parameters_like();
+        bind_params(hv_prog_, x);
+        bind_directions(hv_prog_, v);
+        ++counts.hessians;
+        return gateaux::hessian(hv_prog_, Loss{}, w, max_bytes);
+    }
+
+    std::size_t data_rows() const override { return data_.empty() ? 0 : data_.front().full.shape(0); }
+    std::size_t batch_rows() const override { return batch_size_ == 0 ? data_rows() : std::min(batch_size_, data_rows()); }
+    bool minibatched() const override { return batch_size_ != 0; }
+    void next_batch() override {
+        if (batch_size_ == 0 || data_.empty()) return;
+        const std::size_t n = data_rows(), b = std::min(batch_size_, n);
+        if (order_.size() != n || cursor_ + b > n) {
+            order_ = detail::iota_rows(n);
+            std::shuffle(order_.begin(), order_.end(), rng_);
+            cursor_ = 0;
+        }
+        for (std::size_t d = 0; d < data_.size(); ++d) {
+            const tensor& full = data_[d].full;
+            tensor& part = data_[d].batch;
+            if (part.shape(0) != b || part.shape(1) != full.shape(1)) part.resize({b, full.shape(1)});
+            for (std::size_t r = 0; r < b; ++r)
+                std::copy_n(full.data() + order_[cursor_ + r] * full.shape(1), full.shape(1), part.data() + r * full.shape(1));
+            binders_[d](*this, part);
+        }
+        cursor_ += b;
+    }
+
+private:
+    static constexpr const char* no_block_inverse =
+        "gateaux::objective: this network has no per-layer inverse (bop rejects it: see docs/theory.md); "
+        "use a Hessian-free or quasi-Newton optimizer";
+
+    struct data_slot {
+        std::string name;
+        tensor full, batch;
+    };
+
+    template <class Prog>
+    static void bind_params(Prog& prog, const param_set& x) {
+        if (x.size() != sizeof...(P))
+            throw shape_error("gateaux::objective: expected " + std::to_string(sizeof...(P)) + " parameter blocks, got " +
+                              std::to_string(x.size()));
+        std::size_t i = 0;
+        (prog.bind(P{}, x[i++]), ...);
+    }
+    template <class Prog>
+    static void bind_directions(Prog& prog, const param_set& v) {
+        std::size_t i = 0;
+        (prog.bind(direction(P{}), v[i++]), ...);
+    }
+    template <class Group, class Prog>
+    static void copy_out(const Prog& prog, param_set& out) {
+        if (out.size() != sizeof...(P)) out = param_set(std::vector<tensor>(sizeof...(P)));
+        std::size_t i = 0;
+        auto one = [&](const tensor& t) {
+            if (out[i].shape() != t.shape()) out[i].resize(t.shape());
+            std::copy(t.begin(), t.end(), out[i].begin());
+            ++i;
+        };
+        (one(prog[Group::of(P{})]), ...);
+    }
+    template <class L>
+    void bind_everywhere(L l, const tensor& t) {
+        value_prog_.bind(l, t);
+        grad_prog_.bind(l, t);
+        if constexpr (decltype(hv_prog_)::computes(L{})) hv_prog_.bind(l, t);
+        if constexpr (gn_ok && decltype(gn_prog_)::computes(L{})) gn_prog_.bind(l, t);
+        if constexpr (bop_ok) {
+            if constexpr (decltype(newton_prog_)::computes(L{})) newton_prog_.bind(l, t);
+            if constexpr (decltype(bop_prog_)::computes(L{})) bop_prog_.bind(l, t);
+        }
+    }
+    void rebind_all() {
+        for (std::size_t d = 0; d < data_.size(); ++d) binders_[d](*this, data_[d].full);
+        if (batch_size_ != 0) {
+            order_.clear();
+            next_batch();
+        }
+    }
+
+    decltype(compile(Loss{})) value_prog_;
+    decltype(compile(Loss{}, G{})) grad_prog_;
+    decltype(compile(Loss{}, HV{})) hv_prog_;
+    decltype(compile(Loss{}, GN{})) gn_prog_;
+    decltype(compile(Loss{}, G{}, NS{})) newton_prog_;
+    decltype(compile(Loss{}, BI{})) bop_prog_;
+    std::vector<data_slot> data_;
+    std::vector<void (*)(graph_objective&, const tensor&)> binders_;
+    std::size_t batch_size_ = 0, cursor_ = 0;
+    std::vector<std::size_t> order_;
+    std::mt19937_64 rng_;
+};
+
+template <expression Loss, class... P>
+graph_objective<Loss, P...> make_objective(Loss, params<P...>) {
+    static_assert(Loss::rows == 1 && Loss::cols == 1, "gateaux::make_objective(loss, wrt(...)) requires a scalar (1×1) loss");
+    return {};
+}
+
+}  // namespace gateaux
