@@ -22,6 +22,7 @@
 #include "../symbolic/grad.hpp"
 #include "../symbolic/hessian.hpp"
 #include "../symbolic/hvp.hpp"
+#include "../symbolic/inverse.hpp"
 #include "param_set.hpp"
 
 namespace gateaux {
@@ -46,6 +47,9 @@ public:
     virtual bool has_block_inverse() const = 0;
     virtual double block_newton_step(const param_set& x, param_set& g, param_set& step) = 0;
     virtual void block_inverse(const param_set& x, const param_set& v, param_set& out) = 0;
+    // The same step by finite differences of the functional inverse (fd_newton_step: central
+    // differences at G(1 ± r/2), or Richardson); fills the gradient too and returns the loss.
+    virtual double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) = 0;
     // The explicit full Hessian (n×n over all blocks, row-major flattened), refused above max_bytes.
     virtual tensor hessian(const param_set& x, std::size_t max_bytes) = 0;
 
@@ -193,6 +197,23 @@ public:
             copy_out<BI>(bop_prog_, out);
         } else {
             (void)x, (void)v, (void)out;
+            throw error(no_block_inverse);
+        }
+    }
+    double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) override {
+        if constexpr (bop_ok) {
+            bind_params(grad_prog_, x);
+            grad_prog_.run();
+            ++counts.gradients;
+            copy_out<G>(grad_prog_, g);
+            const double loss = grad_prog_.scalar(Loss{});
+            const auto d = fd_newton_step(grad_prog_, Loss{}, w, r, scheme);
+            ++counts.block_solves;
+            if (step.size() != sizeof...(P)) step = param_set(std::vector<tensor>(sizeof...(P)));
+            for (std::size_t i = 0; i < sizeof...(P); ++i) step[i] = d[i];
+            return loss;
+        } else {
+            (void)x, (void)r, (void)scheme, (void)g, (void)step;
             throw error(no_block_inverse);
         }
     }
