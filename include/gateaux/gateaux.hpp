@@ -41,6 +41,7 @@
 #include "nn/data.hpp"
 #include "nn/mlp.hpp"
 #include "symbolic/bop.hpp"
+#include "symbolic/bop_plan.hpp"
 #include "symbolic/fd.hpp"
 #include "symbolic/gauss_newton.hpp"
 #include "symbolic/grad.hpp"
