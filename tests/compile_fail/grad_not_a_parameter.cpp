@@ -1,0 +1,19 @@
+// wrt(...) takes parameters only: differentiating with respect to an input is refused at the
+// wrt(...) call, naming the culprit.
+// expect: gateaux::wrt(...) takes parameters
+#include <gateaux/gateaux.hpp>
+
+using namespace gateaux;
+
+int main() {
+    constexpr auto x = input<"x", 4>;
+    constexpr auto y = target<"y", 2>;
+    constexpr auto W = param<"W", 4, 2>;
+    const auto loss = sum(squared_error(x * W, y));
+#ifdef GATEAUX_SHOULD_FAIL
+    const auto g = grad(loss, wrt(x));
+#else
+    const auto g = grad(loss, wrt(W));
+#endif
+    return decltype(compile(loss, g))::node_count > 0 ? 0 : 1;
+}
