@@ -249,8 +249,12 @@ inline constexpr bool bop_available = detail::bop::supported<L, bop_options<>, P
 // H_l⁺·v_l for each parameter block, v_l bound as direction(W_l), or given by along(...).
 template <expression L, class... P, class... D, class... Options>
 constexpr auto bop(L, params<P...>, directions<D...>, Options...) {
-    detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
-    return detail::bop::blocks<L, bop_options<Options...>>(meta::list<P...>{}, meta::list<D...>{});
+    if constexpr (!detail::directions_fit<meta::list<P...>, meta::list<D...>>) {
+        detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else {
+        return detail::bop::blocks<L, bop_options<Options...>>(meta::list<P...>{}, meta::list<D...>{});
+    }
 }
 template <expression L, class... P, class... Options>
     requires(!(is_directions<Options> || ...))

@@ -33,10 +33,14 @@ constexpr auto rop(E e, params<P...> w, directions<D...> d) {
 // H·v with v bound as direction(P) for each P, or given explicitly: hvp(loss, wrt(W), along(V)).
 template <expression L, class... P, class... D>
 constexpr auto hvp(L loss, params<P...> w, directions<D...>) {
-    detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
-    using G = decltype(grad(loss, w));
-    using T = typename detail::tangents<typename G::expressions, meta::list<P...>, meta::list<D...>>::type;
-    return group<meta::list<P...>, T>{};
+    if constexpr (!detail::directions_fit<meta::list<P...>, meta::list<D...>>) {
+        detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else {
+        using G = decltype(grad(loss, w));
+        using T = typename detail::tangents<typename G::expressions, meta::list<P...>, meta::list<D...>>::type;
+        return group<meta::list<P...>, T>{};
+    }
 }
 template <expression L, class... P>
 constexpr auto hvp(L loss, params<P...> w) {

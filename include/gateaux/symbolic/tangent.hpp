@@ -62,6 +62,14 @@ constexpr void check_direction_shape() {
     static_assert(ParamShape == DirectionShape,
                   "gateaux: a direction in along(...) must have its parameter's shape [shapes are {rows, cols}]");
 }
+// Whether directions D fit parameters P (same count, each of its parameter's shape): checked
+// before anything is built from them, so that a mistake reports this and nothing else.
+template <class Ps, class Ds>
+inline constexpr bool directions_fit = false;
+template <class... P, class... D>
+    requires(sizeof...(P) == sizeof...(D))
+inline constexpr bool directions_fit<meta::list<P...>, meta::list<D...>> = ((shape_v<P> == shape_v<D>) && ...);
+
 template <class... P, class... D>
 constexpr bool check_directions(meta::list<P...>, meta::list<D...>) {
     static_assert(sizeof...(P) == sizeof...(D), "gateaux: along(...) needs one direction per parameter in wrt(...)");
@@ -82,8 +90,12 @@ constexpr auto jvp(E, params<P...>) {
 }
 template <expression E, class... P, class... D>
 constexpr auto jvp(E, params<P...>, directions<D...>) {
-    detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
-    return tangent_t<E, meta::list<P...>, meta::list<D...>>{};
+    if constexpr (!detail::directions_fit<meta::list<P...>, meta::list<D...>>) {
+        detail::check_directions(meta::list<P...>{}, meta::list<D...>{});
+        return zero_like<E>{};
+    } else {
+        return tangent_t<E, meta::list<P...>, meta::list<D...>>{};
+    }
 }
 
 }  // namespace gateaux
