@@ -95,7 +95,8 @@ inline double ldl_factor(double* a, index n, index* piv, inertia& in, std::vecto
     }
     work.resize(std::size_t(std::max<index>(64 * n, 2 * n)));
     iwork.resize(std::size_t(n));
-    if (cxxlapack::sytrf<index>('L', n, a, n, piv, work.data(), index(work.size())) != 0) return 0.0;
+    const index info = cxxlapack::sytrf<index>('L', n, a, n, piv, work.data(), index(work.size()));
+    if (info < 0) return 0.0;
     in = {};
     for (index i = 0; i < n; ++i) {
         if (piv[i] > 0) {  // 1×1 pivot
@@ -110,6 +111,7 @@ inline double ldl_factor(double* a, index n, index* piv, inertia& in, std::vecto
             ++i;
         }
     }
+    if (info > 0) return 0.0;  // an exactly zero pivot: singular (the inertia above still counts it)
     double rcond = 0.0;
     cxxlapack::sycon<index>('L', n, a, n, piv, anorm, rcond, work.data(), iwork.data());
     return rcond;

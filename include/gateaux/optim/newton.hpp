@@ -207,11 +207,13 @@ public:
 
     // Blocks whose step pointed uphill and were flipped (indefinite H_l), over the whole run.
     std::size_t flipped_blocks() const { return flipped_; }
+    // Iterations whose line search along the block step failed and that moved along −g instead.
+    std::size_t gradient_fallbacks() const { return gradient_fallbacks_; }
 
     step_outcome start(objective& f, param_set& x) override {
         g_ = x.zeros_like();
         s_ = x.zeros_like();
-        flipped_ = 0;
+        flipped_ = gradient_fallbacks_ = 0;
         if (!f.has_block_inverse()) {
             std::string why = name() + ": this objective has no per-layer inverse";
             try {
@@ -221,7 +223,7 @@ public:
             }
             return outcome(step_outcome::status::not_applicable, f.value_and_gradient(x, g_), g_, 0.0, 0.0, why);
         }
-        return evaluate(f, x, 0.0, 0.0);
+        return evaluate(f, x, 0.0, 0.0, true);
     }
 
     step_outcome step(objective& f, param_set& x) override {
@@ -229,6 +231,7 @@ public:
         // semi-definite and gᵀd = −Σ G_lᵀH_l⁺G_l ≤ 0. With smooth activations H_l can be
         // indefinite; a block whose step points uphill (G_lᵀΔ_l < 0) is flipped, the block-wise
         // analogue of the |H| modification. If that still leaves no descent (g ⊥ Δ), −g is used.
+        if (!pending_.empty()) return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
         d_ = s_;
         for (std::size_t l = 0; l < d_.size(); ++l) {
             double c = 0.0;
@@ -245,16 +248,27 @@ public:
         }
         double alpha = opt_.step_size;
         if (opt_.line_search) {
-            const armijo_result ls = armijo(f, x, d_, loss_, slope, opt_.step_size, opt_.armijo, trial_);
-            if (!ls.ok)
-                return outcome(step_outcome::status::line_search_failed, loss_, g_, 0.0, 0.0,
-                               armijo_failure(name().c_str(), opt_.armijo, slope));
+            armijo_result ls = armijo(f, x, d_, loss_, slope, opt_.step_size, opt_.armijo, trial_);
+            if (!ls.ok) {
+                // Near a kink of a piecewise-linear activation the block step can fail for every α
+                // while −g still descends (the Newton model holds only on one side of the kink).
+                // Before giving up, one search along −g scaled to the block step's length.
+                ++gradient_fallbacks_;
+                const double scale = d_.norm() / std::max(g_.norm(), std::numeric_limits<double>::min());
+                d_.assign(g_);
+                d_.scale(-scale);
+                slope = g_.dot(d_);
+                ls = armijo(f, x, d_, loss_, slope, opt_.step_size, opt_.armijo, trial_);
+                if (!ls.ok)
+                    return outcome(step_outcome::status::line_search_failed, loss_, g_, 0.0, 0.0,
+                                   armijo_failure(name().c_str(), opt_.armijo, slope) + ", along the block step and along −g");
+            }
             alpha = ls.alpha;
             x.assign(trial_);
         } else {
             x.axpy(alpha, d_);
         }
-        return evaluate(f, x, alpha * d_.norm(), alpha);
+        return evaluate(f, x, alpha * d_.norm(), alpha, false);
     }
 
 protected:
@@ -265,26 +279,30 @@ protected:
     virtual double compute(objective& f, const param_set& x, param_set& g, param_set& s) = 0;
 
 private:
-    // The new point's loss, gradient and next step; a failed inverse ends the run with advice.
-    step_outcome evaluate(objective& f, const param_set& x, double step_norm, double alpha) {
+    // The new point's loss, gradient and next step. If the inverse fails there, the point itself
+    // is still reported as reached (its loss and gradient are valid, and may already meet the
+    // stopping rule); the failure ends the run at the next step(). At the starting point it ends
+    // the run at once.
+    step_outcome evaluate(objective& f, const param_set& x, double step_norm, double alpha, bool at_start) {
+        pending_.clear();
         try {
             loss_ = compute(f, x, g_, s_);
-            return outcome(step_outcome::status::ok, loss_, g_, step_norm, alpha);
         } catch (const rank_error& e) {
-            loss_ = f.value_and_gradient(x, g_);
-            return outcome(step_outcome::status::not_applicable, loss_, g_, step_norm, alpha,
-                           rank_advice(name().c_str(), e.what()));
+            pending_ = rank_advice(name().c_str(), e.what());
         } catch (const domain_error& e) {  // finite differences only: the inverse left its domain
-            loss_ = f.value_and_gradient(x, g_);
-            return outcome(step_outcome::status::not_applicable, loss_, g_, step_norm, alpha,
-                           name() + ": " + e.what() + "; try a smaller difference step r");
+            pending_ = name() + ": " + e.what() + "; try a smaller difference step r";
         }
+        if (pending_.empty()) return outcome(step_outcome::status::ok, loss_, g_, step_norm, alpha);
+        loss_ = f.value_and_gradient(x, g_);
+        if (at_start) return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
+        return outcome(step_outcome::status::ok, loss_, g_, step_norm, alpha);
     }
 
     options opt_;
     param_set g_, s_, d_, trial_;
+    std::string pending_;  // a failure of the inverse at the current point
     double loss_ = 0.0;
-    std::size_t flipped_ = 0;
+    std::size_t flipped_ = 0, gradient_fallbacks_ = 0;
 };
 
 }  // namespace detail::newton

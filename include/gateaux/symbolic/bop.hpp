@@ -192,13 +192,41 @@ struct spine {
     }();
 };
 
+// Whether the loss output is a chain of layers a(h·W) down to a leaf (no asserting).
+template <class Out>
+constexpr bool is_layer_chain() {
+    using A = split_activation<Out>;
+    using M = split_matmul<typename A::net>;
+    if constexpr (!M::ok)
+        return false;
+    else if constexpr (is_leaf<typename M::input>)
+        return true;
+    else
+        return is_layer_chain<typename M::input>();
+}
 template <fixed_string Param, bool Found>
 constexpr void check_is_layer_weight() {
     static_assert(Found, "gateaux::bop: every parameter in wrt(...) must be one of the network's layer weights");
 }
 
 template <class Loss, class Options, class... P, class... V>
+constexpr auto checked_blocks(meta::list<P...>, meta::list<V...>);
+
+template <class Loss, class Options, class... P, class... V>
 constexpr auto blocks(meta::list<P...>, meta::list<V...>) {
+    // The network's shape first: a loss or an op bop cannot read is the first thing reported.
+    if constexpr (!parse_loss<Loss>::ok || !is_layer_chain<typename parse_loss<Loss>::output>()) {
+        static_assert(parse_loss<Loss>::ok, "gateaux::bop: the loss must be sum(...) or mean(...) of squared_error(out, y) or "
+                                            "cross_entropy(out, y) (mse qualifies)");
+        if constexpr (parse_loss<Loss>::ok) check_layer<false>();
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else {
+        return checked_blocks<Loss, Options>(meta::list<P...>{}, meta::list<V...>{});
+    }
+}
+
+template <class Loss, class Options, class... P, class... V>
+constexpr auto checked_blocks(meta::list<P...>, meta::list<V...>) {
     using S = spine<Loss, Options>;
     if constexpr (!((S::template index_of_weight<P> != 0) && ...)) {
         (check_is_layer_weight<P::name, S::template index_of_weight<P> != 0>(), ...);
@@ -213,17 +241,6 @@ constexpr auto blocks(meta::list<P...>, meta::list<V...>) {
 
 // Whether bop/newton_step accept this loss and these parameters (the same analysis, without
 // asserting): lets an objective offer block Newton steps only where they exist.
-template <class Out>
-constexpr bool is_layer_chain() {
-    using A = split_activation<Out>;
-    using M = split_matmul<typename A::net>;
-    if constexpr (!M::ok)
-        return false;
-    else if constexpr (is_leaf<typename M::input>)
-        return true;
-    else
-        return is_layer_chain<typename M::input>();
-}
 template <class Loss, class Options, class... P>
 constexpr bool supported() {
     if constexpr (!parse_loss<Loss>::ok) {

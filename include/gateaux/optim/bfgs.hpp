@@ -1,0 +1,165 @@
+#pragma once
+// BFGS with a dense inverse-Hessian approximation H (n×n over all parameters, flattened in
+// wrt(...) order), Nocedal & Wright Algorithm 6.1: d = −H·g, a line search gives s = α·d and
+// y = ∇f_{k+1} − ∇f_k, then (ρ = 1/sᵀy)
+//     H ← (I − ρ·s·yᵀ)·H·(I − ρ·y·sᵀ) + ρ·s·sᵀ = H − ρ·(s·(Hy)ᵀ + (Hy)·sᵀ) + (ρ + ρ²·yᵀHy)·s·sᵀ.
+// H starts as I (the first trial step has unit length) and is replaced by (sᵀy/yᵀy)·I just before
+// the first update (N&W eq. 6.20). The update is skipped when sᵀy ≤ skip_tolerance·‖s‖‖y‖.
+// Work per iteration: two n×n matrix–vector products and one rank-2 update, O(n²), plus the
+// line search's evaluations; memory 8n² bytes, refused with size_error above max_bytes.
+//
+// exact_line_search: α = −gᵀd / dᵀ∇²f·d from one Hessian-vector product, the exact minimiser
+// along d of a quadratic; with it BFGS minimises a strictly convex quadratic in at most n
+// iterations (quadratic termination of the Broyden class with exact line searches: the
+// directions are H-conjugate). Quadratics only: elsewhere it is a step rule with no decrease
+// guarantee, and it fails (line_search_failed) where dᵀ∇²f·d ≤ 0.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/errors.hpp"
+#include "line_search.hpp"
+#include "minimize.hpp"
+#include "param_set.hpp"
+
+namespace gateaux {
+
+struct bfgs_options {
+    strong_wolfe line_search{};
+    bool exact_line_search = false;             // quadratics: α = −gᵀd / dᵀHd
+    double skip_tolerance = 1e-10;
+    std::size_t max_bytes = std::size_t(1) << 30;  // for the n×n matrix
+};
+
+class bfgs final : public optimizer {
+public:
+    explicit bfgs(bfgs_options o = {}) : o_(o) {}
+    std::string name() const override { return "bfgs"; }
+
+    step_outcome start(objective& f, param_set& x) override {
+        n_ = x.count();
+        const double bytes = 8.0 * double(n_) * double(n_);
+        if (bytes > double(o_.max_bytes))
+            throw size_error("gateaux::bfgs: the dense inverse Hessian of n = " + std::to_string(n_) + " parameters needs " +
+                             memory_string(bytes) + " (8n² bytes), above bfgs_options::max_bytes = " +
+                             memory_string(double(o_.max_bytes)) + "; use lbfgs (2m·n numbers) or raise max_bytes");
+        h_.assign(n_ * n_, 0.0);
+        for (std::size_t i = 0; i < n_; ++i) h_[i * n_ + i] = 1.0;
+        scaled_ = false;
+        g_ = x.zeros_like();
+        d_ = x.zeros_like();
+        x_trial_ = x.zeros_like();
+        g_trial_ = x.zeros_like();
+        hd_ = x.zeros_like();
+        flat_g_.assign(n_, 0.0), flat_d_.assign(n_, 0.0), s_.assign(n_, 0.0), y_.assign(n_, 0.0), hy_.assign(n_, 0.0);
+        loss_ = f.value_and_gradient(x, g_);
+        return {step_outcome::status::ok, loss_, g_.norm(), 0.0, 0.0, ""};
+    }
+
+    step_outcome step(objective& f, param_set& x) override {
+        direction();
+        double slope = g_.dot(d_);
+        if (!(slope < 0.0) && scaled_) {  // H lost positive definiteness to rounding: restart
+            reset();
+            direction();
+            slope = g_.dot(d_);
+        }
+        line_search_result r;
+        if (o_.exact_line_search) {
+            if (!exact_step(f, x, slope, r)) return failed(r.reason);
+        } else {
+            r = o_.line_search.search(f, x, d_, loss_, slope, scaled_ ? 1.0 : 1.0 / d_.norm(), x_trial_, g_trial_);
+            if (!r.ok()) return failed(r.reason);
+        }
+        flatten_difference(x_trial_, x, s_);
+        flatten_difference(g_trial_, g_, y_);
+        update();
+        x.assign(x_trial_);
+        std::swap(g_, g_trial_);
+        loss_ = r.loss;
+        return {step_outcome::status::ok, loss_, g_.norm(), std::sqrt(dot(s_, s_)), r.step, ""};
+    }
+
+private:
+    static std::string memory_string(double bytes) {
+        return number_string(bytes / double(std::size_t(1) << 20)) + " MiB";
+    }
+    static double dot(const std::vector<double>& a, const std::vector<double>& b) {
+        double s = 0.0;
+        for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+        return s;
+    }
+    // out = H·v (H symmetric, row-major).
+    void multiply(const std::vector<double>& v, std::vector<double>& out) const {
+        for (std::size_t i = 0; i < n_; ++i) {
+            const double* row = h_.data() + i * n_;
+            double s = 0.0;
+            for (std::size_t j = 0; j < n_; ++j) s += row[j] * v[j];
+            out[i] = s;
+        }
+    }
+    static void flatten_difference(const param_set& a, const param_set& b, std::vector<double>& out) {
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            for (std::size_t j = 0; j < a[i].size(); ++j, ++k) out[k] = a[i].data()[j] - b[i].data()[j];
+    }
+    void direction() {
+        std::size_t k = 0;
+        for (const tensor& t : g_)
+            for (double v : t) flat_g_[k++] = v;
+        multiply(flat_g_, flat_d_);
+        k = 0;
+        for (tensor& t : d_)
+            for (double& v : t) v = -flat_d_[k++];
+    }
+    void reset() {
+        std::fill(h_.begin(), h_.end(), 0.0);
+        for (std::size_t i = 0; i < n_; ++i) h_[i * n_ + i] = 1.0;
+        scaled_ = false;
+    }
+    void update() {
+        const double sy = dot(s_, y_), ss = dot(s_, s_), yy = dot(y_, y_);
+        if (!(sy > o_.skip_tolerance * std::sqrt(ss * yy))) return;
+        if (!scaled_) {
+            std::fill(h_.begin(), h_.end(), 0.0);
+            for (std::size_t i = 0; i < n_; ++i) h_[i * n_ + i] = sy / yy;
+            scaled_ = true;
+        }
+        multiply(y_, hy_);
+        const double rho = 1.0 / sy, c = rho + rho * rho * dot(y_, hy_);
+        for (std::size_t i = 0; i < n_; ++i) {
+            double* row = h_.data() + i * n_;
+            const double si = s_[i], hyi = hy_[i];
+            for (std::size_t j = 0; j < n_; ++j) row[j] += c * si * s_[j] - rho * (si * hy_[j] + hyi * s_[j]);
+        }
+    }
+    // α = −gᵀd / dᵀ∇²f·d, then one evaluation at x + α·d.
+    bool exact_step(objective& f, const param_set& x, double slope, line_search_result& r) {
+        f.hessian_vector(x, d_, hd_);
+        const double curvature = d_.dot(hd_);
+        if (!(slope < 0.0) || !(curvature > 0.0)) {
+            r.reason = "exact line search needs gᵀd < 0 and dᵀ∇²f·d > 0, got gᵀd = " + number_string(slope) +
+                       ", dᵀ∇²f·d = " + number_string(curvature) + " (not a convex quadratic along d?)";
+            return false;
+        }
+        r.step = -slope / curvature;
+        x_trial_.assign(x);
+        x_trial_.axpy(r.step, d_);
+        r.loss = f.value_and_gradient(x_trial_, g_trial_);
+        return true;
+    }
+    step_outcome failed(const std::string& why) const {
+        return {step_outcome::status::line_search_failed, loss_, g_.norm(), 0.0, 0.0, "bfgs: " + why};
+    }
+
+    bfgs_options o_;
+    std::size_t n_ = 0;
+    std::vector<double> h_, flat_g_, flat_d_, s_, y_, hy_;
+    param_set g_, d_, x_trial_, g_trial_, hd_;
+    bool scaled_ = false;
+    double loss_ = 0.0;
+};
+
+}  // namespace gateaux

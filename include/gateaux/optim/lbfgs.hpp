@@ -1,0 +1,109 @@
+#pragma once
+// Limited-memory BFGS (Nocedal & Wright, Algorithms 7.4 and 7.5). The last m pairs
+// sᵢ = x_{i+1} − xᵢ, yᵢ = ∇f_{i+1} − ∇fᵢ define H implicitly; d = −H·g by the two-loop recursion
+//     q ← g;  for i newest → oldest:  αᵢ = ρᵢ·sᵢᵀq,  q ← q − αᵢ·yᵢ          (ρᵢ = 1/yᵢᵀsᵢ)
+//     r ← γ·q (γ = sᵀy/yᵀy of the newest pair);  for i oldest → newest:  r ← r + sᵢ·(αᵢ − ρᵢ·yᵢᵀr)
+// then a strong Wolfe line search from α = 1 (α = 1/‖d‖, a unit step, while the memory is empty).
+// Work per iteration: 4m + O(1) passes over n numbers plus the line search's evaluations; memory
+// 2m + 5 parameter sets, all allocated in start(): no allocation per iteration.
+// A pair with sᵀy ≤ skip_tolerance·‖s‖‖y‖ is not stored (it would make H indefinite); a direction
+// that is not a descent direction (rounding) clears the memory and restarts from −g.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/errors.hpp"
+#include "line_search.hpp"
+#include "minimize.hpp"
+#include "param_set.hpp"
+
+namespace gateaux {
+
+struct lbfgs_options {
+    std::size_t memory = 10;  // m
+    strong_wolfe line_search{};
+    double skip_tolerance = 1e-10;
+};
+
+class lbfgs final : public optimizer {
+public:
+    explicit lbfgs(lbfgs_options o = {}) : o_(o) {
+        if (o.memory == 0) throw error("gateaux::lbfgs: the memory m must be ≥ 1");
+    }
+    std::string name() const override { return "lbfgs"; }
+
+    step_outcome start(objective& f, param_set& x) override {
+        g_ = x.zeros_like();
+        d_ = x.zeros_like();
+        x_trial_ = x.zeros_like();
+        g_trial_ = x.zeros_like();
+        s_.assign(o_.memory, param_set{});
+        y_.assign(o_.memory, param_set{});
+        for (std::size_t i = 0; i < o_.memory; ++i) s_[i] = x.zeros_like(), y_[i] = x.zeros_like();
+        rho_.assign(o_.memory, 0.0);
+        alpha_.assign(o_.memory, 0.0);
+        stored_ = next_ = 0;
+        loss_ = f.value_and_gradient(x, g_);
+        return {step_outcome::status::ok, loss_, g_.norm(), 0.0, 0.0, ""};
+    }
+
+    step_outcome step(objective& f, param_set& x) override {
+        direction();
+        double slope = g_.dot(d_);
+        if (!(slope < 0.0) && stored_ > 0) {
+            stored_ = 0;
+            direction();
+            slope = g_.dot(d_);
+        }
+        const double step0 = stored_ == 0 ? 1.0 / d_.norm() : 1.0;
+        const line_search_result r = o_.line_search.search(f, x, d_, loss_, slope, step0, x_trial_, g_trial_);
+        if (!r.ok()) return {step_outcome::status::line_search_failed, loss_, g_.norm(), 0.0, r.step, "lbfgs: " + r.reason};
+
+        param_set& s = s_[next_];
+        param_set& y = y_[next_];
+        s.assign(x_trial_);
+        s.axpy(-1.0, x);
+        y.assign(g_trial_);
+        y.axpy(-1.0, g_);
+        const double sy = s.dot(y), ss = s.dot(s), yy = y.dot(y);
+        if (sy > o_.skip_tolerance * std::sqrt(ss * yy)) {
+            rho_[next_] = 1.0 / sy;
+            gamma_ = sy / yy;
+            next_ = (next_ + 1) % o_.memory;
+            stored_ = std::min(stored_ + 1, o_.memory);
+        }
+        x.assign(x_trial_);
+        std::swap(g_, g_trial_);
+        loss_ = r.loss;
+        return {step_outcome::status::ok, loss_, g_.norm(), std::sqrt(ss), r.step, ""};
+    }
+
+private:
+    // d = −H·g by the two-loop recursion (on −g, so no final negation).
+    void direction() {
+        d_.assign(g_);
+        d_.scale(-1.0);
+        const std::size_t m = o_.memory;
+        for (std::size_t k = 0; k < stored_; ++k) {  // newest → oldest
+            const std::size_t i = (next_ + m - 1 - k) % m;
+            alpha_[i] = rho_[i] * s_[i].dot(d_);
+            d_.axpy(-alpha_[i], y_[i]);
+        }
+        if (stored_ > 0) d_.scale(gamma_);
+        for (std::size_t k = stored_; k-- > 0;) {  // oldest → newest
+            const std::size_t i = (next_ + m - 1 - k) % m;
+            d_.axpy(alpha_[i] - rho_[i] * y_[i].dot(d_), s_[i]);
+        }
+    }
+
+    lbfgs_options o_;
+    param_set g_, d_, x_trial_, g_trial_;
+    std::vector<param_set> s_, y_;  // ring of m pairs; the newest is at next_ − 1
+    std::vector<double> rho_, alpha_;
+    std::size_t stored_ = 0, next_ = 0;
+    double gamma_ = 1.0, loss_ = 0.0;
+};
+
+}  // namespace gateaux
