@@ -54,7 +54,7 @@ public:
         double warm_start = 0.95;               // 0: always start CG from zero
         double backtrack_growth = 1.3;          // iterates kept at ⌈growth^j⌉
         std::size_t max_retries = 30;
-        detail::newton::armijo_settings armijo{1e-2, 0.8, 60};
+        armijo_backtracking line_search_settings{1e-2, 0.8, 60};
     };
     hessian_free() : hessian_free(options{}) {}
     explicit hessian_free(const options& o) : hessian_free(o, false) {}
@@ -108,20 +108,21 @@ public:
             // definite on the Krylov space; otherwise (a warm start in an indefinite region) the
             // steepest-descent direction of the same length replaces it.
             const param_set* dir = &s.p;
-            double slope = g_.dot(s.p), known = s.loss;
+            double slope = g_.dot(s.p);
             if (!(slope < 0.0)) {
                 fallback_.assign(g_);
                 fallback_.scale(-std::sqrt(s.pp) / std::max(g_.norm(), std::numeric_limits<double>::min()));
                 dir = &fallback_;
                 slope = g_.dot(fallback_);
-                known = std::numeric_limits<double>::quiet_NaN();
             }
-            const armijo_result ls = armijo(f, x, *dir, loss_, slope, 1.0, opt_.armijo, trial_, known);
-            if (ls.ok) {
-                const double norm = ls.alpha * dir->norm();
+            const line_search_result ls = newton_line_search(f, x, *dir, loss_, slope, std::max(-q, 0.0), 1.0,
+                                                             opt_.line_search_settings, trial_, g_trial_);
+            if (ls.ok()) {
+                const double norm = ls.step * dir->norm();
                 x.assign(trial_);
-                loss_ = f.value_and_gradient(x, g_);
-                return outcome(step_outcome::status::ok, loss_, g_, norm, ls.alpha);
+                g_.assign(g_trial_);
+                loss_ = ls.loss;
+                return outcome(step_outcome::status::ok, loss_, g_, norm, ls.step);
             }
             lambda_ = std::max(lambda_ * opt_.damping_increase, opt_.min_damping);
             have_prev_ = false;
@@ -288,7 +289,7 @@ private:
 
     options opt_;
     bool precondition_ = false, use_pc_ = false, have_prev_ = false;
-    param_set g_, prev_, p_, r_, z_, d_, ad_, rprev_, trial_, fallback_;
+    param_set g_, prev_, p_, r_, z_, d_, ad_, rprev_, trial_, g_trial_, fallback_;
     std::vector<snapshot> saved_;
     std::vector<double> phis_;
     double loss_ = 0.0, lambda_ = 1.0;

@@ -26,6 +26,7 @@
 
 #include <xtensor-blas/xlinalg.hpp>  // brings xblas and xlapack, in the order they need
 
+#include "line_search.hpp"
 #include "minimize.hpp"
 #include "objective.hpp"
 #include "param_set.hpp"
@@ -36,50 +37,33 @@ namespace detail::newton {
 
 using lapack_index = xt::blas_index_t;
 
-// Backtracking Armijo line search. optim/line_search.hpp (Armijo and strong Wolfe) is being
-// written in parallel; Newton methods need only sufficient decrease from α = 1, so this minimal
-// version lives here until that header can replace it.
-struct armijo_settings {
-    double c1 = 1e-4;                // f(x + αd) ≤ f(x) + c1·α·gᵀd
-    double shrink = 0.5;             // α ← shrink·α after a rejection
-    std::size_t max_backtracks = 50;
-    // Values within noise·|f(x)| of the Armijo bound count as meeting it: near a minimum the
-    // predicted decrease of an exact Newton step falls below the rounding of f itself, and a
-    // strict test would then reject the very step that reduces ‖g‖ by orders of magnitude.
-    double noise = 1e-12;
-};
+// The resolution of f near f0: decreases below it cannot be seen in computed values.
+inline double resolution(double f0) { return 1e-12 * std::abs(f0); }
 
-struct armijo_result {
-    bool ok = false;
-    double alpha = 0.0, loss = 0.0;
-};
-
-// Tries α = alpha0, alpha0·shrink, …; `trial` receives x + α·d (the accepted point on success).
-// `loss_at_alpha0`, when known (not NaN), saves the first evaluation.
-inline armijo_result armijo(objective& f, const param_set& x, const param_set& d, double f0, double slope, double alpha0,
-                            const armijo_settings& s, param_set& trial,
-                            double loss_at_alpha0 = std::numeric_limits<double>::quiet_NaN()) {
-    if (!trial.same_shape(x)) trial = x.zeros_like();
-    double alpha = alpha0;
-    for (std::size_t k = 0; k <= s.max_backtracks; ++k) {
-        trial.assign(x);
-        trial.axpy(alpha, d);
-        const double ft = (k == 0 && !std::isnan(loss_at_alpha0)) ? loss_at_alpha0 : f.value(trial);
-        if (std::isfinite(ft) && ft <= f0 + s.c1 * alpha * slope + s.noise * std::abs(f0)) return {true, alpha, ft};
-        alpha *= s.shrink;
+// Armijo backtracking (optim/line_search.hpp) along a Newton-type direction d from α = step0,
+// with one exception: when the model predicts a decrease below the resolution of f (near a
+// minimum with f* ≠ 0), computed values cannot confirm sufficient decrease and the test would
+// reject the very step that cuts ‖g‖ by orders of magnitude. There the step α = step0 is taken
+// as long as f does not rise beyond that resolution. On success x_trial and g_trial hold the new
+// point and its gradient.
+inline line_search_result newton_line_search(objective& f, const param_set& x, const param_set& d, double f0, double slope,
+                                             double predicted, double step0, const armijo_backtracking& ls,
+                                             param_set& x_trial, param_set& g_trial) {
+    if (!x_trial.same_shape(x)) x_trial = x.zeros_like();
+    if (!g_trial.same_shape(x)) g_trial = x.zeros_like();
+    if (std::isfinite(f0) && slope < 0.0 && predicted <= resolution(f0)) {
+        x_trial.assign(x);
+        x_trial.axpy(step0, d);
+        const double f1 = f.value_and_gradient(x_trial, g_trial);
+        if (std::isfinite(f1) && f1 <= f0 + resolution(f0)) return {line_search_status::ok, step0, f1, g_trial.dot(d), 1, true, {}};
     }
-    return {false, alpha, f0};
-}
-
-inline std::string armijo_failure(const char* who, const armijo_settings& s, double slope) {
-    return std::string(who) + ": no sufficient decrease after " + std::to_string(s.max_backtracks) +
-           " backtracking steps (directional derivative gᵀd = " + number_string(slope) + ")";
+    return ls.search(f, x, d, f0, slope, step0, x_trial, g_trial);
 }
 
 // Actual over predicted reduction. When the predicted reduction is below the rounding of f the
 // ratio is noise; then the model is trusted (ρ = 1) unless f rose beyond that rounding.
-inline double reduction_ratio(double f0, double f1, double predicted, double noise = 1e-12) {
-    const double floor = noise * std::max(std::abs(f0), std::numeric_limits<double>::min());
+inline double reduction_ratio(double f0, double f1, double predicted) {
+    const double floor = std::max(resolution(f0), std::numeric_limits<double>::min());
     const double actual = f0 - f1;
     if (!std::isfinite(f1)) return -std::numeric_limits<double>::infinity();
     if (predicted <= floor) return actual >= -floor ? 1.0 : -1.0;
@@ -202,7 +186,7 @@ public:
     struct options {
         bool line_search = true;  // Armijo backtracking from α = step_size; false: fixed step
         double step_size = 1.0;   // initial α, or the fixed step (the seed used 0.1)
-        armijo_settings armijo{};
+        armijo_backtracking line_search_settings{};
     };
 
     // Blocks whose step pointed uphill and were flipped (indefinite H_l), over the whole run.
@@ -248,8 +232,10 @@ public:
         }
         double alpha = opt_.step_size;
         if (opt_.line_search) {
-            armijo_result ls = armijo(f, x, d_, loss_, slope, opt_.step_size, opt_.armijo, trial_);
-            if (!ls.ok) {
+            // A Newton step predicts a decrease of −½·α·gᵀd for its quadratic model.
+            line_search_result ls = newton_line_search(f, x, d_, loss_, slope, -0.5 * opt_.step_size * slope,
+                                                       opt_.step_size, opt_.line_search_settings, trial_, g_trial_);
+            if (!ls.ok()) {
                 // Near a kink of a piecewise-linear activation the block step can fail for every α
                 // while −g still descends (the Newton model holds only on one side of the kink).
                 // Before giving up, one search along −g scaled to the block step's length.
@@ -258,12 +244,12 @@ public:
                 d_.assign(g_);
                 d_.scale(-scale);
                 slope = g_.dot(d_);
-                ls = armijo(f, x, d_, loss_, slope, opt_.step_size, opt_.armijo, trial_);
-                if (!ls.ok)
+                ls = opt_.line_search_settings.search(f, x, d_, loss_, slope, opt_.step_size, trial_, g_trial_);
+                if (!ls.ok())
                     return outcome(step_outcome::status::line_search_failed, loss_, g_, 0.0, 0.0,
-                                   armijo_failure(name().c_str(), opt_.armijo, slope) + ", along the block step and along −g");
+                                   name() + ": " + ls.reason + ", along the block step and along −g");
             }
-            alpha = ls.alpha;
+            alpha = ls.step;
             x.assign(trial_);
         } else {
             x.axpy(alpha, d_);
@@ -299,7 +285,7 @@ private:
     }
 
     options opt_;
-    param_set g_, s_, d_, trial_;
+    param_set g_, s_, d_, trial_, g_trial_;
     std::string pending_;  // a failure of the inverse at the current point
     double loss_ = 0.0;
     std::size_t flipped_ = 0, gradient_fallbacks_ = 0;
@@ -356,7 +342,7 @@ public:
     struct options {
         std::size_t max_hessian_bytes = default_hessian_bytes;
         double eigenvalue_floor = 1e-10;  // relative to max|λ|, for the |H| fallback
-        detail::newton::armijo_settings armijo{};
+        armijo_backtracking line_search_settings{};
     };
     naive_newton() : naive_newton(options{}) {}
     explicit naive_newton(const options& o) : opt_(o) {}
@@ -390,18 +376,19 @@ public:
         }
         unflatten(dv_.data(), d_);
         const double slope = g_.dot(d_);
-        const armijo_result ls = armijo(f, x, d_, loss_, slope, 1.0, opt_.armijo, trial_);
-        if (!ls.ok)
-            return outcome(step_outcome::status::line_search_failed, loss_, g_, 0.0, 0.0,
-                           armijo_failure("newton", opt_.armijo, slope));
+        // For positive definite H the model predicts −½·gᵀd; with |H| it is still a decrease estimate.
+        const line_search_result ls =
+            newton_line_search(f, x, d_, loss_, slope, -0.5 * slope, 1.0, opt_.line_search_settings, trial_, g_trial_);
+        if (!ls.ok()) return outcome(step_outcome::status::line_search_failed, loss_, g_, 0.0, 0.0, "newton: " + ls.reason);
         x.assign(trial_);
-        loss_ = f.value_and_gradient(x, g_);
-        return outcome(step_outcome::status::ok, loss_, g_, ls.alpha * d_.norm(), ls.alpha);
+        g_.assign(g_trial_);
+        loss_ = ls.loss;
+        return outcome(step_outcome::status::ok, loss_, g_, ls.step * d_.norm(), ls.step);
     }
 
 private:
     options opt_;
-    param_set g_, d_, trial_;
+    param_set g_, d_, trial_, g_trial_;
     std::vector<double> gv_, dv_, cv_;
     double loss_ = 0.0;
     std::size_t modified_ = 0;
