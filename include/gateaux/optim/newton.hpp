@@ -215,6 +215,10 @@ public:
         // semi-definite and gᵀd = −Σ G_lᵀH_l⁺G_l ≤ 0. With smooth activations H_l can be
         // indefinite; a block whose step points uphill (G_lᵀΔ_l < 0) is flipped, the block-wise
         // analogue of the |H| modification. If that still leaves no descent (g ⊥ Δ), −g is used.
+        // On minibatches the batch changed since the step was computed (minimize() draws the next
+        // one before each step): the loss, gradient and step must belong to the batch the line
+        // search sees, so they are computed again here.
+        if (f.minibatched()) evaluate(f, x, 0.0, 0.0, false);
         if (!pending_.empty()) return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
         d_ = s_;
         for (std::size_t l = 0; l < d_.size(); ++l) {
