@@ -2,8 +2,10 @@
 // The run-time half of a compiled program, independent of the graph's type: a loop over a
 // constexpr table of steps. Each step calls a kernel templated only on its op, so code size and
 // symbol names grow with the number of op kinds, not with the size of the graph.
+#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +25,39 @@ using kernel_fn = void (*)(tensor& out, const tensor* const* values, const std::
 template <class Op, std::size_t... I>
 void run_kernel(tensor& out, const tensor* const* values, const std::uint32_t* args) {
     Op::value(out, *values[args[I]]...);
+}
+
+// Whether every entry is finite, fast: run() re-checks the data leaves every time, and an
+// entry-by-entry std::isfinite loop cost 1.7 µs of the reference MLP's 11 µs forward pass
+// (bench/forward.cpp); this takes about 0.5 µs. An entry is NaN or ±inf exactly when its 11
+// exponent bits are all ones, and adding 1 at the exponent's lowest bit then carries into the
+// sign bit: OR that over all entries and look at the sign bit. Branch-free, two entries per SSE2
+// operation (g++ -O2 does not vectorise the scalar loop itself).
+inline bool all_finite(const tensor& t) {
+    constexpr std::uint64_t exponent = 0x7ff0000000000000ULL, carry = 0x0010000000000000ULL;
+    const double* p = t.data();
+    const std::size_t n = t.size();
+    std::uint64_t acc = 0;
+    std::size_t i = 0;
+#if defined(__GNUC__)
+    using u64x2 = std::uint64_t __attribute__((vector_size(16)));
+    auto flags = [p](std::size_t k) {
+        u64x2 v;
+        std::memcpy(&v, p + k, sizeof v);
+        return (v & exponent) + carry;
+    };
+    u64x2 a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 8 <= n; i += 8) {
+        a0 |= flags(i);
+        a1 |= flags(i + 2);
+        a2 |= flags(i + 4);
+        a3 |= flags(i + 6);
+    }
+    a0 |= a1 | a2 | a3;
+    acc = a0[0] | a0[1];
+#endif
+    for (; i < n; ++i) acc |= (std::bit_cast<std::uint64_t>(p[i]) & exponent) + carry;
+    return (acc >> 63) == 0;
 }
 
 struct step {
@@ -121,7 +156,9 @@ private:
                               std::to_string(t.shape(0)) + "×" + std::to_string(t.shape(1)));
     }
 
+    // The fast scan first; the position of a bad entry only when there is one.
     static void check_finite(const leaf_info& l, const tensor& t) {
+        if (all_finite(t)) return;
         for (std::size_t i = 0; i < t.shape(0); ++i)
             for (std::size_t j = 0; j < t.shape(1); ++j)
                 if (!std::isfinite(t(i, j)))
