@@ -108,11 +108,18 @@ struct armijo_backtracking {
 // the midpoint, kept 10 % inside the interval. A non-finite trial counts as "too long".
 // c2 = 0.9 suits (L-)BFGS; 0.1 (strong_wolfe::for_cg()) a nearly exact search for CG.
 //
-// Near a minimiser φ(α) − φ(0) drops below the rounding error of φ and the Armijo test is noise.
-// With approximate_tolerance ε > 0 a trial is also accepted (result.approximate = true) under
-// the approximate Wolfe conditions of Hager & Zhang (2005):
-//     |φ′(α)| ≤ c2·|φ′(0)|,   φ′(α) ≤ (2c1 − 1)·φ′(0),   φ(α) ≤ φ(0) + ε·|φ(0)|,
-// where the middle one is sufficient decrease for a quadratic φ, written with derivatives only.
+// Near a minimiser φ(α) − φ(0) drops below the rounding error of φ, and every comparison of φ
+// values becomes noise: the Armijo test, and φ(α) ≥ φ(α_lo), which sends zoom after whichever end
+// was lucky. (On the tests' quadratic, ‖A‖ = 1e4, φ is computed to about 1e-13 while an L-BFGS step
+// lowers it by −½φ′(0) ≈ 3e-14 once ‖g‖ ≈ 1e-5; zoom then closed in on a point past the minimum.)
+// With approximate_tolerance ε > 0, φ values within ε·|φ(0)| count as equal (Hager & Zhang 2005):
+//   - a trial is also accepted (result.approximate = true) under the approximate Wolfe conditions
+//         |φ′(α)| ≤ c2·|φ′(0)|,   φ′(α) ≤ (2c1 − 1)·φ′(0),   φ(α) ≤ φ(0) + ε·|φ(0)|,
+//     where the middle one is sufficient decrease for a quadratic φ, written with derivatives only;
+//   - a trial is too long only if φ(α) is above the Armijo bound and above φ(0) + ε·|φ(0)|, or
+//     above φ(α_lo) + ε·|φ(0)|; otherwise the sign of φ′(α) places it, as in their bisection;
+//   - where φ(α_lo) and φ(α_hi) are that close, zoom tries the zero of the secant of φ′ (exact for
+//     a quadratic φ) instead of the cubic, whose φ-difference term would be noise.
 struct strong_wolfe {
     double c1 = 1e-4;
     double c2 = 0.9;
@@ -129,6 +136,7 @@ struct strong_wolfe {
         require(c1 > 0.0 && c1 < c2 && c2 < 1.0, "gateaux::strong_wolfe: requires 0 < c1 < c2 < 1");
         require(expand > 1.0 && max_trials > 0, "gateaux::strong_wolfe: expand must be > 1 and max_trials > 0");
         require(step0 > 0.0 && step0 <= max_step, "gateaux::strong_wolfe: the first step must be in (0, max_step]");
+        require(approximate_tolerance >= 0.0, "gateaux::strong_wolfe: approximate_tolerance must be ≥ 0");
         if (!std::isfinite(phi0) || !std::isfinite(dphi0) || !(dphi0 < 0.0)) return refuse(phi0, dphi0, "strong_wolfe");
         std::size_t evals = 0;
         bool any_finite = false, approx = false;
@@ -138,9 +146,11 @@ struct strong_wolfe {
             any_finite = any_finite || p.finite();
             return p;
         };
-        // Armijo broken, or not better than `lo`: the step is too long.
+        // Armijo broken, or not better than `lo`, by more than the noise: the step is too long.
+        const double noise = approximate_tolerance * std::abs(phi0);
         auto too_long = [&](const point& p, const point& lo) {
-            return !p.finite() || p.phi > phi0 + c1 * p.a * dphi0 || p.phi >= lo.phi;
+            const bool armijo_broken = p.phi > phi0 + c1 * p.a * dphi0 && !(noise > 0.0 && p.phi <= phi0 + noise);
+            return !p.finite() || armijo_broken || p.phi >= lo.phi + noise;
         };
         auto acceptable = [&](const point& p) {
             approx = false;
@@ -154,7 +164,7 @@ struct strong_wolfe {
             while (evals < max_trials) {
                 const double left = std::min(lo.a, hi.a), width = std::abs(hi.a - lo.a);
                 if (width <= 1e-15 * std::max(lo.a, hi.a)) break;
-                double a = interpolate(lo, hi);
+                double a = interpolate(lo, hi, noise);
                 if (!(a >= left + 0.1 * width && a <= left + 0.9 * width)) a = 0.5 * (lo.a + hi.a);
                 const point p = trial(a);
                 if (acceptable(p)) return accept(p, evals, approx);
@@ -183,9 +193,12 @@ struct strong_wolfe {
 
 private:
     // Minimiser of the cubic through (lo, hi) with their slopes; else of the quadratic through
-    // φ(lo), φ′(lo), φ(hi); NaN when neither exists (the caller bisects).
-    static double interpolate(const detail::ls::point& lo, const detail::ls::point& hi) {
+    // φ(lo), φ′(lo), φ(hi); NaN when neither exists (the caller bisects). When |φ(lo) − φ(hi)| is
+    // within the noise, the zero of the secant of φ′ instead (NaN unless the slopes differ).
+    static double interpolate(const detail::ls::point& lo, const detail::ls::point& hi, double noise) {
         if (!lo.finite() || !hi.finite()) return NAN;
+        if (noise > 0.0 && std::abs(lo.phi - hi.phi) <= noise)
+            return hi.dphi != lo.dphi ? lo.a - lo.dphi * (hi.a - lo.a) / (hi.dphi - lo.dphi) : NAN;
         const double d1 = lo.dphi + hi.dphi - 3.0 * (lo.phi - hi.phi) / (lo.a - hi.a);
         const double disc = d1 * d1 - lo.dphi * hi.dphi;
         if (disc >= 0.0) {
