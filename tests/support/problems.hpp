@@ -1,10 +1,14 @@
 #pragma once
 // Test problems shared by the optimizer tests (tests/optim/): a convex quadratic with condition
 // number 1e4, the Rosenbrock function, and a small leaky-ReLU network on which the per-layer
-// inverse is exact. Each is an expression plus the data that makes it one fixed problem.
+// inverse is exact. Each is an expression plus the data that makes it one fixed problem. And
+// function_objective, an objective written by hand from a value-and-gradient callable.
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <xtensor-blas/xlinalg.hpp>
 
@@ -107,6 +111,52 @@ constexpr auto nW1 = net::W1;
 constexpr auto nW2 = net::W2;
 constexpr auto net_loss = net::loss;
 constexpr auto net_w = net::w;
+
+// ---------------------------------------------------------------- a hand-written objective
+// f(x) for one 1×n block x, from a callable `double(const tensor& x, tensor& g)` that returns the
+// value and writes the gradient: for line searches on 1-D functions, and for objectives that go
+// non-finite. Only value and gradient exist; the other members throw.
+template <class F>
+class function_objective final : public objective {
+public:
+    function_objective(std::size_t n, F fn) : n_(n), fn_(std::move(fn)) {}
+    std::vector<std::string> names() const override { return {"x"}; }
+    param_set parameters_like() const override { return param_set({tensor(xt::zeros<double>({std::size_t(1), n_}))}); }
+    double value(const param_set& x) override {
+        param_set g = x.zeros_like();
+        ++counts.values;
+        return fn_(x[0], g[0]);
+    }
+    double value_and_gradient(const param_set& x, param_set& g) override {
+        if (!g.same_shape(x)) g = x.zeros_like();
+        ++counts.gradients;
+        return fn_(x[0], g[0]);
+    }
+    void hessian_vector(const param_set&, const param_set&, param_set&) override { none("hessian_vector"); }
+    void gauss_newton_vector(const param_set&, const param_set&, param_set&) override { none("gauss_newton_vector"); }
+    bool has_gauss_newton() const override { return false; }
+    bool has_block_inverse() const override { return false; }
+    double block_newton_step(const param_set&, param_set&, param_set&) override { none("block_newton_step"); }
+    void block_inverse(const param_set&, const param_set&, param_set&) override { none("block_inverse"); }
+    double fd_block_newton_step(const param_set&, double, fd_scheme, param_set&, param_set&) override {
+        none("fd_block_newton_step");
+    }
+    tensor hessian(const param_set&, std::size_t) override { none("hessian"); }
+    std::size_t data_rows() const override { return 0; }
+    std::size_t batch_rows() const override { return 0; }
+    void next_batch() override {}
+    bool minibatched() const override { return false; }
+
+private:
+    [[noreturn]] static void none(const char* what) { throw error(std::string("function_objective: no ") + what); }
+    std::size_t n_;
+    F fn_;
+};
+
+template <class F>
+function_objective<F> make_function_objective(std::size_t n, F fn) {
+    return function_objective<F>(n, std::move(fn));
+}
 
 inline stopping quiet(std::size_t iterations, double gradient_tolerance) {
     stopping s;
