@@ -16,6 +16,7 @@
 //   bop along v = H_l·u (a direction in the range of H_l): ‖H_l·d − v‖/‖v‖ (residual_bop)
 // and records cond(H_l) = σ_max/σ_rank, the numerical rank, the rank MATH.md predicts and the
 // formula the library chose. check_exact asserts what MATH.md calls exact; other tests pick.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -109,6 +110,19 @@ inline double rel_error(const tensor& got, const tensor& want) {
         r += (long double)want.flat(k) * want.flat(k);
     }
     return double(r == 0.0L ? std::sqrt(d) : std::sqrt(d / r));
+}
+
+inline double max_abs(const tensor& a) {
+    double m = 0.0;
+    for (double v : a) m = std::max(m, std::abs(v));
+    return m;
+}
+// Bit-for-bit equality of lists of tensors (a failed run must leave the caller's data untouched).
+inline bool bit_identical(const std::vector<tensor>& a, const std::vector<tensor>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i].shape() != b[i].shape() || !std::equal(a[i].begin(), a[i].end(), b[i].begin())) return false;
+    return true;
 }
 
 // H (n×n, symmetric) through its SVD; rank = #{σ_i > cutoff·σ_max}, cond = σ_max/σ_rank.
@@ -518,6 +532,59 @@ void check_exact(const row<Net>& r, summary& sum) {
 template <class... Net>
 void check_exact(const std::tuple<row<Net>...>& rows, summary& sum) {
     std::apply([&](const auto&... r) { (check_exact(r, sum), ...); }, rows);
+}
+
+// ---------------------------------------------------------------- reading an instance
+
+// The checked layers' values at the current binding, in wrt(...) order (run the program first):
+// read(net, instance<Net>::g) gives the gradients G_l (::s the newton_steps, ::d bop along the
+// bound directions); hessian_blocks the explicit H_l (it runs the program along its own unit
+// directions: read the others before, and run again after).
+template <class Net, class Group>
+std::array<tensor, instance<Net>::C> read(const instance<Net>& net, Group group) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<tensor, instance<Net>::C>{tensor(net.prog[group.of(instance<Net>::template param<I>)])...};
+    }(std::make_index_sequence<instance<Net>::C>{});
+}
+template <class Net>
+std::array<tensor, instance<Net>::C> hessian_blocks(instance<Net>& net) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<tensor, instance<Net>::C>{
+            gateaux::hessian_block(net.prog, instance<Net>::loss, instance<Net>::w, instance<Net>::template param<I>)...};
+    }(std::make_index_sequence<instance<Net>::C>{});
+}
+
+// ---------------------------------------------------------------- the seed's experiment
+
+// The seed's data (MATH.md, "The seed's own step size"): x and every W ~ N(0, 1) + 0.1·I, targets
+// one-hot + 0.1·I, then directions v ~ N(0, 1), drawn in this order from rng(seed), the order
+// bop_seed.cpp uses. For a net whose matrices are all n×n.
+template <class Net>
+void seed_data(instance<Net>& net, std::uint64_t seed) {
+    constexpr std::size_t n = std::size_t(Net::n[0]);
+    rng g(seed);
+    const tensor eye = 0.1 * xt::eye<double>(n);
+    net.x = gaussian(n, n, g) + eye;
+    for (tensor& w : net.weights) w = gaussian(n, n, g) + eye;
+    net.y = one_hot(n, n, g) + eye;
+    for (tensor& v : net.v) v = gaussian(n, n, g);
+    net.bind();
+}
+
+// cond₂(a) = σ_max/σ_min.
+inline double cond2(const tensor& a) {
+    const auto s = std::get<1>(xt::linalg::svd(a, false, false));
+    return s(0) / s(s.size() - 1);
+}
+
+// numpy.allclose(got, want, rtol, atol) as a number: the largest |got − want| / (atol + rtol·|want|)
+// over the entries; allclose holds iff it is ≤ 1.
+inline double allclose_ratio(const tensor& got, const tensor& want, double rtol, double atol) {
+    if (got.shape() != want.shape()) return INFINITY;
+    double worst = 0.0;
+    for (std::size_t k = 0; k < want.size(); ++k)
+        worst = std::max(worst, std::abs(got.flat(k) - want.flat(k)) / (atol + rtol * std::abs(want.flat(k))));
+    return worst;
 }
 
 }  // namespace oracle
