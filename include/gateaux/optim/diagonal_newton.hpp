@@ -1,0 +1,119 @@
+#pragma once
+// Diagonal Newton: scale each coordinate of the gradient by its own curvature,
+//     d_i = −g_i / max(|H_ii|, floor),   x ← x + α·d,
+// with α from Armijo backtracking (optim/line_search.hpp) starting at α = 1.
+//
+//   H_ii      read off Hessian-vector products with the unit vectors: H·e_i is column i of H and
+//             its i-th entry is H_ii. Exact, but n products per iteration (each about two
+//             gradients): the work of the explicit Hessian (f.hessian) without its n² memory.
+//             For small problems, like naive_newton; refused above options::max_parameters.
+//   |H_ii|    a negative entry (H indefinite) is used by its magnitude, so d is always a descent
+//             direction (gᵀd = −Σ g_i²/|H_ii| < 0): the diagonal analogue of |H|.
+//   floor     relative_floor·max_j |H_jj|, so that a coordinate with (almost) no curvature
+//             takes a long but finite step, which the line search then shortens. If every H_ii
+//             is zero the step is −g.
+//
+// On a separable function H is diagonal and this is Newton's method (one step on a separable
+// quadratic). Otherwise it is Newton's method for the diagonal part of H, a Jacobi-like
+// iteration with linear convergence; it ignores the coupling that Newton, BFGS and the per-layer
+// inverse capture, and it shows how much that coupling matters.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "line_search.hpp"
+#include "minimize.hpp"
+#include "newton.hpp"
+#include "objective.hpp"
+#include "param_set.hpp"
+
+namespace gateaux {
+
+class diagonal_newton final : public optimizer {
+public:
+    struct options {
+        double relative_floor = 1e-8;       // |H_ii| floored at relative_floor·max_j |H_jj|
+        std::size_t max_parameters = 4096;  // n H·v products per iteration: refuse larger problems
+        armijo_backtracking line_search_settings{};
+    };
+    diagonal_newton() : diagonal_newton(options{}) {}
+    explicit diagonal_newton(const options& o) : opt_(o) {
+        if (!(o.relative_floor > 0.0 && o.relative_floor < 1.0))
+            throw error("gateaux::diagonal_newton: the relative floor must be in (0, 1)");
+    }
+    std::string name() const override { return "diagonal-newton"; }
+
+    // Over the whole run: diagonal entries that were negative (used as |H_ii|), and entries raised
+    // to the floor.
+    std::size_t negative_entries() const { return negative_; }
+    std::size_t floored_entries() const { return floored_; }
+    // The diagonal max(|H_ii|, floor) used by the last step, shaped like the parameters.
+    const param_set& curvature() const { return h_; }
+
+    step_outcome start(objective& f, param_set& x) override {
+        using detail::newton::outcome;
+        g_ = x.zeros_like();
+        h_ = x.zeros_like();
+        d_ = x.zeros_like();
+        e_ = x.zeros_like();
+        hv_ = x.zeros_like();
+        negative_ = floored_ = 0;
+        loss_ = f.value_and_gradient(x, g_);
+        if (x.count() > opt_.max_parameters)
+            return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0,
+                           "diagonal-newton: " + std::to_string(x.count()) + " parameters need as many Hessian-vector "
+                           "products per iteration, above options::max_parameters = " + std::to_string(opt_.max_parameters) +
+                           "; use lbfgs or hessian_free for large problems");
+        return outcome(step_outcome::status::ok, loss_, g_, 0.0, 0.0);
+    }
+
+    step_outcome step(objective& f, param_set& x) override {
+        using namespace detail::newton;
+        diagonal(f, x);
+        double top = 0.0;
+        for (const tensor& t : h_)
+            for (double v : t) top = std::max(top, std::abs(v));
+        const double floor = opt_.relative_floor * top;
+        for (std::size_t b = 0; b < h_.size(); ++b)
+            for (std::size_t k = 0; k < h_[b].size(); ++k) {
+                double& h = h_[b].data()[k];
+                negative_ += h < 0.0;
+                h = std::abs(h);
+                if (top > 0.0 && h < floor) {
+                    h = floor;
+                    ++floored_;
+                }
+                d_[b].data()[k] = top > 0.0 ? -g_[b].data()[k] / h : -g_[b].data()[k];
+            }
+        const double slope = g_.dot(d_);
+        // The diagonal model m(d) = gᵀd + ½Σ|H_ii|d_i² predicts a decrease of −½gᵀd.
+        const line_search_result ls =
+            newton_line_search(f, x, d_, loss_, slope, -0.5 * slope, 1.0, opt_.line_search_settings, trial_, g_trial_);
+        if (!ls.ok())
+            return outcome(step_outcome::status::line_search_failed, loss_, g_, 0.0, 0.0, "diagonal-newton: " + ls.reason);
+        x.assign(trial_);
+        g_.assign(g_trial_);
+        loss_ = ls.loss;
+        return outcome(step_outcome::status::ok, loss_, g_, ls.step * d_.norm(), ls.step);
+    }
+
+private:
+    // h_ = diag(H) at x, one H·e_i per coordinate.
+    void diagonal(objective& f, const param_set& x) {
+        for (std::size_t b = 0; b < e_.size(); ++b)
+            for (std::size_t k = 0; k < e_[b].size(); ++k) {
+                e_[b].data()[k] = 1.0;
+                f.hessian_vector(x, e_, hv_);
+                h_[b].data()[k] = hv_[b].data()[k];
+                e_[b].data()[k] = 0.0;
+            }
+    }
+
+    options opt_;
+    param_set g_, h_, d_, e_, hv_, trial_, g_trial_;
+    double loss_ = 0.0;
+    std::size_t negative_ = 0, floored_ = 0;
+};
+
+}  // namespace gateaux
