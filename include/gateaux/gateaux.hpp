@@ -53,6 +53,7 @@
 #include "symbolic/tangent.hpp"
 #include "symbolic/wrt.hpp"
 #include "optim/bfgs.hpp"
+#include "optim/diagonal_newton.hpp"
 #include "optim/first_order.hpp"
 #include "optim/gradient_descent.hpp"
 #include "optim/hessian_free.hpp"
