@@ -577,6 +577,17 @@ inline double cond2(const tensor& a) {
     return s(0) / s(s.size() - 1);
 }
 
+// The rounding bound of a central difference (G ± r/2·v) of the inverse gradient map, relative to
+// the exact Δ = H_l⁻¹·v. Each inverse evaluation rounds quantities of the size of W_l (W = h⁺·net)
+// and of the per-sample errors δ it solves for (whose image in W is the Newton step H_l⁻¹·G_l),
+// amplified by at most cond(H_l), the condition of the map's Jacobian. So the difference of two,
+// divided by r, is off by ≈ 2·eps·cond(H_l)·(‖W_l‖ + ‖H_l⁻¹G_l‖)/r; plus the oracle's own
+// 100·eps·cond(H_l). No truncation term: for a map linear along the step (leaky ReLU away from
+// kinks, linear regression) there is none.
+inline double fd_rounding_bound(double cond_h, double norm_w, double norm_newton, double norm_delta, double r) {
+    return 2 * eps * cond_h * (norm_w + norm_newton) / (r * norm_delta) + 100 * eps * cond_h;
+}
+
 // numpy.allclose(got, want, rtol, atol) as a number: the largest |got − want| / (atol + rtol·|want|)
 // over the entries; allclose holds iff it is ≤ 1.
 inline double allclose_ratio(const tensor& got, const tensor& want, double rtol, double atol) {

@@ -11,8 +11,8 @@
 // gradient map (inverse_gradient: domain_error) or misses 1e-8. So the step here is MATH.md's
 // 1e-4 as a relative change of the parameters, r_l = 1e-4·‖W_l‖/‖H_l⁻¹v_l‖ (the same r when
 // ‖H_l⁻¹v_l‖ = ‖W_l‖), one fd call per layer, and:
-//   Richardson within 1e-8 of the analytic result wherever cond(H_l) ≤ 100 (asserted; the
-//     rounding floor there is 2·eps·cond(H_l)/1e-4 ≤ 4.4e-10); printed for the rest;
+//   Richardson within 1e-8 of the analytic result wherever cond(H_l) ≤ 100 (asserted); printed
+//     for the rest, with the rounding bound (oracle::fd_rounding_bound);
 //   central differences printed with their errors, and asserted to be O(r²): halving r_l
 //     quarters the error (ratio in [3, 5]) where truncation is 100 times the rounding floor;
 //   MATH.md's rule as stated (r = 1e-4 relative to G, all layers in one call) counted and printed.
@@ -47,7 +47,7 @@ struct layer_check {
     double size = 0.0;            // max(‖Δ_l‖, ‖d_l‖)/‖W_l‖: how far G(1 ± r/2) moves W_l, per unit r
     double richardson = 0.0;      // Richardson at the rule's step, worst of step and bop
     double central = 0.0, central_half = 0.0;  // central at the rule's step r_l and at r_l/2
-    double rounding = 0.0;        // 2·eps·cond(H_l)/1e-4: the rounding floor at the rule's step
+    double rounding = 0.0;        // fd_rounding_bound at the rule's step: the rounding floor
 };
 
 struct fd_summary {
@@ -80,7 +80,9 @@ void check_layer(instance<Net>& net, const tensor& step, const tensor& along, co
     };
     out.cond = pseudo_inverse(hessian).cond;
     out.size = std::max(oracle::norm(step), oracle::norm(along)) / w;
-    out.rounding = 2 * eps * out.cond / relative_step;
+    const double newton = oracle::norm(step);  // fd_bop's v is scaled to ‖G_l‖: ‖H_l⁻¹v‖ is comparable
+    out.rounding = std::max(fd_rounding_bound(out.cond, w, newton, newton, r_step),
+                            fd_rounding_bound(out.cond, w, newton, oracle::norm(along), r_bop));
     try {
         out.richardson = error(1.0, fd_scheme::richardson);
         out.central = error(1.0, fd_scheme::central);
@@ -146,12 +148,12 @@ TEST_CASE("fd_bop on tanh nets: Richardson within 1e-8 of the analytic bop at th
     fd_summary sum;
     std::apply([&](const auto&... r) { (check_row(r, sum), ...); }, tanh_rows());
     std::printf("fd_bop / fd_newton_step on tanh nets (Richardson and central at r_l = 1e-4*|W_l|/|H_l^-1 v_l|, central also at r_l/2)\n"
-                "  cond(H_l)  |D|/|W|   Richardson  central   central/2  ratio\n");
+                "  cond(H_l)  |D|/|W|   Richardson  central   central/2  ratio  rounding bound\n");
     std::size_t asserted = 0;
     double worst = 0.0, worst_central = 0.0;
     for (const layer_check& lc : sum.checks) {
-        std::printf("  %9.3g  %7.3g  %.2e    %.2e  %.2e   %5.2f  %s\n", lc.cond, lc.size, lc.richardson, lc.central,
-                    lc.central_half, lc.central / lc.central_half, lc.where.c_str());
+        std::printf("  %9.3g  %7.3g  %.2e    %.2e  %.2e   %5.2f  %.1e  %s\n", lc.cond, lc.size, lc.richardson, lc.central,
+                    lc.central_half, lc.central / lc.central_half, lc.rounding, lc.where.c_str());
         INFO(lc.where << " | cond(H_l) = " << lc.cond);
         worst_central = std::max(worst_central, lc.central);
         if (lc.cond > 100.0) continue;  // MATH.md: beyond cond 1e2 a step of 1e-4 is unreliable
