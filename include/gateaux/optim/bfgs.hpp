@@ -166,8 +166,8 @@ private:
     std::size_t n_ = 0;
     std::vector<double> h_, flat_g_, flat_d_, s_, y_, hy_;
     param_set g_, d_, x_trial_, g_trial_, hd_;
-    bool updated_ = false;     // H has had a rank-2 update since start() or the last restart
-    double gamma_ = 0.0;       // sᵀy/yᵀy of the last pair used; 0 before the first
+    bool updated_ = false;  // H has had a rank-2 update since start() or the last restart
+    double gamma_ = 0.0;    // sᵀy/yᵀy of the last pair used; 0 before the first
     double loss_ = 0.0;
 };
 
