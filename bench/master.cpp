@@ -26,7 +26,7 @@ using namespace bench;
 struct row {
     std::size_t n;
     double chain_step, chain_grad, master_step, master_grad;  // medians, seconds
-    double own_ratio, full_ratio;                             // master / chain
+    double own_ratio, own_q1, own_q3, full_ratio;             // master / chain
 };
 
 // One network's gradient and step programs, bound, and its step checked against the explicit route.
@@ -74,11 +74,14 @@ row measure(const options& o) {
     r.chain_step = c.of("chain: loss+gradient+step").median;
     r.master_grad = c.of("master: loss+gradient").median;
     r.master_step = c.of("master: loss+gradient+step").median;
-    // Round by round: (master step − master gradient) / (chain step − chain gradient).
+    // (master step − master gradient) / (chain step − chain gradient), from the medians over all
+    // rounds (a difference of two round medians is noisier than either); its spread over rounds.
+    r.own_ratio = (r.master_step - r.master_grad) / (r.chain_step - r.chain_grad);
     std::vector<double> own;
     const auto& m = c.round_median;
     for (std::size_t k = 0; k < m[0].size(); ++k) own.push_back((m[3][k] - m[2][k]) / (m[1][k] - m[0][k]));
-    r.own_ratio = summarize(own).median;
+    const stats spread = summarize(own);
+    r.own_q1 = spread.q1, r.own_q3 = spread.q3;
     r.full_ratio = summarize(c.ratios("master: loss+gradient+step", "chain: loss+gradient+step")).median;
     return r;
 }
@@ -94,14 +97,15 @@ int main(int argc, char** argv) {
     std::printf("\n%d rounds × %d reps, interleaved; medians in µs. 'own' = step program − gradient program "
                 "(the B-operator alone)\n",
                 o.rounds, o.reps);
-    std::printf("  %4s %12s %12s %12s %12s %12s %12s %11s %11s\n", "n", "chain grad", "chain step", "chain own",
-                "master grad", "master step", "master own", "own ratio", "full ratio");
+    std::printf("  %4s %11s %11s %11s %11s %11s %11s %10s %15s %10s\n", "n", "chain grad", "chain step", "chain own",
+                "master grad", "master step", "master own", "own ratio", "(rounds IQR)", "full ratio");
     for (const row& r : rows)
-        std::printf("  %4zu %12.1f %12.1f %12.1f %12.1f %12.1f %12.1f %11.1f %11.1f  [BLAS core %s]\n", r.n,
-                    r.chain_grad * 1e6, r.chain_step * 1e6, (r.chain_step - r.chain_grad) * 1e6, r.master_grad * 1e6,
-                    r.master_step * 1e6, (r.master_step - r.master_grad) * 1e6, r.own_ratio, r.full_ratio,
-                    core.c_str());
-    std::printf("  (own ratio = master own / chain own, median over rounds; full ratio = the step programs' ratio)\n");
+        std::printf("  %4zu %11.1f %11.1f %11.1f %11.1f %11.1f %11.1f %10.1f %7.1f–%-7.1f %10.1f  [BLAS core %s]\n",
+                    r.n, r.chain_grad * 1e6, r.chain_step * 1e6, (r.chain_step - r.chain_grad) * 1e6,
+                    r.master_grad * 1e6, r.master_step * 1e6, (r.master_step - r.master_grad) * 1e6, r.own_ratio,
+                    r.own_q1, r.own_q3, r.full_ratio, core.c_str());
+    std::printf("  own ratio = master own / chain own (medians over all rounds); full ratio = master step program /\n"
+                "  chain step program (median of the round-by-round ratios)\n");
     std::printf("load average  %s at end\n", load_average().c_str());
     return 0;
 }

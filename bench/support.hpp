@@ -106,20 +106,37 @@ struct comparison {
     }
 };
 
-// `rounds` rounds; in each, every candidate runs `warmup` untimed then `reps` timed repetitions,
-// in an order rotated from round to round, so slow drifts of the machine (other processes,
-// frequency) fall on all candidates alike.
+// `rounds` rounds. A round warms every candidate up (`warmup` untimed calls each), then makes
+// `reps` passes, each pass timing one call of every candidate, in an order rotated from pass to
+// pass: so the candidates' repetitions alternate, and whatever else the machine does (other
+// processes on shared cores, frequency changes) falls on all of them alike. Each timed call
+// follows an untimed call of the same candidate, so that it finds its own buffers in cache as a
+// program run step after step in a training loop does (without it, at 256² the six candidates
+// of bench_derivatives evict each other's 5–10 MB from the 32 MB L3 and the figures measure
+// that). Each candidate's median per round gives the round-by-round ratios.
 inline comparison interleave(const std::vector<candidate>& cs, int rounds, int reps, int warmup) {
     comparison out;
+    const std::size_t n = cs.size();
     for (const auto& c : cs) out.names.push_back(c.name);
-    out.samples.resize(cs.size());
-    out.round_median.resize(cs.size());
+    out.samples.resize(n);
+    out.round_median.resize(n);
+    std::vector<std::vector<double>> t(n, std::vector<double>(static_cast<std::size_t>(reps)));
     for (int r = 0; r < rounds; ++r) {
-        for (std::size_t j = 0; j < cs.size(); ++j) {
-            const std::size_t i = (j + std::size_t(r)) % cs.size();
-            std::vector<double> t = sample(cs[i].run, reps, warmup);
-            out.round_median[i].push_back(quantile(t, 0.5));
-            out.samples[i].insert(out.samples[i].end(), t.begin(), t.end());
+        for (const auto& c : cs)
+            for (int w = 0; w < warmup; ++w) c.run();
+        for (std::size_t k = 0; k < std::size_t(reps); ++k) {
+            for (std::size_t j = 0; j < n; ++j) {
+                const std::size_t i = (j + k + std::size_t(r)) % n;
+                cs[i].run();
+                const auto a = steady::now();
+                cs[i].run();
+                const auto b = steady::now();
+                t[i][k] = std::chrono::duration<double>(b - a).count();
+            }
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            out.round_median[i].push_back(quantile(t[i], 0.5));
+            out.samples[i].insert(out.samples[i].end(), t[i].begin(), t[i].end());
         }
     }
     return out;
