@@ -158,6 +158,14 @@ function_objective<F> make_function_objective(std::size_t n, F fn) {
     return function_objective<F>(n, std::move(fn));
 }
 
+// All numbers of a parameter set in one vector, blocks in order, each row-major.
+inline std::vector<double> flat(const param_set& p) {
+    std::vector<double> v;
+    v.reserve(p.count());
+    for (const tensor& t : p) v.insert(v.end(), t.begin(), t.end());
+    return v;
+}
+
 inline stopping quiet(std::size_t iterations, double gradient_tolerance) {
     stopping s;
     s.max_iterations = iterations;
