@@ -45,11 +45,6 @@ using namespace gateaux::testing;
 constexpr std::size_t n = quad::n;
 using vec = std::vector<double>;
 
-vec flat(const param_set& p) {
-    vec v;
-    for (const tensor& t : p) v.insert(v.end(), t.begin(), t.end());
-    return v;
-}
 double dot(const vec& a, const vec& b) {
     double s = 0.0;
     for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
@@ -196,8 +191,8 @@ void check_against_dense_recursion(std::uint64_t seed, std::size_t memory, doubl
         }
         gk = g1;
     }
-    INFO("seed " << seed << ", m = " << memory << ", skip tolerance " << skip_tolerance << ": " << skipped
-                 << " pairs skipped, " << skipped_when_full << " with the memory full");
+    INFO("seed " << seed << ", m = " << memory << ", skip tolerance " << skip_tolerance << ": " << skipped << " pairs skipped, "
+                 << skipped_when_full << " with the memory full");
     CHECK(worst <= 1e-8);
     CHECK(opt.skipped_pairs() == skipped);
     CHECK(opt.restarts() == 0);
