@@ -23,19 +23,33 @@
 #include <gateaux/optim/bfgs.hpp>
 #include <gateaux/optim/lbfgs.hpp>
 
-// Counts allocations, for the no-allocation-per-iteration test. The deallocation functions stay
-// out of line: inlined, their free() meets a pointer from operator new, and g++ (which does not
-// look inside this operator new) warns -Wmismatched-new-delete.
+// Counts allocations, for the no-allocation-per-iteration test. Every replaceable form but the
+// aligned ones (which keep their own pair) is replaced, so that no allocation made by one
+// implementation is released by another: under ASan, Catch2's `new (std::nothrow)` would
+// otherwise come from the sanitizer and go back through our free(). Releasing stays out of line:
+// inlined, free() meets a pointer from operator new, and g++ (which does not look inside this
+// operator new) warns -Wmismatched-new-delete.
 namespace {
 std::atomic<std::size_t> allocations{0};
-}
-void* operator new(std::size_t size) {
+void* counted_malloc(std::size_t size) noexcept {
     ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
+    return std::malloc(size ? size : 1);
+}
+[[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
+}  // namespace
+void* operator new(std::size_t size) {
+    if (void* p = counted_malloc(size)) return p;
     throw std::bad_alloc();
 }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t size) { return ::operator new(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
 
 namespace {
 
