@@ -2,7 +2,8 @@
 // The functional inverse of the gradient map, and the finite-difference B-operator built on it.
 //
 //   inverse_gradient(prog, loss, W2, G)   the W2 whose block gradient is G, the other layers held
-//                                         fixed (round trip: inverse_gradient(prog, loss, W2, ∇₂L) = W2)
+//                                         fixed (round trip: inverse_gradient(prog, loss, W2, ∇₂L) = W2
+//                                         for B = n; for B < n, h⁺·h·W2, the minimum-norm preimage)
 //   fd_bop(prog, loss, wrt(W...), v, r)   (g⁻¹(G + r/2·v) − g⁻¹(G − r/2·v))/r ≈ H_l⁻¹·v, block by block
 //   fd_newton_step(prog, loss, wrt(W...), r)   the same along v = G: the seed's G(1 ± r/2) scheme
 // With fd_scheme::richardson the central difference is extrapolated, (4·D(r/2) − D(r))/3.
@@ -12,11 +13,16 @@
 // sample's net row then solves δ_b(net_b) = δ*_b by Newton's method from the current point, with
 // the Jacobian T_b — the same per-sample curvature block as bop's master formula — and finally
 // W = h⁺·net. Where bop's chain is exact (piecewise-linear activations) one Newton step is exact
-// while no kink is crossed; for smooth activations it converges quadratically. A target outside
-// the map's range (e.g. beyond what a saturating output activation can produce) is a
-// domain_error. The program must have been run at the current parameters; it is only read.
+// while no kink is crossed; for smooth activations it converges quadratically. A step that does
+// not reduce a sample's residual is halved (backtracking), so plain Newton's overshoot from a
+// distant start does not end the search. Still a descent method cannot cross a fold (tanh's δ is
+// not monotone) or a jump (leaky ReLU's δ jumps at a kink) of the per-sample map: a target beyond
+// one, like a target outside the map's range (e.g. beyond what a saturating activation can
+// produce), is a domain_error. The program must have been run at the current parameters; it is
+// only read.
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include <xtensor-blas/xlinalg.hpp>
 
@@ -45,7 +51,8 @@ struct inverse_setup {
     using blocks = substitute_t<decltype(S::template blocks_net<k>()), Net, free_net>;
 };
 
-inline double max_abs(const tensor& t) {
+template <class E>
+double max_abs(const E& t) {
     double m = 0.0;
     for (double v : t) m = std::max(m, std::abs(v));
     return m;
@@ -95,26 +102,56 @@ tensor inverse_gradient(Prog& prog, Loss, W, const tensor& target) {
     inner.bind(typename setup::free_net{}, net);
     const std::size_t n = net.shape(1);
     const double scale = std::max(detail::max_abs(delta_star), 1e-300);
-    double residual = INFINITY;
-    for (int it = 0; it < 60; ++it) {
-        inner.run();
-        const tensor r = inner[typename setup::delta{}] - delta_star;
-        residual = detail::max_abs(r) / scale;
-        if (residual <= 1e-14) break;
-        const tensor& blocks = inner[typename setup::blocks{}];
+    inner.run();
+    tensor r = inner[typename setup::delta{}] - delta_star;
+    double residual = detail::max_abs(r) / scale;
+    for (int it = 0; it < 60 && !(residual <= 1e-14); ++it) {
+        const tensor blocks = inner[typename setup::blocks{}];
+        tensor step = xt::zeros<double>(net.shape());
         for (std::size_t b = 0; b < batch; ++b) {
             tensor tb = xt::view(blocks, xt::range(b * n, b * n + n), xt::all());
             xt::xtensor<double, 1> rb = xt::view(r, b, xt::all());
-            auto [step, res, rank, sv] = xt::linalg::lstsq(tb, rb, inverse_tolerance());  // min-norm: the softmax block is singular along 1
+            auto [sb, res, rank, sv] = xt::linalg::lstsq(tb, rb, inverse_tolerance());  // min-norm: the softmax block is singular along 1
             (void)res, (void)rank, (void)sv;
-            xt::view(net, b, xt::all()) -= step;
+            xt::view(step, b, xt::all()) = sb;
         }
-        if (!std::isfinite(detail::max_abs(net))) break;
+        // Backtracking, sample by sample: a Newton step that does not reduce the sample's residual
+        // is halved (the Newton direction descends ‖r_b‖ wherever T_b is invertible); a step that
+        // overflows is dropped.
+        const tensor start = net;
+        std::vector<double> t(batch, 1.0), before(batch);
+        for (std::size_t b = 0; b < batch; ++b) before[b] = detail::max_abs(xt::view(r, b, xt::all()));
+        tensor next;
+        for (int halving = 0; halving <= 40; ++halving) {
+            for (std::size_t b = 0; b < batch; ++b) {
+                auto row = xt::view(net, b, xt::all());
+                row = xt::view(start, b, xt::all()) - t[b] * xt::view(step, b, xt::all());
+                if (!std::isfinite(detail::max_abs(row))) t[b] = 0.0, row = xt::view(start, b, xt::all());
+            }
+            inner.run();
+            next = inner[typename setup::delta{}] - delta_star;
+            bool accepted = true;
+            for (std::size_t b = 0; b < batch; ++b) {
+                const double after = detail::max_abs(xt::view(next, b, xt::all()));
+                if (!(after < before[b] || after <= 1e-15 * scale || t[b] == 0.0) && halving < 40) t[b] *= 0.5, accepted = false;
+            }
+            if (accepted) break;
+        }
+        r = next;
+        const double previous = residual;
+        residual = detail::max_abs(r) / scale;
+        if (!(residual < previous)) break;  // no sample can improve the worst one: converged or stuck
     }
-    if (!(residual <= 1e-9))
+    if (!(residual <= 1e-9)) {
+        std::size_t worst = 0;
+        for (std::size_t b = 1; b < batch; ++b)
+            if (detail::max_abs(xt::view(r, b, xt::all())) > detail::max_abs(xt::view(r, worst, xt::all()))) worst = b;
         throw domain_error("gateaux::inverse_gradient: no value of '" + name +
                            "' near the current one produces the requested gradient (relative residual " + number_string(residual) +
-                           " after Newton's method on each sample); the target is outside the gradient map's range");
+                           " at sample " + std::to_string(worst) +
+                           " after Newton's method with backtracking on each sample); the target is outside the gradient "
+                           "map's range, or beyond a fold or a kink of it from the current point");
+    }
     auto [w, res2, rank2, sv2] = xt::linalg::lstsq(h, net);  // W = h⁺·net
     (void)res2, (void)rank2, (void)sv2;
     return w;
