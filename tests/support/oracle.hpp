@@ -546,6 +546,30 @@ std::array<tensor, instance<Net>::C> read(const instance<Net>& net, Group group)
         return std::array<tensor, instance<Net>::C>{tensor(net.prog[group.of(instance<Net>::template param<I>)])...};
     }(std::make_index_sequence<instance<Net>::C>{});
 }
+// Binds an instance's data and weights into another program of the same net (e.g. a gradient-only
+// one, which runs where newton_step would refuse).
+template <class Net, class Prog>
+void bind_data(instance<Net>& net, Prog& prog) {
+    prog.bind(Net::x, net.x).bind(Net::y, net.y);
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+        (prog.bind(Net::template W<K + 1>, net.weights[K]), ...);
+    }(std::make_index_sequence<Net::depth>{});
+}
+
+// h_{l−1}, the input of layer l, by a forward pass in xtensor with each activation's f (not
+// through the library's program).
+template <class Net>
+tensor layer_input(const instance<Net>& net, std::size_t l) {
+    tensor h = net.x;
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+        ([&] {
+            if (K + 1 >= l) return;
+            h = xt::linalg::dot(h, net.weights[K]);
+            for (double& e : h) e = Net::template act<K + 1>::function::f(e);
+        }(), ...);
+    }(std::make_index_sequence<Net::depth>{});
+    return h;
+}
 template <class Net>
 std::array<tensor, instance<Net>::C> hessian_blocks(instance<Net>& net) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
