@@ -262,4 +262,18 @@ TEST_CASE("fd_bop, fd_newton_step and inverse_gradient report a target outside t
     }
 }
 
+TEST_CASE("fd_bop refuses a direction of the wrong shape, naming the parameter", "[symbolic][fd_bop][shape]") {
+    using N = net<sum_se, widths<4, 3, 3>, acts<tanh_a, linear>, at<1, 2>>;
+    instance<N> net(3, 1201);
+    net.prog.run();
+    // A row (1×3, which would broadcast against W1's 4×3) and a transposed block (3×4).
+    for (const tensor& bad : {tensor(xt::ones<double>({1, 3})), tensor(xt::ones<double>({3, 4}))}) {
+        const std::array<tensor, 2> v{bad, net.v[1]};
+        INFO("direction " << bad.shape(0) << "×" << bad.shape(1));
+        CHECK_THROWS_WITH(gateaux::fd_bop(net.prog, N::loss, N::w, v, 1e-4),
+                          Catch::Contains("'W1'") && Catch::Contains("must be 4×3"));
+        CHECK_THROWS_AS(gateaux::fd_bop(net.prog, N::loss, N::w, v, 1e-4), gateaux::shape_error);
+    }
+}
+
 }  // namespace

@@ -30,6 +30,7 @@
 #include "../core/tensor.hpp"
 #include "../eval/program.hpp"
 #include "bop.hpp"
+#include "fd.hpp"
 #include "substitute.hpp"
 
 namespace gateaux {
@@ -180,6 +181,8 @@ std::array<tensor, sizeof...(P)> fd_bop(Prog& prog, Loss loss, params<P...> w, c
     using G = decltype(grad(loss, w));
     static_assert((Prog::computes(G::of(P{})) && ...), "gateaux::fd_bop(prog, loss, wrt(...), v): prog must compute grad(loss, wrt(...))");
     std::size_t i = 0;
+    (detail::check_like<P>(prog.bound(P{}), v[i++], "gateaux::fd_bop: the direction"), ...);  // xtensor would broadcast a row
+    i = 0;
     return {detail::inverse_difference(prog, loss, P{}, prog[G::of(P{})], v[i++], r, scheme)...};
 }
 
