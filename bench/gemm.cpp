@@ -1,29 +1,53 @@
 // The speed of the BLAS underneath every other benchmark: square DGEMM through xt::blas::gemm
-// (the call gateaux's matmul makes), for the sizes the benchmarked networks use. Run it under
-// each OPENBLAS_CORETYPE to see what the kernel choice alone is worth (docs/performance.md).
+// (the call gateaux's matmul makes), for the sizes the benchmarked networks use; and, at n = 64,
+// the LAPACK calls of the B-operator's chain (LU factorisation, and the solve with n right-hand
+// sides that right_solve makes). Run it under each OPENBLAS_CORETYPE to see what the kernel
+// choice alone is worth (docs/performance.md).
 //   bench_gemm [--rounds N] [--reps M] [--warmup K]      (defaults 5 × 50, warm-up 5)
 #include <cstdio>
+#include <vector>
 
 #include <xtensor-blas/xblas.hpp>
+#include <xtensor-blas/xlapack.hpp>
 
 #include "support.hpp"
 
 int main(int argc, char** argv) {
     using namespace bench;
     const options opt = parse_options(argc, argv, {5, 50, 5});
-    print_environment("bench_gemm: DGEMM n×n×n through xt::blas::gemm");
-    std::printf("  %5s %-8s %11s %11s %11s\n", "n", "op", "median µs", "min µs", "GFLOP/s");
+    print_environment("bench_gemm: DGEMM n×n×n through xt::blas::gemm; LU and LU solve at n = 64");
+    const std::string core = gateaux::blas_core();
+    std::printf("  %5s %-22s %11s %11s %11s\n", "n", "op", "median µs", "min µs", "GFLOP/s");
+    auto row = [&](std::size_t n, const char* op, double flops, const comparison& r) {
+        const stats s = r.of("op");
+        std::printf("  %5zu %-22s %11.2f %11.2f %11.1f   [BLAS core %s]\n", n, op, s.median * 1e6, s.min * 1e6,
+                    flops / s.median * 1e-9, core.c_str());
+    };
     for (std::size_t n : {64, 256}) {
         const tensor a = random_tensor(n, n, 1), b = random_tensor(n, n, 2);
         tensor c = tensor::from_shape({n, n});
-        for (bool tb : {false, true}) {
-            const comparison r = interleave({{"gemm", [&] { xt::blas::gemm(a, b, c, false, tb); }}}, opt.rounds, opt.reps,
-                                            opt.warmup);
-            const stats s = r.of("gemm");
-            std::printf("  %5zu %-8s %11.2f %11.2f %11.1f   [BLAS core %s]\n", n, tb ? "A·Bᵀ" : "A·B", s.median * 1e6,
-                        s.min * 1e6, 2.0 * double(n * n * n) / s.median * 1e-9, gateaux::blas_core().c_str());
-        }
+        const double f = 2.0 * double(n * n * n);
+        auto ab = [&] { xt::blas::gemm(a, b, c, false, false); };
+        auto abt = [&] { xt::blas::gemm(a, b, c, false, true); };
+        row(n, "A·B (dgemm)", f, interleave({{"op", ab}}, opt.rounds, opt.reps, opt.warmup));
+        row(n, "A·Bᵀ (dgemm)", f, interleave({{"op", abt}}, opt.rounds, opt.reps, opt.warmup));
     }
+    // A well-conditioned 64×64 matrix (LU without trouble), factorised and used for n solves.
+    const int n = 64;
+    const tensor w = well_conditioned(64, 64, 3), z = random_tensor(64, 64, 4);
+    tensor lu = w, x = z;
+    std::vector<int> piv(64);
+    auto factor = [&] {
+        lu = w;
+        cxxlapack::getrf<int>(n, n, lu.data(), n, piv.data());
+    };
+    auto solve = [&] {
+        x = z;
+        cxxlapack::getrs<int>('N', n, n, lu.data(), n, piv.data(), x.data(), n);
+    };
+    const double f = double(n) * n * n;
+    row(64, "LU (dgetrf)", 2.0 / 3.0 * f, interleave({{"op", factor}}, opt.rounds, opt.reps, opt.warmup));
+    row(64, "LU solve, 64 rhs (dgetrs)", 2.0 * f, interleave({{"op", solve}}, opt.rounds, opt.reps, opt.warmup));
     std::printf("load average  %s at end\n", load_average().c_str());
     return 0;
 }
