@@ -31,8 +31,9 @@ struct rank_error : error {
     double estimate;
 };
 
-// The functional inverse was asked for a point outside the gradient map's range: an activation
-// inverse left its domain (atanh of |y| ≥ 1) or no parameters produce the requested gradient.
+// The functional inverse has no preimage near the current point: the requested gradient lies
+// outside the map's range, beyond a fold (tanh) or across a jump at a leaky-ReLU kink (no
+// activation inverse such as atanh is ever evaluated).
 struct domain_error : error {
     using error::error;
 };

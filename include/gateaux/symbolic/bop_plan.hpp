@@ -23,7 +23,8 @@ namespace gateaux {
 //   accept_newton_solution  for layers whose widths do not increase upward, accept a Newton
 //                           solution (H_l·Δ = G_l) that is not the minimum-norm one (MATH.md);
 //   output_per_unit         solve the output layer unit by unit: exact for any batch size;
-//   output_damped           the output layer's exact damped solve (H_L + λI)⁻¹, λ bound to `damping`.
+//   output_damped           the output layer's exact damped solve (H_L + λI)⁻¹, λ bound to `damping`;
+//                           hidden layers stay undamped (no chain formula exists for them, MATH.md).
 // The per-unit and damped solves need a squared-error loss.
 struct accept_newton_solution_t {};
 inline constexpr accept_newton_solution_t accept_newton_solution{};
