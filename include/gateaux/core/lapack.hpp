@@ -23,6 +23,15 @@ namespace gateaux::lapack {
 using index = xt::blas_index_t;
 static_assert(sizeof(index) == sizeof(int), "gateaux: LAPACK is called with 32-bit integers");
 
+// Per-thread workspace that only grows, so that repeated factorisations of the same size
+// allocate nothing after the first. Buffers in use at the same time take different slots.
+template <class T, int Slot>
+inline T* scratch(std::size_t n) {
+    thread_local std::vector<T> buffer;
+    if (buffer.size() < n) buffer.resize(n);
+    return buffer.data();
+}
+
 // LU of the column-major n×n matrix `a` in place; returns the reciprocal condition number in
 // the 1-norm (0 when exactly singular).
 inline double lu_factor(double* a, index n, index* piv) {
@@ -34,9 +43,9 @@ inline double lu_factor(double* a, index n, index* piv) {
     }
     if (cxxlapack::getrf<index>(n, n, a, n, piv) != 0) return 0.0;
     double rcond = 0.0;
-    std::vector<double> work(static_cast<std::size_t>(4 * n));
-    std::vector<index> iwork(static_cast<std::size_t>(n));
-    cxxlapack::gecon<index>('1', n, a, n, anorm, rcond, work.data(), iwork.data());
+    double* work = scratch<double, 0>(static_cast<std::size_t>(4 * n));
+    index* iwork = scratch<index, 0>(static_cast<std::size_t>(n));
+    cxxlapack::gecon<index>('1', n, a, n, anorm, rcond, work, iwork);
     return rcond;
 }
 
@@ -51,14 +60,15 @@ inline void lu_solve(char trans, const double* lu, index n, const index* piv, do
 inline double qr_factor_ld(double* a, index m, index k, index ld, double* tau) {
     double lw = 0.0;
     cxxlapack::geqrf<index>(m, k, a, ld, tau, &lw, -1);
-    std::vector<double> work(static_cast<std::size_t>(std::max<double>(lw, 3.0 * double(k))));
-    cxxlapack::geqrf<index>(m, k, a, ld, tau, work.data(), index(work.size()));
+    const auto lwork = static_cast<std::size_t>(std::max<double>(lw, 3.0 * double(k)));
+    double* work = scratch<double, 0>(lwork);
+    cxxlapack::geqrf<index>(m, k, a, ld, tau, work, index(lwork));
     for (index i = 0; i < k; ++i)
         if (a[i * ld + i] == 0.0) return 0.0;
     double rcond = 0.0;
-    std::vector<index> iwork(static_cast<std::size_t>(k));
+    index* iwork = scratch<index, 0>(static_cast<std::size_t>(k));
     int info = 0;
-    dtrcon_("1", "U", "N", &k, a, &ld, &rcond, work.data(), iwork.data(), &info, 1, 1, 1);
+    dtrcon_("1", "U", "N", &k, a, &ld, &rcond, work, iwork, &info, 1, 1, 1);
     return rcond;
 }
 
@@ -69,8 +79,8 @@ inline void apply_q_right(char trans, const double* qr, index m, index ld, index
     double lw = 0.0;
     auto* a = const_cast<double*>(qr);  // ormqr leaves the reflectors as it found them
     cxxlapack::ormqr<index>('R', trans, rows, m, k, a, ld, tau, c, rows, &lw, -1);
-    std::vector<double> work(static_cast<std::size_t>(std::max<double>(lw, 1.0)));
-    cxxlapack::ormqr<index>('R', trans, rows, m, k, a, ld, tau, c, rows, work.data(), index(work.size()));
+    const auto lwork = static_cast<std::size_t>(std::max<double>(lw, 1.0));
+    cxxlapack::ormqr<index>('R', trans, rows, m, k, a, ld, tau, c, rows, scratch<double, 0>(lwork), index(lwork));
 }
 
 // C := C·op(R)⁻¹ for the k×k upper triangle R of a QR buffer with leading dimension ld;

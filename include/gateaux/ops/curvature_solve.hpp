@@ -22,8 +22,11 @@ struct curvature_solve_op {
     static constexpr shape shape_of(shape, shape z) { return z; }
     static void value(tensor& out, const tensor& t, const tensor& z) {
         const auto n = lapack::index(z.shape(1));
-        std::vector<double> block(static_cast<std::size_t>(n * n)), work;
-        std::vector<lapack::index> piv(static_cast<std::size_t>(n)), iwork;
+        // Per-thread buffers that only grow: no allocation per run after the first.
+        thread_local std::vector<double> block, work;
+        thread_local std::vector<lapack::index> piv, iwork;
+        block.resize(static_cast<std::size_t>(n * n));
+        piv.resize(static_cast<std::size_t>(n));
         for (std::size_t b = 0; b < z.shape(0); ++b) {
             std::copy_n(t.data() + b * std::size_t(n * n), std::size_t(n * n), block.data());
             lapack::inertia in;

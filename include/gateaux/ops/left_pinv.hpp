@@ -31,7 +31,7 @@ struct left_pinv_op {
     // Δᵀ = [Zᵀ R⁻¹, 0]·Q₁ᵀ, computed on the row-major Δ (n×m), i.e. the column-major Δᵀ (m×n).
     static void value(tensor& out, const tensor& qr, const tensor& z) {
         const auto b = lapack::index(qr.shape(0)), n = lapack::index(qr.shape(1) - 1), m = lapack::index(z.shape(1));
-        std::vector<double> tau;
+        thread_local std::vector<double> tau;  // per-thread, only grows: no allocation per run
         detail::unpack_tau(qr, tau);
         out.fill(0.0);
         std::copy(z.begin(), z.end(), out.begin());  // column-major m×B block Zᵀ
@@ -48,9 +48,9 @@ struct left_pinv_t_op {
     // (h⁺ᵀV)ᵀ = Vᵀ·Q₁·R⁻ᵀ, on the column-major Vᵀ (m×n).
     static void value(tensor& out, const tensor& qr, const tensor& v) {
         const auto b = lapack::index(qr.shape(0)), n = lapack::index(qr.shape(1) - 1), m = lapack::index(v.shape(1));
-        std::vector<double> tau;
+        thread_local std::vector<double> tau, c;  // per-thread, only grow: no allocation per run
         detail::unpack_tau(qr, tau);
-        std::vector<double> c(v.begin(), v.end());
+        c.assign(v.begin(), v.end());
         lapack::apply_q_right('N', qr.data(), n, n + 1, b, tau.data(), c.data(), m);
         lapack::solve_r_right(true, qr.data(), n + 1, b, c.data(), m);
         std::copy_n(c.data(), std::size_t(m * b), out.begin());

@@ -22,14 +22,14 @@ struct lu_op {
     static void value(tensor& out, const tensor& w) {
         const auto n = lapack::index(w.shape(0));
         std::copy(w.begin(), w.end(), out.begin());
-        std::vector<lapack::index> piv(static_cast<std::size_t>(n));
-        const double rcond = lapack::lu_factor(out.data(), n, piv.data());
+        lapack::index* piv = lapack::scratch<lapack::index, 1>(static_cast<std::size_t>(n));
+        const double rcond = lapack::lu_factor(out.data(), n, piv);
         if (!(rcond >= inverse_tolerance()))
             throw rank_error("weight '" + std::string(Name.view()) + "'",
                              "condition number ≈ " + number_string(1.0 / rcond) + " exceeds 1/tolerance = " +
                                  number_string(1.0 / inverse_tolerance()) + "; its inverse is not reliable",
                              rcond == 0.0 ? INFINITY : 1.0 / rcond);
-        for (lapack::index i = 0; i < n; ++i) out(std::size_t(n), std::size_t(i)) = double(piv[std::size_t(i)]);
+        for (lapack::index i = 0; i < n; ++i) out(std::size_t(n), std::size_t(i)) = double(piv[i]);
     }
     static printed print(const printed& w) { return {"lu(" + w.text + ")", prec::atom}; }
 };

@@ -33,9 +33,13 @@ struct output_unit_solve_op {
     static void solve(tensor& out, const tensor& h, const tensor& t, const tensor& v, double lambda) {
         const std::size_t b = h.shape(0), n = h.shape(1), m = v.shape(1);
         const bool full = b >= n || lambda > 0.0;
-        tensor hj({n, n}), scaled({b, n});
-        std::vector<double> work;
-        std::vector<lapack::index> piv(n), iwork;
+        // Per-thread buffers that only grow: no allocation per run after the first.
+        thread_local tensor hj, scaled;
+        thread_local std::vector<double> work;
+        thread_local std::vector<lapack::index> piv, iwork;
+        if (hj.shape(0) != n || hj.shape(1) != n) hj.resize({n, n});
+        if (scaled.shape(0) != b || scaled.shape(1) != n) scaled.resize({b, n});
+        piv.resize(n);
         for (std::size_t j = 0; j < m; ++j) {
             for (std::size_t r = 0; r < b; ++r)
                 for (std::size_t c = 0; c < n; ++c) scaled(r, c) = t(r, j) * h(r, c);

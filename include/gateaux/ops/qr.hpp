@@ -31,8 +31,8 @@ struct qr_op {
         const auto ld = n + 1;
         double* a = out.data();
         for (lapack::index r = 0; r < b; ++r) std::copy_n(h.data() + r * n, n, a + r * ld);
-        std::vector<double> tau(static_cast<std::size_t>(b));
-        const double rcond = lapack::qr_factor_ld(a, n, b, ld, tau.data());
+        double* tau = lapack::scratch<double, 1>(static_cast<std::size_t>(b));
+        const double rcond = lapack::qr_factor_ld(a, n, b, ld, tau);
         if (!(rcond >= inverse_tolerance()))
             throw rank_error(std::string(Name.view()),
                              "numerically rank-deficient: condition number ≈ " + number_string(1.0 / rcond) +

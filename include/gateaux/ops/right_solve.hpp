@@ -19,10 +19,10 @@ struct right_solve_op {
     // Row-major Z (B×n) is the column-major Zᵀ, and X·W = Z ⟺ Wᵀ·Xᵀ = Zᵀ: getrs on the LU of Wᵀ.
     static void value(tensor& out, const tensor& z, const tensor& lu) {
         const auto n = lapack::index(lu.shape(1));
-        std::vector<lapack::index> piv(static_cast<std::size_t>(n));
-        for (lapack::index i = 0; i < n; ++i) piv[std::size_t(i)] = lapack::index(lu(std::size_t(n), std::size_t(i)));
+        lapack::index* piv = lapack::scratch<lapack::index, 1>(static_cast<std::size_t>(n));
+        for (lapack::index i = 0; i < n; ++i) piv[i] = lapack::index(lu(std::size_t(n), std::size_t(i)));
         std::copy(z.begin(), z.end(), out.begin());
-        lapack::lu_solve(Transposed ? 'T' : 'N', lu.data(), n, piv.data(), out.data(), lapack::index(z.shape(0)));
+        lapack::lu_solve(Transposed ? 'T' : 'N', lu.data(), n, piv, out.data(), lapack::index(z.shape(0)));
     }
     static printed print(const printed& z, const printed& lu) {
         return {z.at(prec::multiplicative) + "·" + lu.text + (Transposed ? "⁻ᵀ" : "⁻¹"), prec::multiplicative};
