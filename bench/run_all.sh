@@ -17,7 +17,7 @@ out=${2:-bench-results}
 CORES=${CORES:-default SkylakeX}
 MAX_EXPLICIT=${MAX_EXPLICIT:-128}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-programs=(gemm activation forward derivatives newton master)
+programs=(gemm activation forward derivatives newton master train_digits)
 
 cmake -S "$root" -B "$build" -DGATEAUX_BUILD_BENCH=ON -DGATEAUX_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target "${programs[@]/#/bench_}"
@@ -33,6 +33,7 @@ for core in $CORES; do
     args=()
     [[ $b == derivatives ]] && args=(--profile)
     [[ $b == newton ]] && args=(--profile --max-explicit "$MAX_EXPLICIT")
+    [[ $b == train_digits ]] && args=(--data "$root/examples/data/digits.csv" --export "$out/digits-export")
     echo "== $core: bench_$b ${args[*]}"
     {
       echo "uptime before: $(uptime)"
@@ -41,6 +42,13 @@ for core in $CORES; do
     } | tee "$out/$core-$b.txt"
   done
 done
+
+if [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import scipy' 2>/dev/null; then
+  echo "== peer: scipy L-BFGS-B on the exported digits objective"
+  env -u OPENBLAS_CORETYPE /usr/bin/python3 "$root/bench/train_digits_scipy.py" "$out/digits-export" 3 | tee "$out/scipy-train_digits.txt"
+else
+  echo "== peer: scipy not installed (apt-get install python3-scipy); skipped"
+fi
 
 echo "== compile time"
 {
