@@ -23,11 +23,6 @@ using N = net<loss_kind::sum_se, widths<3, 3, 3>, acts<leaky, linear>, at<1, 2>>
 
 tensor seed_matrix(rng& g) { return gaussian(3, 3, g) + 0.1 * xt::eye<double>(3); }
 
-double cond2(const tensor& a) {
-    const auto s = std::get<1>(xt::linalg::svd(a, false, false));
-    return s(0) / s(s.size() - 1);
-}
-
 // H⁻¹·g by LU (H is 9×9 and nonsingular here), shaped like g.
 tensor lu_solve(const tensor& h, const tensor& g) {
     xt::xtensor<double, 1> rhs = xt::flatten(g);
