@@ -231,6 +231,29 @@ TEST_CASE("program: no allocation in the steady state; a new batch size may allo
     CHECK(prog.scalar(loss) == first);
 }
 
+TEST_CASE("program: B-operator programs (chain, master formula, per-unit output) allocate nothing in the steady state",
+          "[eval][program][allocation][bop]") {
+    // LU, QR, LDLᵀ and the per-unit solves keep their LAPACK workspaces between runs.
+    constexpr auto hx = input<"x", 4>;
+    constexpr auto hy = target<"y", 4>;
+    constexpr auto V1 = param<"V1", 4, 4>;
+    constexpr auto V2 = param<"V2", 4, 4>;
+    const auto w = wrt(V1, V2);
+    const auto chain = sum(squared_error(act::leaky_relu<0.5>(hx * V1) * V2, hy));
+    const auto master = sum(squared_error(act::tanh(hx * V1) * V2, hy));
+    auto p1 = compile(chain, grad(chain, w), newton_step(chain, w));
+    auto p2 = compile(master, grad(master, w), newton_step(master, w));
+    auto p3 = compile(chain, newton_step(chain, wrt(V2), output_per_unit));
+    const tensor X = ref::normal(4, 4, 21), Y = ref::normal(4, 4, 22), X6 = ref::normal(6, 4, 23), Y6 = ref::normal(6, 4, 24);
+    const tensor v1 = ref::weights(4, 4, 25), v2 = ref::weights(4, 4, 26);
+    p1.bind(hx, X).bind(hy, Y).bind(V1, v1).bind(V2, v2).run();
+    p2.bind(hx, X).bind(hy, Y).bind(V1, v1).bind(V2, v2).run();
+    p3.bind(hx, X6).bind(hy, Y6).bind(V1, v1).bind(V2, v2).run();  // batch 6 > width 4: per unit
+    CHECK(allocations_during([&] { p1.run(); }) == 0);
+    CHECK(allocations_during([&] { p2.run(); }) == 0);
+    CHECK(allocations_during([&] { p3.run(); }) == 0);
+}
+
 TEST_CASE("program: the counting allocator does count (control for the test above)", "[eval][program][allocation]") {
     // (Through a tensor, not `delete new int`: once our operator delete is inlined, g++'s
     // -Wmismatched-new-delete takes its free() for a mismatch.)

@@ -13,6 +13,9 @@
 #include <algorithm>
 
 #include <xtensor-blas/xblas.hpp>
+#include <xtensor/xadapt.hpp>
+
+#include "../core/lapack.hpp"
 
 #include "../core/check.hpp"
 #include "../core/constants.hpp"
@@ -50,7 +53,11 @@ struct curvature_congruence_op {
     static constexpr shape shape_of(shape t, shape w) { return {t.rows / t.cols * w.rows, w.rows}; }
     static void value(tensor& out, const tensor& t, const tensor& w) {
         const std::size_t n = w.shape(0), m = w.shape(1), samples = t.shape(0) / m;
-        tensor tmp({n, m}), wt_b({m, m}), out_b({n, n});
+        // Views of per-thread buffers that only grow: no allocation per run, whatever the shapes.
+        using shape2 = std::array<std::size_t, 2>;
+        auto tmp = xt::adapt(lapack::scratch<double, 2>(n * m), n * m, xt::no_ownership(), shape2{n, m});
+        auto wt_b = xt::adapt(lapack::scratch<double, 3>(m * m), m * m, xt::no_ownership(), shape2{m, m});
+        auto out_b = xt::adapt(lapack::scratch<double, 4>(n * n), n * n, xt::no_ownership(), shape2{n, n});
         for (std::size_t b = 0; b < samples; ++b) {
             std::copy_n(t.data() + b * m * m, m * m, wt_b.data());
             xt::blas::gemm(w, wt_b, tmp);

@@ -45,7 +45,9 @@ struct output_unit_solve_op {
                 for (std::size_t c = 0; c < n; ++c) scaled(r, c) = t(r, j) * h(r, c);
             xt::blas::gemm(h, scaled, hj, true, false);  // hᵀ·diag(t_:j)·h
             for (std::size_t i = 0; i < n; ++i) hj(i, i) += lambda;
-            xt::xtensor<double, 1> rhs = xt::view(v, xt::all(), j);
+            thread_local xt::xtensor<double, 1> rhs;
+            if (rhs.size() != n) rhs = xt::xtensor<double, 1>::from_shape({n});
+            for (std::size_t i = 0; i < n; ++i) rhs(i) = v(i, j);
             if (full) {
                 lapack::inertia in;
                 const double rcond = lapack::ldl_factor(hj.data(), lapack::index(n), piv.data(), in, work, iwork);
@@ -55,11 +57,10 @@ struct output_unit_solve_op {
                                          number_string(1.0 / rcond) + " above 1/tolerance = " + number_string(1.0 / inverse_tolerance()),
                                      rcond == 0.0 ? INFINITY : 1.0 / rcond);
                 lapack::ldl_solve(hj.data(), lapack::index(n), piv.data(), rhs.data(), 1);
-                xt::view(out, xt::all(), j) = rhs;
+                for (std::size_t i = 0; i < n; ++i) out(i, j) = rhs(i);
             } else {
-                auto [x, res, rank, sv] = xt::linalg::lstsq(hj, rhs, inverse_tolerance());
-                (void)res, (void)rank, (void)sv;
-                xt::view(out, xt::all(), j) = x;
+                const auto solution = std::get<0>(xt::linalg::lstsq(hj, rhs, inverse_tolerance()));
+                for (std::size_t i = 0; i < n; ++i) out(i, j) = solution(i);
             }
         }
     }
