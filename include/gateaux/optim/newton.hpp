@@ -172,8 +172,9 @@ inline step_outcome outcome(step_outcome::status s, double loss, const param_set
 // What to do when the per-layer inverse cannot be formed at this batch.
 inline std::string rank_advice(const char* who, const char* what) {
     return std::string(who) + ": " + what +
-           ". The per-layer inverse needs independent rows of each layer input (batch ≤ its width) and "
-           "well-conditioned weights above. Remedies: smaller batches (objective::use_minibatches), the output-layer "
+           ". The per-layer inverse needs independent rows of each layer input (batch ≤ its width), "
+           "well-conditioned weights above and, with smooth activations, invertible per-sample curvature blocks T_b "
+           "(they degrade as units saturate or the residual vanishes). Remedies: smaller batches (objective::use_minibatches), the output-layer "
            "fallback output_per_unit (a bop/newton_step option, exact for any batch), or Hessian-free CG "
            "(hessian_free, or preconditioned_hessian_free, whose block preconditioner falls back to the identity "
            "where the inverse fails)";
