@@ -1,4 +1,4 @@
-// Tests of include/gateaux/optim/newton.hpp: naive_newton (explicit H, Cholesky or |H|, Armijo),
+// Tests of include/gateaux/optim/newton.hpp and block_newton.hpp: naive_newton (explicit H, Cholesky or |H|, Armijo),
 // damped_newton (Levenberg–Marquardt), block_newton and fd_block_newton (per-layer Newton through
 // the functional inverse). Problems: a convex quadratic with condition number 1e4, Rosenbrock,
 // and a small leaky-ReLU network with equal widths (where the B-operator is exact).
@@ -13,6 +13,7 @@
 #include <gateaux/gateaux.hpp>
 
 #include "../support/problems.hpp"
+#include <gateaux/optim/block_newton.hpp>
 #include <gateaux/optim/newton.hpp>
 
 namespace {

@@ -29,6 +29,7 @@
 #include "../core/errors.hpp"
 #include "line_search.hpp"
 #include "minimize.hpp"
+#include "newton_common.hpp"
 #include "param_set.hpp"
 
 namespace gateaux {
@@ -87,26 +88,16 @@ public:
         x.assign(x_trial_);
         std::swap(g_, g_trial_);
         loss_ = r.loss;
-        return {step_outcome::status::ok, loss_, g_.norm(), std::sqrt(dot(s_, s_)), r.step, ""};
+        return {step_outcome::status::ok, loss_, g_.norm(), std::sqrt(detail::newton::dot(s_, s_)), r.step, ""};
     }
 
 private:
     static std::string memory_string(double bytes) {
         return number_string(bytes / double(std::size_t(1) << 20)) + " MiB";
     }
-    static double dot(const std::vector<double>& a, const std::vector<double>& b) {
-        double s = 0.0;
-        for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-        return s;
-    }
-    // out = H·v (H symmetric, row-major).
+    // out = H·v (H symmetric, row-major; BLAS dgemv).
     void multiply(const std::vector<double>& v, std::vector<double>& out) const {
-        for (std::size_t i = 0; i < n_; ++i) {
-            const double* row = h_.data() + i * n_;
-            double s = 0.0;
-            for (std::size_t j = 0; j < n_; ++j) s += row[j] * v[j];
-            out[i] = s;
-        }
+        detail::newton::matvec(h_, false, false, v, out);
     }
     static void flatten_difference(const param_set& a, const param_set& b, std::vector<double>& out) {
         std::size_t k = 0;
@@ -130,6 +121,7 @@ private:
         updated_ = false;
     }
     void update() {
+        using detail::newton::dot;
         const double sy = dot(s_, y_), ss = dot(s_, s_), yy = dot(y_, y_);
         if (!(sy > o_.skip_tolerance * std::sqrt(ss * yy))) return;
         gamma_ = sy / yy;

@@ -24,7 +24,7 @@
 
 #include "line_search.hpp"
 #include "minimize.hpp"
-#include "newton.hpp"
+#include "newton_common.hpp"
 #include "objective.hpp"
 #include "param_set.hpp"
 

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "minimize.hpp"
-#include "newton.hpp"
+#include "newton_common.hpp"
 
 namespace gateaux {
 
