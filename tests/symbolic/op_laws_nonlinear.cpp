@@ -11,7 +11,7 @@
 
 #include <gateaux/gateaux.hpp>
 
-#include "support/laws.hpp"
+#include "support/law_cases.hpp"
 
 namespace {
 
@@ -75,30 +75,16 @@ auto rows() {
 }  // namespace
 
 TEST_CASE("tangent law: jvp equals central differences of the value (nonlinear ops)", "[symbolic][laws][tangent]") {
-    laws::for_each_row(rows(), [](const auto& row) {
-        const auto rep = laws::check_tangent(row.expr, row.wrt, row.opt, row.tol.tangent);
-        INFO(row.name << ": worst at " << rep.where << " of " << rep.cases << " cases");
-        CHECK(rep.worst <= rep.allowed);
-    });
+    laws::check_tangent_rows(rows());
 }
 
 TEST_CASE("adjoint law: <J v, u> = <v, Jᵀ u> (nonlinear ops)", "[symbolic][laws][adjoint]") {
-    laws::for_each_row(rows(), [](const auto& row) {
-        const auto rep = laws::check_adjoint(row.expr, row.wrt, row.opt, row.tol.adjoint);
-        INFO(row.name << ": worst at " << rep.where << " of " << rep.cases << " cases");
-        CHECK(rep.worst <= rep.allowed);
-    });
+    laws::check_adjoint_rows(rows());
 }
 
 TEST_CASE("second-order law: hvp of sum(U ⊙ op) equals differences of the gradient, and is symmetric (nonlinear ops)",
           "[symbolic][laws][hvp]") {
-    laws::for_each_row(rows(), [](const auto& row) {
-        const auto rep = laws::check_second_order(row.expr, row.wrt, row.opt, {row.tol.hvp, row.tol.symmetry});
-        INFO(row.name << ": worst at " << rep.fd.where << " of " << rep.fd.cases << " cases");
-        CHECK(rep.fd.worst <= rep.fd.allowed);
-        INFO(row.name << ": symmetry worst at " << rep.symmetry.where);
-        CHECK(rep.symmetry.worst <= rep.symmetry.allowed);
-    });
+    laws::check_second_order_rows(rows());
 }
 
 namespace {
