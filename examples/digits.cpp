@@ -133,7 +133,9 @@ int main(int argc, char** argv) {
     std::printf("data:    %zu training samples, %zu held out; goal: training loss ≤ %g\n\n", d.x_train.shape(0),
                 d.x_test.shape(0), goal);
 
-    const double time_limit = full ? 30.0 : 20.0;
+    // A safeguard, not a claim: the reduced run needs about a second, but a threaded BLAS on cores
+    // that ctest keeps busy with compilations can be slowed many times over (measured: 20 s).
+    const double time_limit = full ? 30.0 : 120.0;
     std::vector<contender> runs = {
         {"block Newton (B-op, batch 32)",
          [] {

@@ -49,6 +49,7 @@ public:
     step_outcome start(objective& f, param_set& x) override {
         g_ = x.zeros_like();
         s_ = x.zeros_like();
+        d_ = x.zeros_like();
         flipped_ = gradient_fallbacks_ = 0;
         if (!f.has_block_inverse()) {
             std::string why = name() + ": this objective has no per-layer inverse";
@@ -72,7 +73,7 @@ public:
         // search sees, so they are computed again here.
         if (f.minibatched()) evaluate(f, x, 0.0, 0.0, false);
         if (!pending_.empty()) return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
-        d_ = s_;
+        d_.assign(s_);  // in place: no allocation per iteration
         for (std::size_t l = 0; l < d_.size(); ++l) {
             double c = 0.0;
             for (std::size_t k = 0; k < d_[l].size(); ++k) c += g_[l].data()[k] * s_[l].data()[k];
