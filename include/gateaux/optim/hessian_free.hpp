@@ -18,6 +18,9 @@
 //   backtracking  one with the lowest true loss is taken (the search stops when the loss rises)
 //   line search   Armijo backtracking on that iterate (c₁ = 10⁻², factor 0.8); if it fails, λ is
 //                 raised and CG rerun from zero (up to max_retries times)
+//   curvature     with graph_objective::use_curvature_sample(rows), each iteration's products use
+//   sample        a fresh random subset of the rows (Martens' own setting; loss, gradient, ρ and the
+//                 line search use all rows)
 //
 // preconditioned_hessian_free uses the exact per-layer inverse as the preconditioner:
 // M⁻¹r = f.block_inverse(x, r) = blockdiag(H_l⁺)·r (the B-operator). H's diagonal blocks can be
@@ -91,6 +94,7 @@ public:
 
     step_outcome step(objective& f, param_set& x) override {
         using namespace detail::newton;
+        f.resample_curvature();  // a new curvature sample per iteration, if the objective uses one
         for (std::size_t attempt = 0; attempt <= opt_.max_retries; ++attempt) {
             run_cg(f, x, attempt == 0 && have_prev_ && opt_.warm_start > 0.0);
             // The warm start of the next iteration: the last CG iterate, not the backtracked one.

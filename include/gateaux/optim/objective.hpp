@@ -57,6 +57,12 @@ public:
     virtual std::size_t data_rows() const = 0;
     virtual std::size_t batch_rows() const = 0;
     virtual void next_batch() = 0;
+    // Curvature on a subsample (Martens 2010; Byrd et al. 2011): when the objective was told to
+    // (graph_objective::use_curvature_sample), H·v, Gauss–Newton·v and the block inverse use a
+    // random subset of the current rows, drawn again by each call of this; loss and gradient keep
+    // all rows. Optimizers that build a curvature model call it once per iteration.
+    virtual void resample_curvature() {}
+    virtual std::size_t curvature_rows() const { return batch_rows(); }
     virtual bool minibatched() const = 0;
 
     evaluation_counts counts;
@@ -118,8 +124,8 @@ public:
                 rebind_all();
                 return *this;
             }
-        data_.push_back({std::string(N.view()), t, tensor{}});
-        binders_.push_back([](graph_objective& self, const tensor& x) { self.bind_everywhere(leaf<K, N, R, C>{}, x); });
+        data_.push_back({std::string(N.view()), t, tensor{}, tensor{}});
+        binders_.push_back([](graph_objective& self, const tensor& x, bind_to to) { self.bind_data(leaf<K, N, R, C>{}, x, to); });
         rebind_all();
         return *this;
     }
@@ -133,6 +139,35 @@ public:
         cursor_ = 0;
         next_batch();
         return *this;
+    }
+
+    // H·v, Gauss–Newton·v and the block inverse on `size` rows drawn (without replacement) from
+    // the current rows, a new draw at each resample_curvature(); 0 switches it off. Loss and
+    // gradient still see every current row. This is how Hessian-free CG is usually run on data
+    // sets: its many curvature products then cost a fraction of a gradient each.
+    graph_objective& use_curvature_sample(std::size_t size, std::uint64_t seed = 0) {
+        curvature_size_ = size;
+        curvature_rng_.seed(seed);
+        rebind_all();
+        return *this;
+    }
+    std::size_t curvature_rows() const override {
+        return curvature_size_ == 0 ? batch_rows() : std::min(curvature_size_, batch_rows());
+    }
+    void resample_curvature() override {
+        if (curvature_size_ == 0 || data_.empty()) return;
+        const bool batched = batch_size_ != 0;
+        const std::size_t n = batched ? data_.front().batch.shape(0) : data_rows(), b = std::min(curvature_size_, n);
+        if (curvature_order_.size() != n) curvature_order_ = detail::iota_rows(n);
+        // A partial Fisher–Yates shuffle: the first b entries become a uniform random subset.
+        for (std::size_t i = 0; i < b; ++i) {
+            std::uniform_int_distribution<std::size_t> pick(i, n - 1);
+            std::swap(curvature_order_[i], curvature_order_[pick(curvature_rng_)]);
+        }
+        for (std::size_t d = 0; d < data_.size(); ++d) {
+            gather(batched ? data_[d].batch : data_[d].full, curvature_order_, 0, b, data_[d].curvature);
+            binders_[d](*this, data_[d].curvature, bind_to::curvature);
+        }
     }
 
     std::vector<std::string> names() const override { return {std::string(P::name.view())...}; }
@@ -237,14 +272,11 @@ public:
             cursor_ = 0;
         }
         for (std::size_t d = 0; d < data_.size(); ++d) {
-            const tensor& full = data_[d].full;
-            tensor& part = data_[d].batch;
-            if (part.shape(0) != b || part.shape(1) != full.shape(1)) part.resize({b, full.shape(1)});
-            for (std::size_t r = 0; r < b; ++r)
-                std::copy_n(full.data() + order_[cursor_ + r] * full.shape(1), full.shape(1), part.data() + r * full.shape(1));
-            binders_[d](*this, part);
+            gather(data_[d].full, order_, cursor_, b, data_[d].batch);
+            binders_[d](*this, data_[d].batch, curvature_size_ == 0 ? bind_to::all : bind_to::main);
         }
         cursor_ += b;
+        resample_curvature();
     }
 
 private:
@@ -254,8 +286,18 @@ private:
 
     struct data_slot {
         std::string name;
-        tensor full, batch;
+        tensor full, batch, curvature;
     };
+    // Which programs a data tensor is bound to: loss, gradient and Newton step (main), the
+    // curvature products (curvature), or both.
+    enum class bind_to { main, curvature, all };
+
+    // dst = the rows order[from .. from + count) of src.
+    static void gather(const tensor& src, const std::vector<std::size_t>& order, std::size_t from, std::size_t count, tensor& dst) {
+        const std::size_t c = src.shape(1);
+        if (dst.dimension() != 2 || dst.shape(0) != count || dst.shape(1) != c) dst.resize({count, c});
+        for (std::size_t r = 0; r < count; ++r) std::copy_n(src.data() + order[from + r] * c, c, dst.data() + r * c);
+    }
 
     template <class Prog>
     static void bind_params(Prog& prog, const param_set& x) {
@@ -282,21 +324,25 @@ private:
         (one(prog[Group::of(P{})]), ...);
     }
     template <class L>
-    void bind_everywhere(L l, const tensor& t) {
-        value_prog_.bind(l, t);
-        grad_prog_.bind(l, t);
-        if constexpr (decltype(hv_prog_)::computes(L{})) hv_prog_.bind(l, t);
-        if constexpr (gn_ok && decltype(gn_prog_)::computes(L{})) gn_prog_.bind(l, t);
-        if constexpr (bop_ok) {
-            if constexpr (decltype(newton_prog_)::computes(L{})) newton_prog_.bind(l, t);
-            if constexpr (decltype(bop_prog_)::computes(L{})) bop_prog_.bind(l, t);
+    void bind_data(L l, const tensor& t, bind_to to) {
+        if (to != bind_to::curvature) {
+            value_prog_.bind(l, t);
+            grad_prog_.bind(l, t);
+            if constexpr (bop_ok && decltype(newton_prog_)::computes(L{})) newton_prog_.bind(l, t);
+        }
+        if (to != bind_to::main) {
+            if constexpr (decltype(hv_prog_)::computes(L{})) hv_prog_.bind(l, t);
+            if constexpr (gn_ok && decltype(gn_prog_)::computes(L{})) gn_prog_.bind(l, t);
+            if constexpr (bop_ok && decltype(bop_prog_)::computes(L{})) bop_prog_.bind(l, t);
         }
     }
     void rebind_all() {
-        for (std::size_t d = 0; d < data_.size(); ++d) binders_[d](*this, data_[d].full);
+        for (std::size_t d = 0; d < data_.size(); ++d) binders_[d](*this, data_[d].full, bind_to::all);
         if (batch_size_ != 0) {
             order_.clear();
-            next_batch();
+            next_batch();  // binds the batch, then draws the curvature sample from it
+        } else {
+            resample_curvature();
         }
     }
 
@@ -307,10 +353,10 @@ private:
     decltype(compile(Loss{}, G{}, NS{})) newton_prog_;
     decltype(compile(Loss{}, BI{})) bop_prog_;
     std::vector<data_slot> data_;
-    std::vector<void (*)(graph_objective&, const tensor&)> binders_;
-    std::size_t batch_size_ = 0, cursor_ = 0;
-    std::vector<std::size_t> order_;
-    std::mt19937_64 rng_;
+    std::vector<void (*)(graph_objective&, const tensor&, bind_to)> binders_;
+    std::size_t batch_size_ = 0, cursor_ = 0, curvature_size_ = 0;
+    std::vector<std::size_t> order_, curvature_order_;
+    std::mt19937_64 rng_, curvature_rng_;
 };
 
 template <expression Loss, class... P>

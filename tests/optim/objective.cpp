@@ -1,0 +1,210 @@
+// Tests of include/gateaux/optim/objective.hpp's data handling: minibatches and the curvature
+// sample (use_curvature_sample), which draws the rows that H·v, Gauss–Newton·v and the block
+// inverse see while loss and gradient keep all current rows.
+//
+// The oracle is a linear model whose rows can be told apart: x_b = s_b·e_b (row b of x is the
+// b-th unit vector scaled by s_b), out = x·W, loss = mean over the B rows of ½‖out − y‖². Then
+//   gradient  row b of G = s_b·(s_b·W_b − y_b)/B          for every row b in use,
+//   H·v = GN·v: row b = s_b²·V_b/k                        for b in the sample of k rows, else 0,
+//   block inverse (H⁺·V): row b = k·V_b/s_b²              for b in the sample, else 0,
+// so the nonzero rows of each result name the rows that were used, and their values are closed forms.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <vector>
+
+#include <gateaux/gateaux.hpp>
+
+#include "../support/problems.hpp"
+
+namespace {
+
+using namespace gateaux;
+using namespace gateaux::testing;
+
+constexpr std::size_t n = 12, m = 3;
+constexpr auto ox = input<"x", dim(n)>;
+constexpr auto oy = target<"y", dim(m)>;
+constexpr auto oW = param<"W", dim(n), dim(m)>;
+constexpr auto oloss = mse(ox * oW, oy);
+
+struct identifiable_rows {
+    tensor x = tensor(xt::zeros<double>({n, n})), y = tensor::from_shape({n, m}), W = tensor::from_shape({n, m}),
+           V = tensor::from_shape({n, m});
+    explicit identifiable_rows(std::uint64_t seed) {
+        std::mt19937_64 g(seed);
+        std::normal_distribution<double> N(0.0, 1.0);
+        for (std::size_t b = 0; b < n; ++b) x(b, b) = scale(b);
+        for (double& v : y) v = N(g);
+        for (double& v : W) v = N(g);
+        for (double& v : V) v = N(g);
+    }
+    static double scale(std::size_t b) { return 1.0 + 0.1 * double(b); }
+};
+
+// The rows of t that are not all zero.
+std::set<std::size_t> used_rows(const tensor& t) {
+    std::set<std::size_t> rows;
+    for (std::size_t b = 0; b < t.shape(0); ++b)
+        for (std::size_t j = 0; j < t.shape(1); ++j)
+            if (t(b, j) != 0.0) rows.insert(b);
+    return rows;
+}
+
+// Checks H·v, GN·v and H⁺·v against the closed forms on the sample they reveal, which must have
+// k rows, the same for all three, inside `allowed`; returns the sample.
+template <class F>
+std::set<std::size_t> check_curvature(F& f, const identifiable_rows& d, std::size_t k, const std::set<std::size_t>& allowed) {
+    const param_set theta({d.W}), v({d.V});
+    param_set hv, gn, inv;
+    f.hessian_vector(theta, v, hv);
+    f.gauss_newton_vector(theta, v, gn);
+    f.block_inverse(theta, v, inv);
+    const std::set<std::size_t> sample = used_rows(hv[0]);
+    const double vmax = xt::amax(xt::abs(d.V))();
+    REQUIRE(sample.size() == k);
+    CHECK(used_rows(gn[0]) == sample);
+    CHECK(used_rows(inv[0]) == sample);
+    for (std::size_t b : sample) {
+        CHECK(allowed.count(b) == 1);
+        const double s2 = identifiable_rows::scale(b) * identifiable_rows::scale(b);
+        for (std::size_t j = 0; j < m; ++j) {
+            CHECK(hv[0](b, j) == Approx(s2 * d.V(b, j) / double(k)).epsilon(1e-13));
+            CHECK(gn[0](b, j) == Approx(s2 * d.V(b, j) / double(k)).epsilon(1e-13));
+            // The pseudo-inverse's rounding is relative to the result's largest entry.
+            CHECK(inv[0](b, j) == Approx(double(k) * d.V(b, j) / s2).epsilon(1e-12).margin(1e-13 * double(k) * vmax));
+        }
+    }
+    return sample;
+}
+
+std::set<std::size_t> all_rows() {
+    std::set<std::size_t> r;
+    for (std::size_t b = 0; b < n; ++b) r.insert(b);
+    return r;
+}
+
+TEST_CASE("objective: a curvature sample of k rows; loss and gradient keep every row", "[optim][objective]") {
+    for (const std::uint64_t seed : {1, 2, 3}) {
+        const identifiable_rows d(seed);
+        for (const std::size_t k : {1, 4, 7}) {
+            INFO("seed " << seed << ", k = " << k);
+            auto f = make_objective(oloss, wrt(oW));
+            f.set_data(ox, d.x).set_data(oy, d.y).use_curvature_sample(k, seed);
+            CHECK(f.curvature_rows() == k);
+            CHECK(f.batch_rows() == n);
+            // The gradient: every row, closed form.
+            param_set g;
+            f.value_and_gradient(param_set({d.W}), g);
+            for (std::size_t b = 0; b < n; ++b)
+                for (std::size_t j = 0; j < m; ++j) {
+                    const double s = identifiable_rows::scale(b);
+                    CHECK(g[0](b, j) == Approx(s * (s * d.W(b, j) - d.y(b, j)) / double(n)).epsilon(1e-13));
+                }
+            // Each draw: k rows, the closed forms on them. Over many draws every row is drawn,
+            // about k/n of the time (binomial, 400 draws: the bounds are more than 6 sd away).
+            std::vector<std::size_t> drawn(n, 0);
+            std::set<std::set<std::size_t>> distinct;
+            const std::size_t draws = 400;
+            for (std::size_t t = 0; t < draws; ++t) {
+                const std::set<std::size_t> s = check_curvature(f, d, k, all_rows());
+                distinct.insert(s);
+                for (std::size_t b : s) ++drawn[b];
+                f.resample_curvature();
+            }
+            const double p = double(k) / double(n), sd = std::sqrt(double(draws) * p * (1.0 - p));
+            for (std::size_t b = 0; b < n; ++b) {
+                INFO("row " << b << " drawn " << drawn[b] << " times");
+                CHECK(std::abs(double(drawn[b]) - p * double(draws)) <= 6.0 * sd);
+            }
+            CHECK(distinct.size() > 1);
+        }
+    }
+}
+
+TEST_CASE("objective: a curvature sample of at least all rows, or 0, is the full curvature", "[optim][objective]") {
+    const identifiable_rows d(5);
+    for (const std::size_t k : {std::size_t(0), n, n + 5}) {
+        INFO("k = " << k);
+        auto f = make_objective(oloss, wrt(oW));
+        f.set_data(ox, d.x).set_data(oy, d.y).use_curvature_sample(k, 3);
+        CHECK(f.curvature_rows() == n);
+        check_curvature(f, d, n, all_rows());
+    }
+    // Switched on, then off again.
+    auto f = make_objective(oloss, wrt(oW));
+    f.set_data(ox, d.x).set_data(oy, d.y).use_curvature_sample(3, 3);
+    check_curvature(f, d, 3, all_rows());
+    f.use_curvature_sample(0);
+    check_curvature(f, d, n, all_rows());
+}
+
+TEST_CASE("objective: minibatches, and a curvature sample drawn from the current minibatch", "[optim][objective]") {
+    const identifiable_rows d(9);
+    const std::size_t batch = 5, k = 3;
+    auto f = make_objective(oloss, wrt(oW));
+    f.set_data(ox, d.x).set_data(oy, d.y).use_minibatches(batch, 4).use_curvature_sample(k, 6);
+    CHECK(f.minibatched());
+    CHECK(f.batch_rows() == batch);
+    CHECK(f.curvature_rows() == k);
+    std::vector<std::size_t> seen(n, 0);
+    for (std::size_t t = 0; t < 24; ++t) {
+        INFO("batch " << t);
+        // The gradient reveals the minibatch (its residuals are nonzero): closed form over B = 5 rows.
+        param_set g;
+        f.value_and_gradient(param_set({d.W}), g);
+        const std::set<std::size_t> rows = used_rows(g[0]);
+        REQUIRE(rows.size() == batch);
+        for (std::size_t b : rows) {
+            ++seen[b];
+            const double s = identifiable_rows::scale(b);
+            for (std::size_t j = 0; j < m; ++j)
+                CHECK(g[0](b, j) == Approx(s * (s * d.W(b, j) - d.y(b, j)) / double(batch)).epsilon(1e-13));
+        }
+        check_curvature(f, d, k, rows);
+        f.resample_curvature();
+        check_curvature(f, d, k, rows);  // a new draw, still from this minibatch
+        f.next_batch();
+    }
+    // Without replacement within an epoch of ⌊12/5⌋ = 2 batches: 24 batches show each row 8–12 times.
+    for (std::size_t b = 0; b < n; ++b) {
+        INFO("row " << b);
+        CHECK(seen[b] >= 8);
+        CHECK(seen[b] <= 12);
+    }
+}
+
+TEST_CASE("objective: Gauss–Newton HF-CG with a curvature sample still converges (the gradient is exact)",
+          "[optim][objective][hessian_free]") {
+    // Least squares with 60 rows of 8 features; the curvature of each iteration comes from 30 of
+    // them (a subsampled Newton method converges linearly, at a rate set by how well 30 rows stand
+    // for 60; with 10 it needs several hundred iterations). The minimiser is the least-squares
+    // solution, found by LAPACK as the oracle.
+    constexpr auto lx = input<"x", 8>;
+    constexpr auto ly = target<"y", 2>;
+    constexpr auto lW = param<"W", 8, 2>;
+    constexpr auto lloss = mse(lx * lW, ly);
+    for (const std::uint64_t seed : {11, 12, 13}) {
+        std::mt19937_64 g(seed);
+        std::normal_distribution<double> N(0.0, 1.0);
+        tensor X = tensor::from_shape({60, 8}), Y = tensor::from_shape({60, 2});
+        for (double& v : X) v = N(g);
+        for (double& v : Y) v = N(g);
+        auto f = make_objective(lloss, wrt(lW));
+        f.set_data(lx, X).set_data(ly, Y).use_curvature_sample(30, seed);
+        param_set theta = f.parameters_like();
+        hessian_free::options o;
+        o.curvature = curvature_matrix::gauss_newton;
+        hessian_free opt(o);
+        const result r = minimize(f, theta, opt, quiet(200, 1e-10));
+        INFO("seed " << seed << ": " << to_string(r.reason) << " " << r.message << " after " << r.iterations << " iterations, ‖g‖ = " << r.gradient_norm);
+        CHECK(r.reason == stop_reason::gradient_tolerance);
+        const tensor W = std::get<0>(xt::linalg::lstsq(X, Y));
+        for (std::size_t i = 0; i < W.size(); ++i) CHECK(theta[0].data()[i] == Approx(W.data()[i]).margin(1e-9));
+    }
+}
+
+}  // namespace
