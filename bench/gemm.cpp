@@ -1,7 +1,9 @@
 // The speed of the BLAS underneath every other benchmark: square DGEMM through xt::blas::gemm
 // (the call gateaux's matmul makes), for the sizes the benchmarked networks use; and, at n = 64,
-// the LAPACK calls of the B-operator's chain (LU factorisation, and the solve with n right-hand
-// sides that right_solve makes). Run it under each OPENBLAS_CORETYPE to see what the kernel
+// the LAPACK calls of the B-operator's chain: LU factorisation with its condition estimate, the
+// left-sided solve with n right-hand sides (dgetrs, what right_solve used before stop 8) and the
+// right-sided one gateaux now makes (lapack::lu_solve_right: two DTRSM side 'R' and the column
+// interchanges). Run it under each OPENBLAS_CORETYPE to see what the kernel
 // choice alone is worth (docs/performance.md).
 //   bench_gemm [--rounds N] [--reps M] [--warmup K]      (defaults 5 × 50, warm-up 5)
 #include <cstdio>
@@ -9,6 +11,8 @@
 
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor-blas/xlapack.hpp>
+
+#include <gateaux/core/lapack.hpp>
 
 #include "support.hpp"
 
@@ -45,9 +49,21 @@ int main(int argc, char** argv) {
         x = z;
         cxxlapack::getrs<int>('N', n, n, lu.data(), n, piv.data(), x.data(), n);
     };
+    auto solve_right = [&] {
+        x = z;
+        gateaux::lapack::lu_solve_right('N', lu.data(), n, n, piv.data(), x.data(), n);
+    };
+    tensor lu2 = w;
+    auto factor_cond = [&] {
+        lu2 = w;
+        gateaux::lapack::lu_factor(lu2.data(), n, piv.data());
+    };
     const double f = double(n) * n * n;
     row(64, "LU (dgetrf)", 2.0 / 3.0 * f, interleave({{"op", factor}}, opt.rounds, opt.reps, opt.warmup));
-    row(64, "LU solve, 64 rhs (dgetrs)", 2.0 * f, interleave({{"op", solve}}, opt.rounds, opt.reps, opt.warmup));
+    row(64, "LU + dgecon", 2.0 / 3.0 * f, interleave({{"op", factor_cond}}, opt.rounds, opt.reps, opt.warmup));
+    factor();
+    row(64, "solve, 64 rhs, dgetrs", 2.0 * f, interleave({{"op", solve}}, opt.rounds, opt.reps, opt.warmup));
+    row(64, "solve, 64 rhs, right", 2.0 * f, interleave({{"op", solve_right}}, opt.rounds, opt.reps, opt.warmup));
     std::printf("load average  %s at end\n", load_average().c_str());
     return 0;
 }

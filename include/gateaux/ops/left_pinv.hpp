@@ -1,5 +1,6 @@
 #pragma once
-// The pseudo-inverse of a layer input from its shared QR node (hᵀ = Q₁R, h⁺ = Q₁R⁻ᵀ):
+// The pseudo-inverse of a layer input from its shared factorisation node (qr.hpp: QR for B < n,
+// hᵀ = Q₁R, h⁺ = Q₁R⁻ᵀ; LU for B = n, hᵀ = P·L·U, h⁺ = h⁻¹):
 //   pinv_left(h, Z)   = h⁺·Z   (n×m from B×m)    the last step of every block Newton step
 //   pinv_left_t(h, V) = h⁺ᵀ·V  (B×m from n×m)    a parameter-shaped direction into per-sample rows
 // They are the inverse rule of the weight's matmul: from G = hᵀ·δ, δ = h⁺ᵀ·G when rank h = B.
@@ -18,19 +19,31 @@
 namespace gateaux {
 
 namespace detail {
-// Unpack the B×(n+1) QR node: factors with leading dimension n+1, and the scalars.
+// Unpack the B×(n+1) node: factors with leading dimension n+1, and the scalars (QR) or the pivots (LU).
 inline void unpack_tau(const tensor& qr, std::vector<double>& tau) {
     const std::size_t b = qr.shape(0), ld = qr.shape(1);
     tau.resize(b);
     for (std::size_t r = 0; r < b; ++r) tau[r] = qr.data()[r * ld + ld - 1];
 }
+inline lapack::index* unpack_pivots(const tensor& lu) {
+    const std::size_t b = lu.shape(0), ld = lu.shape(1);
+    lapack::index* piv = lapack::scratch<lapack::index, 1>(b);
+    for (std::size_t r = 0; r < b; ++r) piv[r] = lapack::index(lu.data()[r * ld + ld - 1]);
+    return piv;
+}
 }  // namespace detail
 
 struct left_pinv_op {
     static constexpr shape shape_of(shape qr, shape z) { return {qr.cols - 1, z.cols}; }
-    // Δᵀ = [Zᵀ R⁻¹, 0]·Q₁ᵀ, computed on the row-major Δ (n×m), i.e. the column-major Δᵀ (m×n).
+    // Δᵀ = [Zᵀ R⁻¹, 0]·Q₁ᵀ (QR), or Δᵀ = Zᵀ·h⁻ᵀ = Zᵀ·M⁻¹ with M = hᵀ (LU), computed on the
+    // row-major Δ (n×m), i.e. the column-major Δᵀ (m×n).
     static void value(tensor& out, const tensor& qr, const tensor& z) {
         const auto b = lapack::index(qr.shape(0)), n = lapack::index(qr.shape(1) - 1), m = lapack::index(z.shape(1));
+        if (b == n) {
+            std::copy(z.begin(), z.end(), out.begin());
+            lapack::lu_solve_right('N', qr.data(), n, n + 1, detail::unpack_pivots(qr), out.data(), m);
+            return;
+        }
         thread_local std::vector<double> tau;  // per-thread, only grows: no allocation per run
         detail::unpack_tau(qr, tau);
         out.fill(0.0);
@@ -45,9 +58,14 @@ struct left_pinv_op {
 
 struct left_pinv_t_op {
     static constexpr shape shape_of(shape qr, shape v) { return {qr.rows, v.cols}; }
-    // (h⁺ᵀV)ᵀ = Vᵀ·Q₁·R⁻ᵀ, on the column-major Vᵀ (m×n).
+    // (h⁺ᵀV)ᵀ = Vᵀ·Q₁·R⁻ᵀ (QR), or Vᵀ·h⁻¹ = Vᵀ·M⁻ᵀ (LU), on the column-major Vᵀ (m×n).
     static void value(tensor& out, const tensor& qr, const tensor& v) {
         const auto b = lapack::index(qr.shape(0)), n = lapack::index(qr.shape(1) - 1), m = lapack::index(v.shape(1));
+        if (b == n) {
+            std::copy(v.begin(), v.end(), out.begin());
+            lapack::lu_solve_right('T', qr.data(), n, n + 1, detail::unpack_pivots(qr), out.data(), m);
+            return;
+        }
         thread_local std::vector<double> tau, c;  // per-thread, only grow: no allocation per run
         detail::unpack_tau(qr, tau);
         c.assign(v.begin(), v.end());
