@@ -207,4 +207,62 @@ TEST_CASE("objective: Gauss–Newton HF-CG with a curvature sample still converg
     }
 }
 
+// ================================================================ B-operator options
+
+// ‖H_l·Δ_l − G_l‖/‖G_l‖ per block, H_l·Δ_l from the R-operator with the direction in block l only.
+template <class F>
+std::vector<double> block_residuals(F& f, const param_set& theta, const param_set& g, const param_set& step) {
+    std::vector<double> res;
+    for (std::size_t l = 0; l < theta.size(); ++l) {
+        param_set v = theta.zeros_like(), hv;
+        v[l] = step[l];
+        f.hessian_vector(theta, v, hv);
+        double num = 0.0, den = 0.0;
+        for (std::size_t k = 0; k < g[l].size(); ++k) {
+            const double d = hv[l].data()[k] - g[l].data()[k];
+            num += d * d;
+            den += g[l].data()[k] * g[l].data()[k];
+        }
+        res.push_back(std::sqrt(num / den));
+    }
+    return res;
+}
+
+TEST_CASE("objective options: accept_newton_solution and output_per_unit reach block_newton_step",
+          "[optim][objective][bop]") {
+    // Widths 10 → 4 → 3 fall above W1, so the default rules give no per-layer inverse; with
+    // accept_newton_solution W1 gets a Newton solution. A batch of 7 exceeds W2's input width 4,
+    // so W2 needs output_per_unit. Each block must solve H_l·Δ_l = G_l (MATH.md).
+    constexpr auto bx = input<"x", 10>;
+    constexpr auto by = target<"y", 3>;
+    constexpr auto bW1 = param<"W1", 10, 4>;
+    constexpr auto bW2 = param<"W2", 4, 3>;
+    constexpr auto bloss = mse(leaky_relu<0.2>(bx * bW1) * bW2, by);
+    auto plain = make_objective(bloss, wrt(bW1, bW2));
+    CHECK_FALSE(plain.has_block_inverse());
+    for (const std::uint64_t seed : {1, 2, 3, 4}) {
+        std::mt19937_64 g(seed);
+        std::normal_distribution<double> N(0.0, 1.0);
+        auto draw = [&](std::size_t r, std::size_t c, double sd) {
+            tensor t = tensor::from_shape({r, c});
+            for (double& v : t) v = sd * N(g);
+            return t;
+        };
+        const tensor X = draw(7, 10, 1.0), Y = draw(7, 3, 1.0);
+        const param_set theta({draw(10, 4, 0.5), draw(4, 3, 0.7)});
+        auto f = make_objective(bloss, wrt(bW1, bW2), accept_newton_solution, output_per_unit);
+        REQUIRE(f.has_block_inverse());
+        f.set_data(bx, X).set_data(by, Y);
+        param_set grad, step;
+        const double loss = f.block_newton_step(theta, grad, step);
+        INFO("seed " << seed);
+        CHECK(loss == Approx(f.value(theta)).epsilon(1e-14));
+        for (const double r : block_residuals(f, theta, grad, step)) CHECK(r <= 1e-10);
+        // Without output_per_unit the batch of 7 is refused at W2's input, by name.
+        auto narrow = make_objective(bloss, wrt(bW1, bW2), accept_newton_solution);
+        narrow.set_data(bx, X).set_data(by, Y);
+        CHECK_THROWS_WITH(narrow.block_newton_step(theta, grad, step), Catch::Contains("output_per_unit"));
+    }
+}
+
 }  // namespace

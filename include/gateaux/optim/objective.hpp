@@ -6,9 +6,11 @@
 //   auto f = make_objective(loss, wrt(W1, W2));       // compiles what it needs, once
 //   f.set_data(x, X).set_data(y, Y);                   // full batch; or f.use_minibatches(64, seed)
 //   param_set theta = f.parameters_like();             // shapes from wrt(...)
+//   make_objective(loss, wrt(W1, W2), accept_newton_solution, output_per_unit)  // B-operator options
 //
 // Evaluations are counted (value, gradient, curvature products, block solves) for result tables.
 #include <algorithm>
+#include <concepts>
 #include <numeric>
 #include <random>
 #include <string>
@@ -74,16 +76,34 @@ inline std::vector<std::size_t> iota_rows(std::size_t n) {
     std::iota(v.begin(), v.end(), std::size_t(0));
     return v;
 }
+
+// The B-operator options an objective passes to newton_step and bop (symbolic/bop_plan.hpp).
+template <class... O>
+struct objective_options {
+    static_assert(((std::same_as<O, accept_newton_solution_t> || std::same_as<O, output_per_unit_t>) && ...),
+                  "gateaux::make_objective(loss, wrt(...), options...): the options are accept_newton_solution and "
+                  "output_per_unit (output_damped takes its λ per call: use bop(...) with a program instead)");
+    template <class L, class... P>
+    static constexpr bool available = bop::supported<L, bop_options<O...>, P...>();
+    template <class L, class W>
+    static constexpr auto newton(L loss, W w) {
+        return newton_step(loss, w, O{}...);
+    }
+    template <class L, class W>
+    static constexpr auto inverse(L loss, W w) {
+        return gateaux::bop(loss, w, O{}...);
+    }
+};
 }  // namespace detail
 
-template <class Loss, class... P>
+template <class Loss, class Options, class... P>
 class graph_objective final : public objective {
     using W = params<P...>;
     static constexpr W w{};
     using G = decltype(grad(Loss{}, w));
     using HV = decltype(hvp(Loss{}, w));
     static constexpr bool gn_ok = detail::bop::parse_loss<Loss>::ok;
-    static constexpr bool bop_ok = bop_available<Loss, P...>;
+    static constexpr bool bop_ok = Options::template available<Loss, P...>;
     static constexpr auto make_gn() {
         if constexpr (gn_ok)
             return gnvp(Loss{}, w);
@@ -92,13 +112,13 @@ class graph_objective final : public objective {
     }
     static constexpr auto make_newton() {
         if constexpr (bop_ok)
-            return newton_step(Loss{}, w);
+            return Options::newton(Loss{}, w);
         else
             return Loss{};
     }
     static constexpr auto make_bop() {
         if constexpr (bop_ok)
-            return bop(Loss{}, w);
+            return Options::inverse(Loss{}, w);
         else
             return Loss{};
     }
@@ -359,8 +379,13 @@ private:
     std::mt19937_64 rng_, curvature_rng_;
 };
 
-template <expression Loss, class... P>
-graph_objective<Loss, P...> make_objective(Loss, params<P...>) {
+// Options (any of accept_newton_solution, output_per_unit) choose the B-operator's formulas for
+// block_newton_step and block_inverse, as for newton_step(loss, w, options...): e.g. a network
+// whose widths fall above a layer needs accept_newton_solution, a batch wider than the output
+// layer's input output_per_unit. Without them the objective has the per-layer inverse only where
+// the default rules give one (has_block_inverse()).
+template <expression Loss, class... P, class... O>
+graph_objective<Loss, detail::objective_options<O...>, P...> make_objective(Loss, params<P...>, O...) {
     static_assert(Loss::rows == 1 && Loss::cols == 1, "gateaux::make_objective(loss, wrt(...)) requires a scalar (1×1) loss");
     return {};
 }
