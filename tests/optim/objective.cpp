@@ -55,9 +55,11 @@ std::set<std::size_t> used_rows(const tensor& t) {
 }
 
 // Checks H·v, GN·v and H⁺·v against the closed forms on the sample they reveal, which must have
-// k rows, the same for all three, inside `allowed`; returns the sample.
+// k rows, the same for all three, inside `allowed`; returns the sample. Row b of H·v is
+// s_b²·c·V_b: c = 1/k for the mean loss, rows/k for a sum (the objective rescales it).
 template <class F>
-std::set<std::size_t> check_curvature(F& f, const identifiable_rows& d, std::size_t k, const std::set<std::size_t>& allowed) {
+std::set<std::size_t> check_curvature(F& f, const identifiable_rows& d, std::size_t k, const std::set<std::size_t>& allowed,
+                                      double c) {
     const param_set theta({d.W}), v({d.V});
     param_set hv, gn, inv;
     f.hessian_vector(theta, v, hv);
@@ -72,10 +74,10 @@ std::set<std::size_t> check_curvature(F& f, const identifiable_rows& d, std::siz
         CHECK(allowed.count(b) == 1);
         const double s2 = identifiable_rows::scale(b) * identifiable_rows::scale(b);
         for (std::size_t j = 0; j < m; ++j) {
-            CHECK(hv[0](b, j) == Approx(s2 * d.V(b, j) / double(k)).epsilon(1e-13));
-            CHECK(gn[0](b, j) == Approx(s2 * d.V(b, j) / double(k)).epsilon(1e-13));
+            CHECK(hv[0](b, j) == Approx(s2 * c * d.V(b, j)).epsilon(1e-13));
+            CHECK(gn[0](b, j) == Approx(s2 * c * d.V(b, j)).epsilon(1e-13));
             // The pseudo-inverse's rounding is relative to the result's largest entry.
-            CHECK(inv[0](b, j) == Approx(double(k) * d.V(b, j) / s2).epsilon(1e-12).margin(1e-13 * double(k) * vmax));
+            CHECK(inv[0](b, j) == Approx(d.V(b, j) / (s2 * c)).epsilon(1e-12).margin(1e-13 * vmax / c));
         }
     }
     return sample;
@@ -110,7 +112,7 @@ TEST_CASE("objective: a curvature sample of k rows; loss and gradient keep every
             std::set<std::set<std::size_t>> distinct;
             const std::size_t draws = 400;
             for (std::size_t t = 0; t < draws; ++t) {
-                const std::set<std::size_t> s = check_curvature(f, d, k, all_rows());
+                const std::set<std::size_t> s = check_curvature(f, d, k, all_rows(), 1.0 / double(k));
                 distinct.insert(s);
                 for (std::size_t b : s) ++drawn[b];
                 f.resample_curvature();
@@ -132,14 +134,60 @@ TEST_CASE("objective: a curvature sample of at least all rows, or 0, is the full
         auto f = make_objective(oloss, wrt(oW));
         f.set_data(ox, d.x).set_data(oy, d.y).use_curvature_sample(k, 3);
         CHECK(f.curvature_rows() == n);
-        check_curvature(f, d, n, all_rows());
+        check_curvature(f, d, n, all_rows(), 1.0 / double(n));
     }
     // Switched on, then off again.
     auto f = make_objective(oloss, wrt(oW));
     f.set_data(ox, d.x).set_data(oy, d.y).use_curvature_sample(3, 3);
-    check_curvature(f, d, 3, all_rows());
+    check_curvature(f, d, 3, all_rows(), 1.0 / 3.0);
     f.use_curvature_sample(0);
-    check_curvature(f, d, n, all_rows());
+    check_curvature(f, d, n, all_rows(), 1.0 / double(n));
+}
+
+TEST_CASE("objective: a sum loss has its sampled curvature scaled by rows/k, the explicit Hessian too",
+          "[optim][objective]") {
+    constexpr auto sloss = sum(squared_error(ox * oW, oy));
+    const identifiable_rows d(8);
+    for (const std::size_t k : {2, 5, 12}) {
+        INFO("k = " << k);
+        auto f = make_objective(sloss, wrt(oW));
+        f.set_data(ox, d.x).set_data(oy, d.y).use_curvature_sample(k, 21);
+        const std::set<std::size_t> sample = check_curvature(f, d, k, all_rows(), double(n) / double(k));
+        // The explicit Hessian (n·m = 36 unknowns, W row-major): diagonal s_b²·n/k on the sample, else 0.
+        const tensor H = f.hessian(param_set({d.W}), std::size_t(1) << 20);
+        REQUIRE(H.shape(0) == n * m);
+        for (std::size_t i = 0; i < n * m; ++i)
+            for (std::size_t j = 0; j < n * m; ++j) {
+                const std::size_t b = i / m;
+                const double s = identifiable_rows::scale(b);
+                const double want = i == j && sample.count(b) ? s * s * double(n) / double(k) : 0.0;
+                CHECK(H(i, j) == Approx(want).margin(1e-13));
+            }
+    }
+}
+
+TEST_CASE("objective: data replaced by more rows, one tensor at a time, while a curvature sample is on",
+          "[optim][objective]") {
+    // set_data replaces x first, y second: in between their rows differ, and nothing may be drawn
+    // (indices from x's 12 rows must not reach y's 6; under ASan, scripts/test, that would be caught).
+    const identifiable_rows d(10);
+    const tensor x6 = xt::view(d.x, xt::range(0, 6), xt::all()), y6 = xt::view(d.y, xt::range(0, 6), xt::all());
+    for (const bool batched : {false, true}) {
+        INFO((batched ? "minibatches of 8" : "full batch"));
+        auto f = make_objective(oloss, wrt(oW));
+        f.set_data(ox, x6).set_data(oy, y6).use_curvature_sample(4, 2);
+        if (batched) f.use_minibatches(8, 3);
+        check_curvature(f, d, 4, {0, 1, 2, 3, 4, 5}, 0.25);
+        f.set_data(ox, d.x);
+        f.set_data(oy, d.y);
+        const std::size_t rows = batched ? 8 : n;
+        CHECK(f.batch_rows() == rows);
+        param_set g;
+        f.value_and_gradient(param_set({d.W}), g);
+        const std::set<std::size_t> in_use = used_rows(g[0]);
+        CHECK(in_use.size() == rows);
+        check_curvature(f, d, 4, in_use, 0.25);
+    }
 }
 
 TEST_CASE("objective: minibatches, and a curvature sample drawn from the current minibatch", "[optim][objective]") {
@@ -164,9 +212,9 @@ TEST_CASE("objective: minibatches, and a curvature sample drawn from the current
             for (std::size_t j = 0; j < m; ++j)
                 CHECK(g[0](b, j) == Approx(s * (s * d.W(b, j) - d.y(b, j)) / double(batch)).epsilon(1e-13));
         }
-        check_curvature(f, d, k, rows);
+        check_curvature(f, d, k, rows, 1.0 / double(k));
         f.resample_curvature();
-        check_curvature(f, d, k, rows);  // a new draw, still from this minibatch
+        check_curvature(f, d, k, rows, 1.0 / double(k));  // a new draw, still from this minibatch
         f.next_batch();
     }
     // Without replacement within an epoch of ⌊12/5⌋ = 2 batches: 24 batches show each row 8–12 times.

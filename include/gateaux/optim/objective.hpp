@@ -77,6 +77,12 @@ inline std::vector<std::size_t> iota_rows(std::size_t n) {
     return v;
 }
 
+// Whether a loss is sum(...) of per-row terms: its curvature grows with the number of rows used.
+template <class L>
+inline constexpr bool sums_rows = false;
+template <class E>
+inline constexpr bool sums_rows<node<sum_op, E>> = true;
+
 // The B-operator options an objective passes to newton_step and bop (symbolic/bop_plan.hpp).
 template <class... O>
 struct objective_options {
@@ -161,10 +167,15 @@ public:
         return *this;
     }
 
-    // H·v, Gauss–Newton·v and the block inverse on `size` rows drawn (without replacement) from
-    // the current rows, a new draw at each resample_curvature(); 0 switches it off. Loss and
-    // gradient still see every current row. This is how Hessian-free CG is usually run on data
-    // sets: its many curvature products then cost a fraction of a gradient each.
+    // H·v, Gauss–Newton·v, the block inverse and the explicit Hessian on `size` rows drawn
+    // (without replacement) from the current rows, a new draw at each resample_curvature(); 0
+    // switches it off. Loss, gradient and the block Newton step still see every current row.
+    // This is how Hessian-free CG is usually run on data sets: its many curvature products then
+    // cost a fraction of a gradient each. Scale: a loss that is a mean over rows (mean(...), also
+    // plus terms that do not depend on the data, such as l2) is estimated as it is; a loss that
+    // is sum(...) over rows has its sampled curvature multiplied by rows/size (the inverse divided),
+    // so that it estimates the whole set's. A sum combined with other terms is not rescaled: write
+    // it as a mean.
     graph_objective& use_curvature_sample(std::size_t size, std::uint64_t seed = 0) {
         curvature_size_ = size;
         curvature_rng_.seed(seed);
@@ -175,9 +186,13 @@ public:
         return curvature_size_ == 0 ? batch_rows() : std::min(curvature_size_, batch_rows());
     }
     void resample_curvature() override {
-        if (curvature_size_ == 0 || data_.empty()) return;
+        curvature_scale_ = 1.0;
+        // Nothing to draw from until every data tensor has the same rows (set_data replaces them
+        // one at a time; until then the full data stays bound everywhere).
+        if (curvature_size_ == 0 || data_.empty() || !rows_agree()) return;
         const bool batched = batch_size_ != 0;
         const std::size_t n = batched ? data_.front().batch.shape(0) : data_rows(), b = std::min(curvature_size_, n);
+        if (sums_rows) curvature_scale_ = double(n) / double(b);
         if (curvature_order_.size() != n) curvature_order_ = detail::iota_rows(n);
         // A partial Fisher–Yates shuffle: the first b entries become a uniform random subset.
         for (std::size_t i = 0; i < b; ++i) {
@@ -214,6 +229,7 @@ public:
         hv_prog_.run();
         ++counts.hessian_vectors;
         copy_out<HV>(hv_prog_, hv);
+        if (curvature_scale_ != 1.0) hv.scale(curvature_scale_);
     }
     bool has_gauss_newton() const override { return gn_ok; }
     void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) override {
@@ -223,6 +239,7 @@ public:
             gn_prog_.run();
             ++counts.gauss_newton_vectors;
             copy_out<GN>(gn_prog_, out);
+            if (curvature_scale_ != 1.0) out.scale(curvature_scale_);
         } else {
             (void)x, (void)v, (void)out;
             throw error("gateaux::objective: Gauss–Newton products need a loss that is sum(...) or mean(...) of squared_error or cross_entropy");
@@ -250,6 +267,7 @@ public:
             bop_prog_.run();
             ++counts.block_solves;
             copy_out<BI>(bop_prog_, out);
+            if (curvature_scale_ != 1.0) out.scale(1.0 / curvature_scale_);
         } else {
             (void)x, (void)v, (void)out;
             throw error(no_block_inverse);
@@ -277,14 +295,16 @@ public:
         bind_params(hv_prog_, x);
         bind_directions(hv_prog_, v);
         ++counts.hessians;
-        return gateaux::hessian(hv_prog_, Loss{}, w, max_bytes);
+        tensor h = gateaux::hessian(hv_prog_, Loss{}, w, max_bytes);
+        if (curvature_scale_ != 1.0) h *= curvature_scale_;
+        return h;
     }
 
     std::size_t data_rows() const override { return data_.empty() ? 0 : data_.front().full.shape(0); }
     std::size_t batch_rows() const override { return batch_size_ == 0 ? data_rows() : std::min(batch_size_, data_rows()); }
     bool minibatched() const override { return batch_size_ != 0; }
     void next_batch() override {
-        if (batch_size_ == 0 || data_.empty()) return;
+        if (batch_size_ == 0 || data_.empty() || !rows_agree()) return;
         const std::size_t n = data_rows(), b = std::min(batch_size_, n);
         if (order_.size() != n || cursor_ + b > n) {
             order_ = detail::iota_rows(n);
@@ -308,6 +328,14 @@ private:
         std::string name;
         tensor full, batch, curvature;
     };
+    static constexpr bool sums_rows = detail::sums_rows<Loss>;
+
+    bool rows_agree() const {
+        for (const data_slot& d : data_)
+            if (d.full.shape(0) != data_.front().full.shape(0)) return false;
+        return true;
+    }
+
     // Which programs a data tensor is bound to: loss, gradient and Newton step (main), the
     // curvature products (curvature), or both.
     enum class bind_to { main, curvature, all };
@@ -375,6 +403,7 @@ private:
     std::vector<data_slot> data_;
     std::vector<void (*)(graph_objective&, const tensor&, bind_to)> binders_;
     std::size_t batch_size_ = 0, cursor_ = 0, curvature_size_ = 0;
+    double curvature_scale_ = 1.0;  // rows / sampled rows for a sum loss, else 1
     std::vector<std::size_t> order_, curvature_order_;
     std::mt19937_64 rng_, curvature_rng_;
 };
