@@ -11,8 +11,6 @@
 // Evaluations are counted (value, gradient, curvature products, block solves) for result tables.
 #include <algorithm>
 #include <concepts>
-#include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -25,6 +23,7 @@
 #include "../symbolic/hessian.hpp"
 #include "../symbolic/hvp.hpp"
 #include "../symbolic/inverse.hpp"
+#include "data_rows.hpp"
 #include "param_set.hpp"
 
 namespace gateaux {
@@ -60,9 +59,9 @@ public:
     virtual std::size_t batch_rows() const = 0;
     virtual void next_batch() = 0;
     // Curvature on a subsample (Martens 2010; Byrd et al. 2011): when the objective was told to
-    // (graph_objective::use_curvature_sample), H·v, Gauss–Newton·v and the block inverse use a
-    // random subset of the current rows, drawn again by each call of this; loss and gradient keep
-    // all rows. Optimizers that build a curvature model call it once per iteration.
+    // (graph_objective::use_curvature_sample), H·v, Gauss–Newton·v, the block inverse and the
+    // explicit Hessian use a random subset of the current rows, drawn again by each call of this;
+    // loss and gradient keep all rows (optim/data_rows.hpp). Optimizers that build a curvature model call it once per iteration.
     virtual void resample_curvature() {}
     virtual std::size_t curvature_rows() const { return batch_rows(); }
     virtual bool minibatched() const = 0;
@@ -71,12 +70,6 @@ public:
 };
 
 namespace detail {
-inline std::vector<std::size_t> iota_rows(std::size_t n) {
-    std::vector<std::size_t> v(n);
-    std::iota(v.begin(), v.end(), std::size_t(0));
-    return v;
-}
-
 // Whether a loss is sum(...) of per-row terms: its curvature grows with the number of rows used.
 template <class L>
 inline constexpr bool sums_rows = false;
@@ -144,26 +137,15 @@ public:
     graph_objective& set_data(leaf<K, N, R, C>, const tensor& t) {
         static_assert(K::is_data, "gateaux::objective::set_data(leaf, tensor): the leaf must be an input or a target");
         static_assert(decltype(value_prog_)::computes(leaf<K, N, R, C>{}), "gateaux::objective::set_data: the loss does not use this leaf");
-        for (auto& d : data_)
-            if (d.name == N.view()) {
-                d.full = t;
-                rebind_all();
-                return *this;
-            }
-        data_.push_back({std::string(N.view()), t, tensor{}, tensor{}});
-        binders_.push_back([](graph_objective& self, const tensor& x, bind_to to) { self.bind_data(leaf<K, N, R, C>{}, x, to); });
-        rebind_all();
+        if (rows_.set(N.view(), t).second)
+            binders_.push_back([](graph_objective& self, const tensor& x, detail::bind_to to) { self.bind_data(leaf<K, N, R, C>{}, x, to); });
+        rows_.rebind_all(binder());
         return *this;
     }
 
     // Sample minibatches of `size` rows (without replacement within an epoch) from the data.
     graph_objective& use_minibatches(std::size_t size, std::uint64_t seed = 0) {
-        if (size == 0) throw shape_error("gateaux::objective::use_minibatches: the batch size must be ≥ 1");
-        batch_size_ = size;
-        rng_.seed(seed);
-        order_.clear();
-        cursor_ = 0;
-        next_batch();
+        rows_.use_minibatches(size, seed, binder());
         return *this;
     }
 
@@ -177,33 +159,11 @@ public:
     // so that it estimates the whole set's. A sum combined with other terms is not rescaled: write
     // it as a mean.
     graph_objective& use_curvature_sample(std::size_t size, std::uint64_t seed = 0) {
-        curvature_size_ = size;
-        curvature_rng_.seed(seed);
-        rebind_all();
+        rows_.use_curvature_sample(size, seed, detail::sums_rows<Loss>, binder());
         return *this;
     }
-    std::size_t curvature_rows() const override {
-        return curvature_size_ == 0 ? batch_rows() : std::min(curvature_size_, batch_rows());
-    }
-    void resample_curvature() override {
-        curvature_scale_ = 1.0;
-        // Nothing to draw from until every data tensor has the same rows (set_data replaces them
-        // one at a time; until then the full data stays bound everywhere).
-        if (curvature_size_ == 0 || data_.empty() || !rows_agree()) return;
-        const bool batched = batch_size_ != 0;
-        const std::size_t n = batched ? data_.front().batch.shape(0) : data_rows(), b = std::min(curvature_size_, n);
-        if (sums_rows) curvature_scale_ = double(n) / double(b);
-        if (curvature_order_.size() != n) curvature_order_ = detail::iota_rows(n);
-        // A partial Fisher–Yates shuffle: the first b entries become a uniform random subset.
-        for (std::size_t i = 0; i < b; ++i) {
-            std::uniform_int_distribution<std::size_t> pick(i, n - 1);
-            std::swap(curvature_order_[i], curvature_order_[pick(curvature_rng_)]);
-        }
-        for (std::size_t d = 0; d < data_.size(); ++d) {
-            gather(batched ? data_[d].batch : data_[d].full, curvature_order_, 0, b, data_[d].curvature);
-            binders_[d](*this, data_[d].curvature, bind_to::curvature);
-        }
-    }
+    std::size_t curvature_rows() const override { return rows_.curvature_rows(); }
+    void resample_curvature() override { rows_.resample(binder()); }
 
     std::vector<std::string> names() const override { return {std::string(P::name.view())...}; }
     param_set parameters_like() const override {
@@ -229,7 +189,7 @@ public:
         hv_prog_.run();
         ++counts.hessian_vectors;
         copy_out<HV>(hv_prog_, hv);
-        if (curvature_scale_ != 1.0) hv.scale(curvature_scale_);
+        if (rows_.curvature_scale() != 1.0) hv.scale(rows_.curvature_scale());
     }
     bool has_gauss_newton() const override { return gn_ok; }
     void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) override {
@@ -239,7 +199,7 @@ public:
             gn_prog_.run();
             ++counts.gauss_newton_vectors;
             copy_out<GN>(gn_prog_, out);
-            if (curvature_scale_ != 1.0) out.scale(curvature_scale_);
+            if (rows_.curvature_scale() != 1.0) out.scale(rows_.curvature_scale());
         } else {
             (void)x, (void)v, (void)out;
             throw error("gateaux::objective: Gauss–Newton products need a loss that is sum(...) or mean(...) of squared_error or cross_entropy");
@@ -267,7 +227,7 @@ public:
             bop_prog_.run();
             ++counts.block_solves;
             copy_out<BI>(bop_prog_, out);
-            if (curvature_scale_ != 1.0) out.scale(1.0 / curvature_scale_);
+            if (rows_.curvature_scale() != 1.0) out.scale(1.0 / rows_.curvature_scale());
         } else {
             (void)x, (void)v, (void)out;
             throw error(no_block_inverse);
@@ -296,55 +256,23 @@ public:
         bind_directions(hv_prog_, v);
         ++counts.hessians;
         tensor h = gateaux::hessian(hv_prog_, Loss{}, w, max_bytes);
-        if (curvature_scale_ != 1.0) h *= curvature_scale_;
+        if (rows_.curvature_scale() != 1.0) h *= rows_.curvature_scale();
         return h;
     }
 
-    std::size_t data_rows() const override { return data_.empty() ? 0 : data_.front().full.shape(0); }
-    std::size_t batch_rows() const override { return batch_size_ == 0 ? data_rows() : std::min(batch_size_, data_rows()); }
-    bool minibatched() const override { return batch_size_ != 0; }
-    void next_batch() override {
-        if (batch_size_ == 0 || data_.empty() || !rows_agree()) return;
-        const std::size_t n = data_rows(), b = std::min(batch_size_, n);
-        if (order_.size() != n || cursor_ + b > n) {
-            order_ = detail::iota_rows(n);
-            std::shuffle(order_.begin(), order_.end(), rng_);
-            cursor_ = 0;
-        }
-        for (std::size_t d = 0; d < data_.size(); ++d) {
-            gather(data_[d].full, order_, cursor_, b, data_[d].batch);
-            binders_[d](*this, data_[d].batch, curvature_size_ == 0 ? bind_to::all : bind_to::main);
-        }
-        cursor_ += b;
-        resample_curvature();
-    }
+    std::size_t data_rows() const override { return rows_.rows(); }
+    std::size_t batch_rows() const override { return rows_.batch_rows(); }
+    bool minibatched() const override { return rows_.minibatched(); }
+    void next_batch() override { rows_.next_batch(binder()); }
 
 private:
     static constexpr const char* no_block_inverse =
         "gateaux::objective: this network has no per-layer inverse (bop rejects it: see docs/theory.md); "
         "use a Hessian-free or quasi-Newton optimizer";
 
-    struct data_slot {
-        std::string name;
-        tensor full, batch, curvature;
-    };
-    static constexpr bool sums_rows = detail::sums_rows<Loss>;
-
-    bool rows_agree() const {
-        for (const data_slot& d : data_)
-            if (d.full.shape(0) != data_.front().full.shape(0)) return false;
-        return true;
-    }
-
-    // Which programs a data tensor is bound to: loss, gradient and Newton step (main), the
-    // curvature products (curvature), or both.
-    enum class bind_to { main, curvature, all };
-
-    // dst = the rows order[from .. from + count) of src.
-    static void gather(const tensor& src, const std::vector<std::size_t>& order, std::size_t from, std::size_t count, tensor& dst) {
-        const std::size_t c = src.shape(1);
-        if (dst.dimension() != 2 || dst.shape(0) != count || dst.shape(1) != c) dst.resize({count, c});
-        for (std::size_t r = 0; r < count; ++r) std::copy_n(src.data() + order[from + r] * c, c, dst.data() + r * c);
+    // What data_rows calls to bind a data tensor to the programs.
+    auto binder() {
+        return [this](std::size_t slot, const tensor& t, detail::bind_to to) { binders_[slot](*this, t, to); };
     }
 
     template <class Prog>
@@ -372,7 +300,8 @@ private:
         (one(prog[Group::of(P{})]), ...);
     }
     template <class L>
-    void bind_data(L l, const tensor& t, bind_to to) {
+    void bind_data(L l, const tensor& t, detail::bind_to to) {
+        using detail::bind_to;
         if (to != bind_to::curvature) {
             value_prog_.bind(l, t);
             grad_prog_.bind(l, t);
@@ -384,28 +313,14 @@ private:
             if constexpr (bop_ok && decltype(bop_prog_)::computes(L{})) bop_prog_.bind(l, t);
         }
     }
-    void rebind_all() {
-        for (std::size_t d = 0; d < data_.size(); ++d) binders_[d](*this, data_[d].full, bind_to::all);
-        if (batch_size_ != 0) {
-            order_.clear();
-            next_batch();  // binds the batch, then draws the curvature sample from it
-        } else {
-            resample_curvature();
-        }
-    }
-
     decltype(compile(Loss{})) value_prog_;
     decltype(compile(Loss{}, G{})) grad_prog_;
     decltype(compile(Loss{}, HV{})) hv_prog_;
     decltype(compile(Loss{}, GN{})) gn_prog_;
     decltype(compile(Loss{}, G{}, NS{})) newton_prog_;
     decltype(compile(Loss{}, BI{})) bop_prog_;
-    std::vector<data_slot> data_;
-    std::vector<void (*)(graph_objective&, const tensor&, bind_to)> binders_;
-    std::size_t batch_size_ = 0, cursor_ = 0, curvature_size_ = 0;
-    double curvature_scale_ = 1.0;  // rows / sampled rows for a sum loss, else 1
-    std::vector<std::size_t> order_, curvature_order_;
-    std::mt19937_64 rng_, curvature_rng_;
+    detail::data_rows rows_;
+    std::vector<void (*)(graph_objective&, const tensor&, detail::bind_to)> binders_;  // one per data slot
 };
 
 // Options (any of accept_newton_solution, output_per_unit) choose the B-operator's formulas for
