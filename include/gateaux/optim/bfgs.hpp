@@ -41,7 +41,7 @@ struct bfgs_options {
     std::size_t max_bytes = std::size_t(1) << 30;  // for the n×n matrix
 };
 
-class bfgs final : public optimizer {
+class bfgs final : public detail::optimizer_with_point {
 public:
     explicit bfgs(bfgs_options o = {}) : o_(o) {}
     std::string name() const override { return "bfgs"; }
@@ -157,10 +157,9 @@ private:
     bfgs_options o_;
     std::size_t n_ = 0;
     std::vector<double> h_, flat_g_, flat_d_, s_, y_, hy_;
-    param_set g_, d_, x_trial_, g_trial_, hd_;
+    param_set d_, x_trial_, g_trial_, hd_;
     bool updated_ = false;  // H has had a rank-2 update since start() or the last restart
     double gamma_ = 0.0;    // sᵀy/yᵀy of the last pair used; 0 before the first
-    double loss_ = 0.0;
 };
 
 }  // namespace gateaux

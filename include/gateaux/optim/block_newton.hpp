@@ -33,7 +33,7 @@ inline std::string rank_advice(const char* who, const char* what) {
 
 // The part both block Newton variants share: the step at the current point is computed by the
 // previous call (start or step), so each iteration costs one inverse pass plus the line search.
-class block_newton_base : public optimizer {
+class block_newton_base : public optimizer_with_point {
 public:
     struct options {
         bool line_search = true;  // Armijo backtracking from α = step_size; false: fixed step
@@ -63,15 +63,14 @@ public:
         return evaluate(f, x, 0.0, 0.0, true);
     }
 
+    // A new minibatch: the loss, gradient and step must belong to the batch the line search sees.
+    void batch_changed(objective& f, const param_set& x) override { evaluate(f, x, 0.0, 0.0, false); }
+
     step_outcome step(objective& f, param_set& x) override {
         // d = −Δ. For piecewise-linear nets under the squared error every H_l is positive
         // semi-definite and gᵀd = −Σ G_lᵀH_l⁺G_l ≤ 0. With smooth activations H_l can be
         // indefinite; a block whose step points uphill (G_lᵀΔ_l < 0) is flipped, the block-wise
         // analogue of the |H| modification. If that still leaves no descent (g ⊥ Δ), −g is used.
-        // On minibatches the batch changed since the step was computed (minimize() draws the next
-        // one before each step): the loss, gradient and step must belong to the batch the line
-        // search sees, so they are computed again here.
-        if (f.minibatched()) evaluate(f, x, 0.0, 0.0, false);
         if (!pending_.empty()) return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
         d_.assign(s_);  // in place: no allocation per iteration
         for (std::size_t l = 0; l < d_.size(); ++l) {
@@ -142,9 +141,8 @@ private:
     }
 
     options opt_;
-    param_set g_, s_, d_, trial_, g_trial_;
+    param_set s_, d_, trial_, g_trial_;
     std::string pending_;  // a failure of the inverse at the current point
-    double loss_ = 0.0;
     std::size_t flipped_ = 0, gradient_fallbacks_ = 0;
 };
 

@@ -30,7 +30,7 @@
 
 namespace gateaux {
 
-class diagonal_newton final : public optimizer {
+class diagonal_newton final : public detail::optimizer_with_point {
 public:
     struct options {
         double relative_floor = 1e-8;       // |H_ii| floored at relative_floor·max_j |H_jj|
@@ -111,8 +111,7 @@ private:
     }
 
     options opt_;
-    param_set g_, h_, d_, e_, hv_, trial_, g_trial_;
-    double loss_ = 0.0;
+    param_set h_, d_, e_, hv_, trial_, g_trial_;
     std::size_t negative_ = 0, floored_ = 0;
 };
 

@@ -43,7 +43,7 @@ namespace gateaux {
 
 enum class curvature_matrix { hessian, gauss_newton };
 
-class hessian_free : public optimizer {
+class hessian_free : public detail::optimizer_with_point {
 public:
     struct options {
         curvature_matrix curvature = curvature_matrix::hessian;
@@ -78,7 +78,7 @@ public:
     step_outcome start(objective& f, param_set& x) override {
         g_ = x.zeros_like();
         prev_ = x.zeros_like();
-        have_prev_ = false;
+        have_prev_ = batch_sampled_ = false;
         lambda_ = opt_.initial_damping;
         cg_total_ = cg_last_ = negative_ = pc_identity_ = pc_failed_ = 0;
         pc_message_.clear();
@@ -92,9 +92,17 @@ public:
         return detail::newton::outcome(step_outcome::status::ok, loss_, g_, 0.0, lambda_);
     }
 
+    void batch_changed(objective& f, const param_set& x) override {
+        optimizer_with_point::batch_changed(f, x);
+        batch_sampled_ = true;
+    }
+
     step_outcome step(objective& f, param_set& x) override {
         using namespace detail::newton;
-        f.resample_curvature();  // a new curvature sample per iteration, if the objective uses one
+        // A new curvature sample per iteration, if the objective uses one; a new minibatch came
+        // with its own (drawn from its rows by next_batch).
+        if (!batch_sampled_) f.resample_curvature();
+        batch_sampled_ = false;
         for (std::size_t attempt = 0; attempt <= opt_.max_retries; ++attempt) {
             run_cg(f, x, attempt == 0 && have_prev_ && opt_.warm_start > 0.0);
             // The warm start of the next iteration: the last CG iterate, not the backtracked one.
@@ -292,11 +300,11 @@ private:
     }
 
     options opt_;
-    bool precondition_ = false, use_pc_ = false, have_prev_ = false;
-    param_set g_, prev_, p_, r_, z_, d_, ad_, rprev_, trial_, g_trial_, fallback_;
+    bool precondition_ = false, use_pc_ = false, have_prev_ = false, batch_sampled_ = false;
+    param_set prev_, p_, r_, z_, d_, ad_, rprev_, trial_, g_trial_, fallback_;
     std::vector<snapshot> saved_;
     std::vector<double> phis_;
-    double loss_ = 0.0, lambda_ = 1.0;
+    double lambda_ = 1.0;
     std::size_t cg_total_ = 0, cg_last_ = 0, negative_ = 0, pc_identity_ = 0, pc_failed_ = 0;
     std::string pc_message_;
 };

@@ -35,7 +35,7 @@ struct lbfgs_options {
     double skip_tolerance = 1e-10;
 };
 
-class lbfgs final : public optimizer {
+class lbfgs final : public detail::optimizer_with_point {
 public:
     explicit lbfgs(lbfgs_options o = {}) : o_(o) {
         if (o.memory == 0) throw error("gateaux::lbfgs: the memory m must be ≥ 1");
@@ -119,12 +119,12 @@ private:
     }
 
     lbfgs_options o_;
-    param_set g_, d_, x_trial_, g_trial_;
+    param_set d_, x_trial_, g_trial_;
     std::vector<param_set> s_, y_;  // ring of m pairs; the newest is at next_ − 1
     param_set s_new_, y_new_;       // the pair being tested
     std::vector<double> rho_, alpha_;
     std::size_t stored_ = 0, next_ = 0, skipped_ = 0, restarts_ = 0;
-    double gamma_ = 0.0, loss_ = 0.0;  // γ = 0: no pair stored yet
+    double gamma_ = 0.0;  // γ = 0: no pair stored yet
 };
 
 }  // namespace gateaux

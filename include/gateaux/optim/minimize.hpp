@@ -108,7 +108,26 @@ public:
     virtual std::string name() const = 0;
     virtual step_outcome start(objective& f, param_set& x) = 0;
     virtual step_outcome step(objective& f, param_set& x) = 0;
+    // minimize() drew a new minibatch (objective::next_batch) and calls this before step(). By
+    // default nothing changes: a first-order method's gradient at x from the previous batch is a
+    // stochastic gradient that did not choose x.
+    virtual void batch_changed(objective& f, const param_set& x) { (void)f, (void)x; }
 };
+
+namespace detail {
+// An optimizer whose step compares losses or pairs gradients (line searches, reduction ratios,
+// quasi-Newton pairs) holds the loss and gradient at its current point. On a new minibatch these
+// belong to the previous batch, so they are evaluated again: every comparison within one step is
+// then on one batch, and a quasi-Newton pair is y = g_k(x_k+1) − g_k(x_k).
+class optimizer_with_point : public optimizer {
+public:
+    void batch_changed(objective& f, const param_set& x) override { loss_ = f.value_and_gradient(x, g_); }
+
+protected:
+    double loss_ = 0.0;
+    param_set g_;
+};
+}  // namespace detail
 
 // Called after every iteration; return false to stop.
 using iteration_callback = std::function<bool(const iteration_record&, const param_set&)>;
@@ -171,7 +190,10 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
     if (auto why = check(o)) return finish(*why, "", o);
     double previous = o.loss;
     for (std::size_t it = 1; it <= stop.max_iterations; ++it) {
-        if (f.minibatched()) f.next_batch();
+        if (f.minibatched()) {
+            f.next_batch();
+            opt.batch_changed(f, x);
+        }
         o = opt.step(f, x);
         res.iterations = it;
         const iteration_record r = record(it, o);

@@ -25,7 +25,7 @@ namespace gateaux {
 // numerically positive definite the direction uses |H| = V·|Λ|·Vᵀ instead (absolute eigenvalues,
 // floored at eigenvalue_floor·max|λ|): always a descent direction, equal to Newton's where H is
 // positive definite, and it moves away from saddle points rather than towards them.
-class naive_newton final : public optimizer {
+class naive_newton final : public detail::optimizer_with_point {
 public:
     struct options {
         std::size_t max_hessian_bytes = default_hessian_bytes;
@@ -76,9 +76,8 @@ public:
 
 private:
     options opt_;
-    param_set g_, d_, trial_, g_trial_;
+    param_set d_, trial_, g_trial_;
     std::vector<double> gv_, dv_, cv_;
-    double loss_ = 0.0;
     std::size_t modified_ = 0;
 };
 
@@ -89,7 +88,7 @@ private:
 // on consecutive rejections up to ×10. An H + λI that is not positive definite counts as a
 // rejection without evaluating f. The predicted reduction is ½dᵀ(H + λI)d + ½λ‖d‖² > 0 whenever
 // the Cholesky succeeds, so ρ is well defined. One iteration = one accepted step (one Hessian).
-class damped_newton final : public optimizer {
+class damped_newton final : public detail::optimizer_with_point {
 public:
     struct options {
         double initial_damping = 1e-3;  // × max|H_ii| of the first Hessian
@@ -159,9 +158,9 @@ public:
 
 private:
     options opt_;
-    param_set g_, d_, trial_;
+    param_set d_, trial_;
     std::vector<double> gv_, dv_, hv_;
-    double loss_ = 0.0, lambda_ = -1.0;
+    double lambda_ = -1.0;
     std::size_t rejections_ = 0;
 };
 

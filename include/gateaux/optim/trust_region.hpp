@@ -26,7 +26,7 @@
 
 namespace gateaux {
 
-class trust_region final : public optimizer {
+class trust_region final : public detail::optimizer_with_point {
 public:
     struct options {
         double initial_radius = 1.0;
@@ -128,9 +128,9 @@ private:
     }
 
     options opt_;
-    param_set g_, d_, trial_;
+    param_set d_, trial_;
     std::vector<double> gv_, ghat_, phat_, pv_;
-    double loss_ = 0.0, radius_ = 1.0;
+    double radius_ = 1.0;
     std::size_t rejections_ = 0, indefinite_ = 0;
 };
 
