@@ -45,7 +45,8 @@ struct qr_op {
                              rcond == 0.0 ? INFINITY : 1.0 / rcond);
         for (lapack::index r = 0; r < b; ++r) a[r * ld + n] = b == n ? double(piv[r]) : tau[std::size_t(r)];
     }
-    static printed print(const printed& h) { return {"qr(" + h.text + ")", prec::atom}; }
+    // QR or LU is decided by the batch at run time, so the printed graph names neither.
+    static printed print(const printed& h) { return {"factor(" + h.text + ")", prec::atom}; }
 };
 
 template <fixed_string Name, expression H>
