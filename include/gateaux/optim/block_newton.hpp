@@ -32,7 +32,8 @@ inline std::string rank_advice(const char* who, const char* what) {
 }
 
 // The part both block Newton variants share: the step at the current point is computed by the
-// previous call (start or step), so each iteration costs one inverse pass plus the line search.
+// previous call (start or step; on minibatches batch_changed, on the new batch), so each iteration
+// costs one inverse pass plus the line search.
 class block_newton_base : public optimizer_with_point {
 public:
     struct options {
@@ -107,9 +108,15 @@ public:
             }
             alpha = ls.step;
             x.assign(trial_);
+            loss_ = ls.loss;
+            g_.assign(g_trial_);
         } else {
             x.axpy(alpha, d_);
+            if (f.minibatched()) loss_ = f.value_and_gradient(x, g_);
         }
+        // On minibatches the next step belongs to the next batch (batch_changed computes it
+        // there), so only the new point's loss and gradient on this batch are reported.
+        if (f.minibatched()) return outcome(step_outcome::status::ok, loss_, g_, alpha * d_.norm(), alpha);
         return evaluate(f, x, alpha * d_.norm(), alpha, false);
     }
 

@@ -55,13 +55,16 @@ public:
     virtual tensor hessian(const param_set& x, std::size_t max_bytes) = 0;
 
     // Minibatches: the data rows in use. Full batch unless use_minibatches() was called.
+    // next_batch() moves to the next minibatch and, when a curvature sample is in use, draws a new
+    // sample from its rows (optimizers rely on this: hessian_free does not draw a second one).
     virtual std::size_t data_rows() const = 0;
     virtual std::size_t batch_rows() const = 0;
     virtual void next_batch() = 0;
     // Curvature on a subsample (Martens 2010; Byrd et al. 2011): when the objective was told to
     // (graph_objective::use_curvature_sample), H·v, Gauss–Newton·v, the block inverse and the
     // explicit Hessian use a random subset of the current rows, drawn again by each call of this;
-    // loss and gradient keep all rows (optim/data_rows.hpp). Optimizers that build a curvature model call it once per iteration.
+    // loss and gradient keep all rows (optim/data_rows.hpp). Optimizers that build a curvature model call it once per
+    // iteration, except after a new minibatch, which came with its own sample.
     virtual void resample_curvature() {}
     virtual std::size_t curvature_rows() const { return batch_rows(); }
     virtual bool minibatched() const = 0;
