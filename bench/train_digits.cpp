@@ -263,6 +263,9 @@ int main(int argc, char** argv) {
          },
          0},
         {"leaky 64-64-10 + biases", "HF-CG (GN, 200 rows, CG<=20)", sampled_gauss_newton, 0, 200},
+        // Martens' other setting: gradient and curvature on minibatches (line search on the batch).
+        {"leaky 64-64-10 + biases", "HF-CG (GN, batch 300, CG<=20)", sampled_gauss_newton, 300},
+        {"leaky 64-64-10 + biases", "L-BFGS (m = 10, batch 300)", [] { return std::make_unique<gateaux::lbfgs>(); }, 300},
         {"leaky 64-64-10 + biases", "Adam (lr 3e-3, full batch)",
          [] { return std::make_unique<adam>(adam_options{.learning_rate = 3e-3}); }, 0},
         {"leaky 64-64-10 + biases", "Adam (lr 3e-3, batch 32)",
