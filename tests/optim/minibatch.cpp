@@ -24,9 +24,12 @@
 
 #include <gateaux/gateaux.hpp>
 
+#include "../support/problems.hpp"
+
 namespace {
 
 using namespace gateaux;
+using namespace gateaux::testing;
 
 constexpr std::size_t n = 6, m = 2, rows = 48;
 constexpr auto mx = input<"x", dim(n)>;
@@ -75,9 +78,7 @@ TEST_CASE("minibatches: naive Newton lands on W* in one step of the batch it see
         f.set_data(mx, d.x).set_data(my, d.y).use_minibatches(n, seed + 10);
         param_set p = f.parameters_like();
         naive_newton opt;
-        stopping stop;
-        stop.max_iterations = 1;
-        stop.gradient_tolerance = 0.0;
+        const stopping stop = quiet(1, 0.0);
         const result r = minimize(f, p, opt, stop);
         INFO("seed " << seed << ": " << r.message);
         CHECK(r.reason == stop_reason::max_iterations);
@@ -112,9 +113,7 @@ TEST_CASE("minibatches: every line-search and model-based optimizer converges to
             f.set_data(mx, d.x).set_data(my, d.y).use_minibatches(n, seed + 20);
             param_set p = f.parameters_like();
             const std::unique_ptr<optimizer> opt = c.make();
-            stopping stop;
-            stop.max_iterations = c.max_iterations;
-            stop.gradient_tolerance = 0.0;
+            const stopping stop = quiet(c.max_iterations, 0.0);
             // Each iteration reports the loss of the batch it used at the point reached, and that
             // loss is below the same batch's loss at the point the step started from.
             param_set before = p;
@@ -147,9 +146,7 @@ TEST_CASE("minibatches: a Newton step lands on the minimiser of the batch it saw
             auto f = make_objective(mloss, wrt(mW));
             f.set_data(mx, d.x).set_data(my, d.y).use_minibatches(n, seed + 40);
             param_set p = f.parameters_like(), g = f.parameters_like();
-            stopping stop;
-            stop.max_iterations = c.max_iterations;
-            stop.gradient_tolerance = 0.0;
+            const stopping stop = quiet(c.max_iterations, 0.0);
             double worst = 0.0;
             const result r = minimize(f, p, *c.make(), stop, [&](const iteration_record&, const param_set& q) {
                 f.value_and_gradient(q, g);  // on the batch the step used
@@ -174,9 +171,7 @@ TEST_CASE("minibatches: Hessian-free draws one curvature sample per step", "[opt
     g.set_data(mx, d.x).set_data(my, d.y).use_minibatches(12, 31).use_curvature_sample(4, 32);
     param_set p = f.parameters_like();
     hessian_free opt;
-    stopping stop;
-    stop.max_iterations = 3;
-    stop.gradient_tolerance = 0.0;
+    const stopping stop = quiet(3, 0.0);
     const result r = minimize(f, p, opt, stop);
     CHECK(r.iterations == 3);
     for (int k = 0; k < 3; ++k) g.next_batch();  // what minimize drew: three batches, one sample each

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "newton_common.hpp"
 
@@ -108,8 +109,7 @@ public:
             }
             alpha = ls.step;
             x.assign(trial_);
-            loss_ = ls.loss;
-            g_.assign(g_trial_);
+            if (f.minibatched()) loss_ = ls.loss, std::swap(g_, g_trial_);  // the gradient there, on this batch
         } else {
             x.axpy(alpha, d_);
             if (f.minibatched()) loss_ = f.value_and_gradient(x, g_);
