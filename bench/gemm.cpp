@@ -12,7 +12,7 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor-blas/xlapack.hpp>
 
-#include <gateaux/core/lapack.hpp>
+#include <gateaux/numeric/lapack.hpp>
 
 #include "support.hpp"
 

@@ -45,7 +45,7 @@
 #include "symbolic/fd.hpp"
 #include "symbolic/gauss_newton.hpp"
 #include "symbolic/grad.hpp"
-#include "symbolic/group.hpp"
+#include "core/group.hpp"
 #include "symbolic/hessian.hpp"
 #include "symbolic/hvp.hpp"
 #include "symbolic/inverse.hpp"

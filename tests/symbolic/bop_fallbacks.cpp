@@ -1,5 +1,5 @@
 // The B-operator's caller-selected fallbacks (MATH.md, "Run-time conditions" and "Damping";
-// include/gateaux/ops/output_unit_solve.hpp, symbolic/hessian.hpp), against LAPACK solves of the
+// include/gateaux/solve/output_unit_solve.hpp, symbolic/hessian.hpp), against LAPACK solves of the
 // explicit blocks (hessian_block from R-operator columns; oracle::pseudo_inverse, an SVD):
 //   output_per_unit   the output block unit by unit, H_j = hᵀ·diag(g·φ′_:j)·h: H_L⁺·v for any batch,
 //                     in particular B > n_{L−1}, where the default refuses;

@@ -16,7 +16,7 @@
 #include "../core/meta.hpp"
 #include "engine.hpp"
 #include "schedule.hpp"
-#include "../symbolic/group.hpp"
+#include "../core/group.hpp"
 
 namespace gateaux {
 

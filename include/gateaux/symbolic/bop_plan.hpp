@@ -15,7 +15,7 @@
 #include "../ops/mean.hpp"
 #include "../ops/squared_error.hpp"
 #include "../ops/sum.hpp"
-#include "group.hpp"
+#include "../core/group.hpp"
 
 namespace gateaux {
 

@@ -16,7 +16,7 @@
 #include "../core/meta.hpp"
 #include "../eval/schedule.hpp"
 #include "../ops/add.hpp"
-#include "group.hpp"
+#include "../core/group.hpp"
 #include "wrt.hpp"
 
 namespace gateaux {

@@ -5,7 +5,7 @@
 //   auto hv = hvp(loss, wrt(W1, W2));
 //   auto prog = compile(loss, grad(loss, wrt(W1, W2)), hv);   // one pass, shared forward values
 #include "grad.hpp"
-#include "group.hpp"
+#include "../core/group.hpp"
 #include "tangent.hpp"
 
 namespace gateaux {

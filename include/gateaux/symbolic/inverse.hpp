@@ -29,6 +29,7 @@
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
 #include "../eval/program.hpp"
+#include "../numeric/row_newton.hpp"
 #include "bop.hpp"
 #include "fd.hpp"
 #include "substitute.hpp"
@@ -52,13 +53,6 @@ struct inverse_setup {
     using blocks = substitute_t<decltype(S::template blocks_net<k>()), Net, free_net>;
 };
 
-template <class E>
-double max_abs(const E& t) {
-    double m = 0.0;
-    for (double v : t) m = std::max(m, std::abs(v));
-    return m;
-}
-
 }  // namespace detail
 
 template <class Prog, expression Loss, expression W>
@@ -80,11 +74,8 @@ tensor inverse_gradient(Prog& prog, Loss, W, const tensor& target) {
                          double(batch) / double(h.shape(1)));
 
     // δ* = h⁺ᵀ·G: the least-squares solution of hᵀ·δ = G.
-    const tensor ht = xt::transpose(h);
-    auto [delta_star, res1, rank1, sv1] = xt::linalg::lstsq(ht, target);
-    (void)res1;
-    (void)sv1;
-    if (std::size_t(rank1) < batch)
+    const auto [delta_star, rank1] = numeric::lstsq(tensor(xt::transpose(h)), target);
+    if (rank1 < batch)
         throw rank_error("h (input of " + name + ")", "numerically rank-deficient (rank " + std::to_string(rank1) + " < batch " +
                                                           std::to_string(batch) + ")",
                          double(rank1));
@@ -101,61 +92,22 @@ tensor inverse_gradient(Prog& prog, Loss, W, const tensor& target) {
     });
     tensor net = prog[Net{}];
     inner.bind(typename setup::free_net{}, net);
-    const std::size_t n = net.shape(1);
-    const double scale = std::max(detail::max_abs(delta_star), 1e-300);
-    inner.run();
-    tensor r = inner[typename setup::delta{}] - delta_star;
-    double residual = detail::max_abs(r) / scale;
-    for (int it = 0; it < 60 && !(residual <= 1e-14); ++it) {
-        const tensor blocks = inner[typename setup::blocks{}];
-        tensor step = xt::zeros<double>(net.shape());
-        for (std::size_t b = 0; b < batch; ++b) {
-            tensor tb = xt::view(blocks, xt::range(b * n, b * n + n), xt::all());
-            xt::xtensor<double, 1> rb = xt::view(r, b, xt::all());
-            auto [sb, res, rank, sv] = xt::linalg::lstsq(tb, rb, inverse_tolerance());  // min-norm: the softmax block is singular along 1
-            (void)res, (void)rank, (void)sv;
-            xt::view(step, b, xt::all()) = sb;
-        }
-        // Backtracking, sample by sample: a Newton step that does not reduce the sample's residual
-        // is halved (the Newton direction descends ‖r_b‖ wherever T_b is invertible); a step that
-        // overflows is dropped.
-        const tensor start = net;
-        std::vector<double> t(batch, 1.0), before(batch);
-        for (std::size_t b = 0; b < batch; ++b) before[b] = detail::max_abs(xt::view(r, b, xt::all()));
-        tensor next;
-        for (int halving = 0; halving <= 40; ++halving) {
-            for (std::size_t b = 0; b < batch; ++b) {
-                auto row = xt::view(net, b, xt::all());
-                row = xt::view(start, b, xt::all()) - t[b] * xt::view(step, b, xt::all());
-                if (!std::isfinite(detail::max_abs(row))) t[b] = 0.0, row = xt::view(start, b, xt::all());
-            }
-            inner.run();
-            next = inner[typename setup::delta{}] - delta_star;
-            bool accepted = true;
-            for (std::size_t b = 0; b < batch; ++b) {
-                const double after = detail::max_abs(xt::view(next, b, xt::all()));
-                if (!(after < before[b] || after <= 1e-15 * scale || t[b] == 0.0) && halving < 40) t[b] *= 0.5, accepted = false;
-            }
-            if (accepted) break;
-        }
-        r = next;
-        const double previous = residual;
-        residual = detail::max_abs(r) / scale;
-        if (!(residual < previous)) break;  // no sample can improve the worst one: converged or stuck
-    }
+    const double scale = std::max(numeric::max_abs(delta_star), 1e-300);
+    tensor r;
+    const double residual = numeric::row_newton(
+        net, [&] { inner.run(); }, [&] { return tensor(inner[typename setup::delta{}] - delta_star); },
+        [&] { return inner[typename setup::blocks{}]; }, scale, r);
     if (!(residual <= 1e-9)) {
         std::size_t worst = 0;
         for (std::size_t b = 1; b < batch; ++b)
-            if (detail::max_abs(xt::view(r, b, xt::all())) > detail::max_abs(xt::view(r, worst, xt::all()))) worst = b;
+            if (numeric::max_abs(xt::view(r, b, xt::all())) > numeric::max_abs(xt::view(r, worst, xt::all()))) worst = b;
         throw domain_error("gateaux::inverse_gradient: no value of '" + name +
                            "' near the current one produces the requested gradient (relative residual " + number_string(residual) +
                            " at sample " + std::to_string(worst) +
                            " after Newton's method with backtracking on each sample); the target is outside the gradient "
                            "map's range, or beyond a fold or a kink of it from the current point");
     }
-    auto [w, res2, rank2, sv2] = xt::linalg::lstsq(h, net);  // W = h⁺·net
-    (void)res2, (void)rank2, (void)sv2;
-    return w;
+    return numeric::lstsq(h, net).first;  // W = h⁺·net
 }
 
 namespace detail {

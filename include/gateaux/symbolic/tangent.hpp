@@ -7,7 +7,7 @@
 #include "../core/check.hpp"
 #include "../core/constants.hpp"
 #include "../core/expr.hpp"
-#include "group.hpp"
+#include "../core/group.hpp"
 #include "wrt.hpp"
 
 namespace gateaux {

@@ -1,5 +1,5 @@
-// Tests for the inverse rules' solve ops: ops/qr.hpp with ops/left_pinv.hpp (h⁺·Z and h⁺ᵀ·V,
-// QR for B < n and LU for B = n) and ops/lu.hpp with ops/right_solve.hpp (Z·W⁻¹ and Z·W⁻ᵀ by
+// Tests for the inverse rules' solve ops: solve/qr.hpp with solve/left_pinv.hpp (h⁺·Z and h⁺ᵀ·V,
+// QR for B < n and LU for B = n) and solve/lu.hpp with solve/right_solve.hpp (Z·W⁻¹ and Z·W⁻ᵀ by
 // right-sided triangular solves). Oracle: xtensor-blas's SVD pseudo-inverse (gesdd) and its
 // general inverse (getri), a different LAPACK route from either code path under test. Every
 // batch from 1 to the width is tried at small widths, and 1, n/2, n − 1, n at larger ones.

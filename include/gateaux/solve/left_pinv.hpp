@@ -10,10 +10,10 @@
 
 #include "../core/check.hpp"
 #include "../core/constants.hpp"
-#include "../core/lapack.hpp"
+#include "../numeric/lapack.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
-#include "matmul.hpp"
+#include "../ops/matmul.hpp"
 #include "qr.hpp"
 
 namespace gateaux {

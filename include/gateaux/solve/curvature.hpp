@@ -15,7 +15,7 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xadapt.hpp>
 
-#include "../core/lapack.hpp"
+#include "../numeric/lapack.hpp"
 
 #include "../core/check.hpp"
 #include "../core/constants.hpp"

@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "../core/check.hpp"
-#include "../core/lapack.hpp"
+#include "../numeric/lapack.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
 #include "lu.hpp"
-#include "matmul.hpp"
+#include "../ops/matmul.hpp"
 
 namespace gateaux {
 

@@ -13,7 +13,7 @@
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
 #include "../core/tolerance.hpp"
-#include "hadamard.hpp"
+#include "../ops/hadamard.hpp"
 
 namespace gateaux {
 

@@ -15,7 +15,7 @@
 #include "../core/check.hpp"
 #include "../core/constants.hpp"
 #include "../core/errors.hpp"
-#include "../core/lapack.hpp"
+#include "../numeric/lapack.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
 #include "../core/tolerance.hpp"
