@@ -5,7 +5,8 @@
 # MODE=compiles: the file must compile (GATEAUX_SHOULD_FAIL undefined).
 # MODE=fails:    with -DGATEAUX_SHOULD_FAIL the file must NOT compile, and the
 #                fragment of its `// expect: <fragment>` line must appear in
-#                the first 10 lines of the compiler output.
+#                the first 10 lines of the compiler output; with a
+#                `// max-bytes: <n>` line the whole output must be at most n bytes.
 cmake_minimum_required(VERSION 3.21)
 
 foreach(var FLAGS_FILE SOURCE MODE)
@@ -101,6 +102,15 @@ if(rc EQUAL 0)
   fail("FAILED: ${SOURCE} compiled with -DGATEAUX_SHOULD_FAIL; expected an error containing \"${expect}\""
        "${out}")
 endif()
+file(STRINGS ${SOURCE} max_lines REGEX "^[ \t]*//[ \t]*max-bytes:")
+if(max_lines)
+  string(REGEX REPLACE "^[ \t]*//[ \t]*max-bytes:[ \t]*([0-9]+).*" "\\1" max_bytes "${max_lines}")
+  string(LENGTH "${out}" out_bytes)
+  if(out_bytes GREATER max_bytes)
+    fail("FAILED: ${SOURCE} fails as expected, but its compiler output is ${out_bytes} bytes, over the limit of ${max_bytes}"
+         "${out}")
+  endif()
+endif()
 first_lines("${out}" 10 head10)
 string(FIND "${head10}" "${expect}" found)
 if(found EQUAL -1)
@@ -108,4 +118,5 @@ if(found EQUAL -1)
   fail("FAILED: ${SOURCE} fails to compile, but \"${expect}\" is not in the first 10 lines of the compiler output"
        "--- first 20 lines of compiler output ---\n${head20}")
 endif()
-message("OK: ${SOURCE} fails with \"${expect}\" in the first 10 lines")
+string(LENGTH "${out}" out_bytes)
+message("OK: ${SOURCE} fails with \"${expect}\" in the first 10 lines (${out_bytes} bytes of output)")

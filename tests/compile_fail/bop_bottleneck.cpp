@@ -1,7 +1,8 @@
 // The B-operator of W1 where the widths above it narrow into a bottleneck (8→4→8): no one-sided
-// inverse exists (MATH.md, "Non-monotone widths"). W2, above the bottleneck, only widens (4→8):
+// inverse exists (docs/theory.md, "What is rejected"). W2, above the bottleneck, only widens (4→8):
 // its block is exact (master formula), and asking for it alone compiles.
 // expect: narrow into a bottleneck
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

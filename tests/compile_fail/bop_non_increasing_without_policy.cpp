@@ -1,7 +1,8 @@
 // The B-operator of W1 where the widths above it only narrow (8→6→4): the chain solves
 // H_1·Δ = G_1 but not with the minimum norm, so it is refused unless the caller passes
-// accept_newton_solution (the message covers both cases and names the option).
-// expect: rise then fall
+// accept_newton_solution (the message names the option).
+// expect: pass accept_newton_solution
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -1,6 +1,7 @@
 // The B-operator with respect to a parameter that is not one of the network's layer weights (Z
 // does not occur in the network at all). Each block is a layer's: H_l⁺ needs the layer's input.
 // expect: must be one of the network's layer weights
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

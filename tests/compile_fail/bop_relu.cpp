@@ -1,6 +1,7 @@
 // The B-operator through a relu hidden layer: a′ = 0 on half the line, so no inverse exists.
 // With a leaky ReLU (a′ ≥ slope > 0) it compiles.
 // expect: a relu
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -1,6 +1,7 @@
 // The B-operator of W1 where the widths above it rise then fall (8→16→4): no one-sided inverse
-// exists (MATH.md, "Non-monotone widths"). With 8→16→16 they do not fall, and it compiles.
+// exists (docs/theory.md, "What is rejected"). With 8→16→16 they do not fall, and it compiles.
 // expect: rise then fall
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -255,18 +255,26 @@ struct net<K, widths<N...>, acts<A...>, at<C...>, P> {
         return r;
     }
 
-    // The formula the library chose for layer l (bop.hpp's plan), by name.
-    static const char* library_formula(std::size_t l) {
+    // The formula the library chose for layer l (bop_plan.hpp), by name.
+    template <std::size_t l>
+    static const char* library_formula() {
         using options = std::conditional_t<accepts_newton, gateaux::bop_options<gateaux::accept_newton_solution_t>,
                                            gateaux::bop_options<>>;
-        using spine = gateaux::detail::bop::spine<std::remove_const_t<decltype(loss)>, options>;
+        using L = std::remove_const_t<decltype(loss)>;
         using F = gateaux::detail::bop::formula;
-        switch (spine::the_plan::choose(l)) {
+        switch (gateaux::detail::bop::choose<gateaux::detail::curvature::path_of<L, std::remove_const_t<decltype(W<l>)>>, options>()) {
             case F::chain: return "chain";
             case F::master: return "master";
             case F::newton_solution: return "newton_solution";
             default: return "(compile error)";
         }
+    }
+    static const char* library_formula(std::size_t l) {
+        const char* out = "?";
+        [&]<std::size_t... J>(std::index_sequence<J...>) {
+            ((J + 1 == l ? (void)(out = library_formula<J + 1>()) : (void)0), ...);
+        }(std::make_index_sequence<depth>{});
+        return out;
     }
 
     static std::string describe() {

@@ -60,6 +60,17 @@ inline constexpr bool is_leaf<leaf<K, N, R, C>> = true;
 template <class T>
 concept parameter = is_leaf<T> && std::same_as<typename T::kind, param_kind>;
 
+namespace detail {
+// A leaf's name, for messages; other expressions have none.
+template <class E>
+constexpr auto name_of() {
+    if constexpr (is_leaf<E>)
+        return E::name;
+    else
+        return fixed_string("(an expression)");
+}
+}  // namespace detail
+
 // The one generic node. Op is an empty tag holding the op's rules (see ops/).
 template <class Op, class... Args>
 struct node : expr_tag {

@@ -5,7 +5,12 @@
 //   elementwise_op<F, K> evaluates the K-th derivative a⁽ᴷ⁾ entry by entry, so a′(net) and
 //   a″(net) are graph nodes like any other and the chain rule can be written in graph terms.
 //   tangent: a⁽ᴷ⁺¹⁾(x) ⊙ dx       adjoint: g ⊙ a⁽ᴷ⁺¹⁾(x)
-// F's members:  name, f, df, d2f, d3f, inv, dinv, and the flags
+//   curvature (the B-operator's pull-back, docs/theory.md): T_x = D·T·D + diag(γ ⊙ a″) with
+//   D = diag(a′) and γ the cotangent of a(x). A diagonal T stays diagonal (t ↦ a′²⊙t + γ⊙a″);
+//   otherwise, when a″ = 0 (or for Gauss–Newton, γ = 0), the chain inverts it as D⁻¹·T⁻¹·D⁻¹,
+//   and when not, only the stack is known. An activation whose a′ can vanish (relu) has no
+//   inverse of any kind.
+// F's members:  name, f, df, d2f, d3f, and the flags
 //   piecewise_linear (a″ = 0 away from kinks: a″ and a‴ fold to a symbolic zero, so the
 //   R-operator of a leaky-ReLU network carries no a″ terms) and invertible (a′ ≠ 0 everywhere).
 #include <algorithm>
@@ -15,9 +20,40 @@
 #include "../core/constants.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
+#include "../solve/curvature.hpp"
+#include "../solve/curvature_form.hpp"
+#include "../solve/divide.hpp"
+#include "add.hpp"
 #include "hadamard.hpp"
 
 namespace gateaux {
+
+template <bool TA, bool TB>
+struct matmul_op;
+
+namespace detail {
+// Where an activation sits, for the messages of its divisions by a′: "the output of W1" when
+// its operand is h·W1 or h·W1 + b1.
+template <class X>
+struct activation_site {
+    static constexpr fixed_string name = "an activation";
+};
+template <class H, class W>
+struct activation_site<node<matmul_op<false, false>, H, W>> {
+    static constexpr auto name = concat<"the output of ", name_of<W>()>();
+};
+template <class H, class W, class B>
+struct activation_site<node<bias_add_op, node<matmul_op<false, false>, H, W>, B>>
+    : activation_site<node<matmul_op<false, false>, H, W>> {};
+
+// The maps of T_x = D·T·D + diag(c): the stack's, and ⊘a′ on both sides of T's inverse.
+template <class D, class C, fixed_string Site>
+struct activation_map {
+    static constexpr auto stack(auto t) { return curvature_scale(t, D{}, C{}); }
+    static constexpr auto pre(auto z) { return divide<concat<"a′ at ", Site>()>(z, D{}); }
+    static constexpr auto post(auto z) { return divide<concat<"a′ at ", Site>()>(z, D{}); }
+};
+}  // namespace detail
 
 template <class F, int K = 0>
 struct elementwise_op;
@@ -55,6 +91,22 @@ struct elementwise_op {
     static constexpr auto adjoint(Self, G g, X x) {
         return hadamard(g, derivative<F, K + 1>(x));
     }
+
+    template <std::size_t I>
+    static constexpr bool curvature_through = K == 0;
+    template <std::size_t I, class Self, class C, class Gamma, class X>
+    static constexpr auto curvature(Self, C, Gamma, X x) {
+        auto d = derivative<F, 1>(x);
+        auto c = hadamard(Gamma{}, derivative<F, 2>(x));
+        constexpr bool linear = is_zero<decltype(c)>, vanishing = C::vanishing || !F::invertible;
+        if constexpr (is_diagonal_curvature<C>)
+            return diagonal_curvature<decltype(add(hadamard(hadamard(d, d), typename C::vector{}), c)), false, vanishing>{};
+        else
+            return pulled_curvature<C, detail::activation_map<decltype(d), decltype(c), detail::activation_site<X>::name>,
+                                    X::cols, linear ? C::rank : X::cols,
+                                    linear ? detail::chain_through_invertible<C> : chain_kind::none, vanishing>{};
+    }
+
     static printed print(const printed& a) {
         constexpr std::string_view primes[] = {"", "′", "″", "‴"};
         return {std::string(F::name) + std::string(primes[K]) + "(" + a.text + ")", prec::atom};

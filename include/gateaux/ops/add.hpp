@@ -1,5 +1,6 @@
 #pragma once
 // Sum C = A + B of equal shapes.   tangent: dA + dB   adjoint: g, g
+// curvature in either operand, the other held fixed: unchanged (a shift)
 // `a + b` with b a 1×n row and a not a row is a bias add (bias.hpp), as in x·W + b.
 // Zeros fold: a + 0 = a.
 #include "../core/check.hpp"
@@ -18,6 +19,12 @@ struct add_op {
     template <std::size_t I, class Self, class G, class A, class B>
     static constexpr G adjoint(Self, G g, A, B) {
         return g;
+    }
+    template <std::size_t I>
+    static constexpr bool curvature_through = true;
+    template <std::size_t I, class Self, class C, class Gamma, class A, class B>
+    static constexpr C curvature(Self, C c, Gamma, A, B) {
+        return c;
     }
     static printed print(const printed& a, const printed& b) {
         return {a.at(prec::additive) + " + " + b.at(prec::multiplicative), prec::additive};

@@ -1,6 +1,9 @@
 #pragma once
 // Bias add C = A + 1·b: the 1×n row b is added to every row of A (row broadcast).
 //   tangent: dA + 1·db        adjoint: gA = g, gb = column sums of g
+//   curvature in A: unchanged (a shift)
+//   inverse in b: b enters every row once, so its block is Σ_b T_b (symbolic/bop.hpp); with the
+//   weight below it, [W; b] is one weight of the input [h 1] (solve/augment.hpp)
 #include "../core/check.hpp"
 #include "../core/constants.hpp"
 #include "../core/print.hpp"
@@ -21,6 +24,14 @@ struct bias_add_op {
             return g;
         else
             return col_sum(g);
+    }
+    template <std::size_t I>
+    static constexpr bool curvature_through = I == 0;
+    template <std::size_t I>
+    static constexpr bool shift_in = I == 1;
+    template <std::size_t I, class Self, class C, class Gamma, class A, class B>
+    static constexpr C curvature(Self, C c, Gamma, A, B) {
+        return c;
     }
     static printed print(const printed& a, const printed& b) {
         return {a.at(prec::additive) + " + " + b.at(prec::multiplicative), prec::additive};

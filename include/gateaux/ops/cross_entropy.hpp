@@ -5,13 +5,18 @@
 //   gradient in o:  e = (Σⱼ y_bj)·softmax(o) − y   (= p − y for one-hot targets)
 //   tangent: row_sum(e ⊙ do)      adjoint: go = g_b·e row by row
 // Targets are data: differentiating through them is refused at compile time.
+//   output curvature: T_b = g_b·(Σⱼ y_bj)·(diag p_b − p_b·p_bᵀ), the Hessian in the logits; it
+//   is also the Gauss–Newton's and the Fisher's, for the model y ~ Categorical(p)
+//   predictive distribution: one-hot rows drawn from Categorical(softmax(o)) by sample_target
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "../core/check.hpp"
 #include "../core/constants.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
+#include "../solve/curvature_form.hpp"
 #include "col_broadcast.hpp"
 #include "hadamard.hpp"
 #include "row_sum.hpp"
@@ -21,6 +26,7 @@
 namespace gateaux {
 
 struct cross_entropy_op {
+    static constexpr bool per_sample_loss = true;
     static constexpr shape shape_of(shape o, shape) { return {o.rows, 1}; }
     static void value(tensor& out, const tensor& o, const tensor& y) {
         const std::size_t n = o.shape(1);
@@ -53,6 +59,31 @@ struct cross_entropy_op {
     static constexpr auto adjoint(Self, G g, O o, Y y) {
         static_assert(I == 0, "gateaux::cross_entropy(logits, target): the target must not depend on a parameter");
         return hadamard(col_broadcast<O::cols>(g), error(o, y));
+    }
+    template <class G, class O, class Y>
+    static constexpr auto output_curvature(G g, O o, Y y) {
+        return softmax_curvature<decltype(softmax(o)), decltype(hadamard(g, row_sum(y)))>{};
+    }
+    template <class Rng>
+    static void sample_target(const tensor& o, Rng& rng, tensor& y) {
+        const std::size_t n = o.shape(1);
+        std::uniform_real_distribution<double> uniform;
+        for (std::size_t b = 0; b < o.shape(0); ++b) {
+            const double* ob = o.data() + b * n;
+            const double m = *std::max_element(ob, ob + n);
+            double z = 0.0;
+            for (std::size_t j = 0; j < n; ++j) z += std::exp(ob[j] - m);
+            double u = uniform(rng) * z, acc = 0.0;
+            std::size_t pick = n - 1;
+            for (std::size_t j = 0; j < n; ++j) {
+                acc += std::exp(ob[j] - m);
+                if (u < acc) {
+                    pick = j;
+                    break;
+                }
+            }
+            for (std::size_t j = 0; j < n; ++j) y(b, j) = j == pick ? 1.0 : 0.0;
+        }
     }
     static printed print(const printed& o, const printed& y) {
         return {"cross_entropy(" + o.text + ", " + y.text + ")", prec::atom};

@@ -13,8 +13,6 @@ struct identity_fn {
     static double df(double) { return 1.0; }
     static double d2f(double) { return 0.0; }
     static double d3f(double) { return 0.0; }
-    static double inv(double y) { return y; }
-    static double dinv(double) { return 1.0; }
 };
 
 template <>

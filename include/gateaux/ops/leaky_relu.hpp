@@ -20,8 +20,6 @@ struct leaky_relu_fn {
     static double df(double x) { return S + (1.0 - S) * double(x > 0.0); }
     static double d2f(double) { return 0.0; }
     static double d3f(double) { return 0.0; }
-    static double inv(double y) { return y > 0.0 ? y : y / S; }
-    static double dinv(double y) { return y > 0.0 ? 1.0 : 1.0 / S; }
 };
 
 namespace act {

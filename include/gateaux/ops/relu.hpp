@@ -15,8 +15,6 @@ struct relu_fn {
     static double df(double x) { return double(x > 0.0); }
     static double d2f(double) { return 0.0; }
     static double d3f(double) { return 0.0; }
-    static double inv(double y) { return y; }  // only on the image's positive part
-    static double dinv(double) { return 1.0; }
 };
 
 namespace act {

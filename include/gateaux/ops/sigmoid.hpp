@@ -1,6 +1,6 @@
 #pragma once
 // Logistic sigmoid s(x) = 1/(1 + e⁻ˣ), evaluated without overflow for large |x|.
-// a′ = s(1 − s), a″ = s(1 − s)(1 − 2s), a‴ = s(1 − s)(1 − 6s + 6s²); inverse logit on (0, 1).
+// a′ = s(1 − s), a″ = s(1 − s)(1 − 2s), a‴ = s(1 − s)(1 − 6s + 6s²).
 #include <cmath>
 
 #include "activation.hpp"
@@ -28,8 +28,6 @@ struct sigmoid_fn {
         const double s = f(x);
         return s * (1.0 - s) * (1.0 - 6.0 * s + 6.0 * s * s);
     }
-    static double inv(double y) { return std::log(y / (1.0 - y)); }
-    static double dinv(double y) { return 1.0 / (y * (1.0 - y)); }
 };
 
 namespace act {

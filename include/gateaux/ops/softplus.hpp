@@ -1,6 +1,6 @@
 #pragma once
 // Softplus a(x) = log(1 + eˣ), evaluated without overflow. a′ = s(x) (the sigmoid),
-// a″ = s(1 − s), a‴ = s(1 − s)(1 − 2s); inverse log(eʸ − 1) on (0, ∞), (a⁻¹)′(y) = 1/(1 − e⁻ʸ).
+// a″ = s(1 − s), a‴ = s(1 − s)(1 − 2s).
 #include <cmath>
 
 #include "activation.hpp"
@@ -16,8 +16,6 @@ struct softplus_fn {
     static double df(double x) { return sigmoid_fn::f(x); }
     static double d2f(double x) { return sigmoid_fn::df(x); }
     static double d3f(double x) { return sigmoid_fn::d2f(x); }
-    static double inv(double y) { return y + std::log(-std::expm1(-y)); }
-    static double dinv(double y) { return -1.0 / std::expm1(-y); }
 };
 
 namespace act {

@@ -4,9 +4,15 @@
 //   tangent: row_sum((o − y) ⊙ (do − dy))
 //   adjoint: go = g_b·(o − y) row by row (col_broadcast), gy = −go
 // With g = 1 (under a sum) the output gradient folds to o − y.
+//   output curvature: T_b = g_b·I, the Hessian of g_b·½‖o_b − y_b‖² in o_b (docs/theory.md); it
+//   is also the Gauss–Newton's and the Fisher's, for the model y ~ N(o, I)
+//   predictive distribution: y ~ N(o, I), drawn by sample_target (the Fisher's sampled targets)
+#include <random>
+
 #include "../core/check.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
+#include "../solve/curvature_form.hpp"
 #include "col_broadcast.hpp"
 #include "hadamard.hpp"
 #include "row_sum.hpp"
@@ -16,6 +22,7 @@
 namespace gateaux {
 
 struct squared_error_op {
+    static constexpr bool per_sample_loss = true;
     static constexpr shape shape_of(shape o, shape) { return {o.rows, 1}; }
     static void value(tensor& out, const tensor& o, const tensor& y) {
         const std::size_t n = o.shape(1);
@@ -38,6 +45,15 @@ struct squared_error_op {
             return go;
         else
             return scale<-1.0>(go);
+    }
+    template <class G, class O, class Y>
+    static constexpr auto output_curvature(G g, O, Y) {
+        return diagonal_curvature<decltype(col_broadcast<O::cols>(g)), true>{};
+    }
+    template <class Rng>
+    static void sample_target(const tensor& o, Rng& rng, tensor& y) {
+        std::normal_distribution<double> noise;
+        for (std::size_t k = 0; k < o.size(); ++k) y.flat(k) = o.flat(k) + noise(rng);
     }
     static printed print(const printed& o, const printed& y) {
         return {"½‖" + o.text + " − " + y.at(prec::multiplicative) + "‖²", prec::atom};

@@ -1,5 +1,6 @@
 #pragma once
 // Difference C = A − B of equal shapes.   tangent: dA − dB   adjoint: g, −g
+// curvature in either operand, the other held fixed: unchanged ((−I)·T·(−I) = T)
 #include "../core/check.hpp"
 #include "../core/constants.hpp"
 #include "../core/print.hpp"
@@ -19,6 +20,12 @@ struct sub_op {
             return g;
         else
             return scale<-1.0>(g);
+    }
+    template <std::size_t I>
+    static constexpr bool curvature_through = true;
+    template <std::size_t I, class Self, class C, class Gamma, class A, class B>
+    static constexpr C curvature(Self, C c, Gamma, A, B) {
+        return c;
     }
     static printed print(const printed& a, const printed& b) {
         return {a.at(prec::additive) + " − " + b.at(prec::multiplicative), prec::additive};

@@ -1,6 +1,5 @@
 #pragma once
-// Hyperbolic tangent. With t = tanh x: a′ = 1 − t², a″ = −2t(1 − t²), a‴ = (6t² − 2)(1 − t²);
-// inverse atanh on (−1, 1), (a⁻¹)′(y) = 1/(1 − y²).
+// Hyperbolic tangent. With t = tanh x: a′ = 1 − t², a″ = −2t(1 − t²), a‴ = (6t² − 2)(1 − t²).
 #include <cmath>
 
 #include "activation.hpp"
@@ -24,8 +23,6 @@ struct tanh_fn {
         const double t = std::tanh(x);
         return (6.0 * t * t - 2.0) * (1.0 - t * t);
     }
-    static double inv(double y) { return std::atanh(y); }
-    static double dinv(double y) { return 1.0 / (1.0 - y * y); }
 };
 
 namespace act {

@@ -8,9 +8,13 @@
 //   curvature_softmax(p, g)        T_b = g_b·(diag(p_b) − p_b p_bᵀ)       (softmax cross-entropy)
 //   curvature_congruence(T, W)     T_b ↦ W·T_b·Wᵀ                        (matmul h·W, back to h)
 //   curvature_scale(T, d[, c])     T_b ↦ D_b·T_b·D_b (+ diag(c_b))        (activation: d = a′, c = γ⊙a″)
+// and the factors F_b with F_b·F_bᵀ = T_b of the two output forms (the Fisher's):
+//   curvature_diag_sqrt(t)         F_b = diag(√t_b)                      (t ≥ 0)
+//   curvature_softmax_factor(p, g) F_b = √g_b·(diag(√p_b) − p_b·√p_bᵀ)
 // They share this header because they share the stack layout; solving with the stack is
 // curvature_solve.hpp.
 #include <algorithm>
+#include <cmath>
 
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xadapt.hpp>
@@ -46,6 +50,34 @@ struct curvature_softmax_op {
     }
     static printed print(const printed& p, const printed& g) {
         return {"softmax_curvature(" + p.text + ", " + g.text + ")", prec::atom};
+    }
+};
+
+struct curvature_diag_sqrt_op {
+    static constexpr shape shape_of(shape t) { return {t.rows * t.cols, t.cols}; }
+    static void value(tensor& out, const tensor& t) {
+        const std::size_t n = t.shape(1);
+        out.fill(0.0);
+        for (std::size_t b = 0; b < t.shape(0); ++b)
+            for (std::size_t j = 0; j < n; ++j) out(b * n + j, j) = std::sqrt(std::max(t(b, j), 0.0));
+    }
+    static printed print(const printed& t) { return {"diag(√" + t.text + ")", prec::atom}; }
+};
+
+// (diag √p − p·√pᵀ)(diag √p − √p·pᵀ) = diag p − 2ppᵀ + p(Σp)pᵀ = diag p − ppᵀ, since Σp = 1.
+struct curvature_softmax_factor_op {
+    static constexpr shape shape_of(shape p, shape) { return {p.rows * p.cols, p.cols}; }
+    static void value(tensor& out, const tensor& p, const tensor& g) {
+        const std::size_t n = p.shape(1);
+        for (std::size_t b = 0; b < p.shape(0); ++b) {
+            const double s = std::sqrt(std::max(g(b, 0), 0.0));
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = 0; j < n; ++j)
+                    out(b * n + i, j) = s * ((i == j ? std::sqrt(p(b, i)) : 0.0) - p(b, i) * std::sqrt(p(b, j)));
+        }
+    }
+    static printed print(const printed& p, const printed& g) {
+        return {"softmax_curvature_factor(" + p.text + ", " + g.text + ")", prec::atom};
     }
 };
 
@@ -101,6 +133,15 @@ template <expression P, expression G>
 constexpr auto curvature_softmax(P, G) {
     static_assert(G::cols == 1 && G::rows == P::rows, "gateaux::curvature_softmax(p, g): g is the per-sample column");
     return node<curvature_softmax_op, P, G>{};
+}
+template <expression T>
+constexpr auto curvature_diag_sqrt(T) {
+    return node<curvature_diag_sqrt_op, T>{};
+}
+template <expression P, expression G>
+constexpr auto curvature_softmax_factor(P, G) {
+    static_assert(G::cols == 1 && G::rows == P::rows, "gateaux::curvature_softmax_factor(p, g): g is the per-sample column");
+    return node<curvature_softmax_factor_op, P, G>{};
 }
 template <expression T, expression W>
 constexpr auto curvature_congruence(T, W) {

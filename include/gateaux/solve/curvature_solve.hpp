@@ -4,8 +4,12 @@
 // (Bunch–Kaufman): with smooth activations T_b is often indefinite, which is fine. A block whose
 // reciprocal condition estimate is below inverse_tolerance() is refused with a rank_error that
 // names the layer, the sample and the block's inertia (positive/negative/zero pivots).
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
+
+#include <xtensor-blas/xlinalg.hpp>
 
 #include "../core/check.hpp"
 #include "../core/constants.hpp"
@@ -48,6 +52,50 @@ struct curvature_solve_op {
         return {z.at(prec::multiplicative) + "·" + t.at(prec::postfix) + "⁻¹", prec::multiplicative};
     }
 };
+
+// A bias's block: b enters every sample's net row once, so H_b = Σ_b T_b (n×n, exact for any
+// batch), and v·H_b⁺ comes from its symmetric eigendecomposition (LAPACK syevd): the
+// minimum-norm solution, dropping eigenvalues below inverse_tolerance() times the largest in
+// magnitude. The block can be singular by construction (a cross-entropy's output bias: shifting
+// every logit by one constant changes nothing) or for few samples (each T_b below a narrowing
+// layer is singular).
+template <fixed_string Name>
+struct curvature_sum_solve_op {
+    static constexpr shape shape_of(shape, shape v) { return v; }
+    static void value(tensor& out, const tensor& t, const tensor& v) {
+        const std::size_t n = v.shape(1), samples = t.shape(0) / n;
+        thread_local tensor sum;
+        if (sum.shape(0) != n || sum.shape(1) != n) sum.resize({n, n});
+        sum.fill(0.0);
+        for (std::size_t b = 0; b < samples; ++b)
+            for (std::size_t k = 0; k < n * n; ++k) sum.data()[k] += t.data()[b * n * n + k];
+        const auto [lambda, q] = xt::linalg::eigh(sum);
+        double big = 0.0;
+        for (double e : lambda) big = std::max(big, std::abs(e));
+        out.fill(0.0);
+        for (std::size_t k = 0; k < n; ++k) {
+            if (!(std::abs(lambda(k)) > inverse_tolerance() * big)) continue;
+            for (std::size_t r = 0; r < v.shape(0); ++r) {  // v·H⁺ = Σ_k (v·q_k)/λ_k·q_kᵀ
+                double c = 0.0;
+                for (std::size_t i = 0; i < n; ++i) c += v(r, i) * q(i, k);
+                c /= lambda(k);
+                for (std::size_t j = 0; j < n; ++j) out(r, j) += c * q(j, k);
+            }
+        }
+    }
+    static printed print(const printed& t, const printed& v) {
+        return {v.at(prec::multiplicative) + "·(Σ " + t.at(prec::postfix) + ")⁺", prec::multiplicative};
+    }
+};
+
+template <fixed_string Name, expression T, expression V>
+constexpr auto curvature_sum_solve(T, V) {
+    static_assert(T::cols == V::cols && V::rows == 1, "gateaux::curvature_sum_solve(T, v): v is a row as wide as the blocks");
+    if constexpr (is_zero<V>)
+        return V{};
+    else
+        return node<curvature_sum_solve_op<Name>, T, V>{};
+}
 
 template <fixed_string Name, expression T, expression Z>
 constexpr auto curvature_solve(T, Z) {

@@ -13,10 +13,16 @@
 #include "../numeric/lapack.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
-#include "../ops/matmul.hpp"
+#include "augment.hpp"
 #include "qr.hpp"
 
 namespace gateaux {
+
+// Declared here for the folds below; ops/matmul.hpp and ops/col_sum.hpp define them (and
+// matmul.hpp includes this header for its inverse rule).
+template <bool TA, bool TB>
+struct matmul_op;
+struct col_sum_op;
 
 namespace detail {
 // Unpack the B×(n+1) node: factors with leading dimension n+1, and the scalars (QR) or the pivots (LU).
@@ -94,9 +100,14 @@ constexpr auto pinv_left_t(H h, V) {
     else
         return node<left_pinv_t_op, decltype(qr<Name>(h)), V>{};
 }
-// h⁺ᵀ·(hᵀ·δ) = δ when rank h = B (checked where h⁺ is formed).
+// h⁺ᵀ·(hᵀ·δ) = δ when rank h = B (checked where h⁺ is formed), and the same for the augmented
+// input: [h 1]⁺ᵀ·[hᵀ·δ; 1ᵀ·δ] = δ (the joint gradient of a weight and its bias).
 template <fixed_string Name, expression H, expression D>
 constexpr D pinv_left_t(H, node<matmul_op<true, false>, H, D>) {
+    return D{};
+}
+template <fixed_string Name, expression H, expression D>
+constexpr D pinv_left_t(node<append_ones_op, H>, node<stack_rows_op, node<matmul_op<true, false>, H, D>, node<col_sum_op, D>>) {
     return D{};
 }
 

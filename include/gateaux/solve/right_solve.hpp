@@ -9,9 +9,13 @@
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
 #include "lu.hpp"
-#include "../ops/matmul.hpp"
 
 namespace gateaux {
+
+// Declared for the fold below; ops/matmul.hpp defines it (and includes this header for its
+// inverse rule).
+template <bool TA, bool TB>
+struct matmul_op;
 
 template <bool Transposed>
 struct right_solve_op {

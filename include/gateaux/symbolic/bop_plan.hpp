@@ -1,30 +1,31 @@
 #pragma once
-// The B-operator's compile-time analysis (symbolic/bop.hpp builds on it): the loss recognised
-// as sum/mean of squared_error or cross_entropy over a chain of layers a(h·W), the caller's
-// options, and for each layer the formula MATH.md prescribes — chain, master formula, Newton
-// solution, or a rejection — from its widths and activations.
-#include <array>
+// The B-operator's compile-time decisions (symbolic/bop.hpp builds on them): the caller's
+// options, and for each requested parameter the formula its path prescribes, from the per-sample
+// curvature T_b that the ops' rules build on the way down (symbolic/curvature_path.hpp):
+//   chain            T_b⁻¹ applied factor by factor is its exact (pseudo-)inverse: widths equal
+//                    above the layer and a″ = 0 on the hidden layers, or the output layer
+//   master           T_b has full rank but does not factorise: each T_b is formed and solved by
+//                    LDLᵀ (widths non-decreasing upward, or smooth activations)
+//   newton_solution  T_b is singular and the chain gives a generalised inverse: H_l·Δ = G_l holds,
+//                    but Δ is not the minimum-norm solution; only with accept_newton_solution
+//   per_unit, damped the output layer of a squared error solved unit by unit (options)
+//   bias_sum         a bias alone: its block is Σ_b T_b, exact for any batch
+// and the rejections, each a compile error with one message (report below).
 #include <concepts>
 
+#include "../core/dim.hpp"
 #include "../core/expr.hpp"
-#include "../core/meta.hpp"
-#include "../ops/activation.hpp"
-#include "../ops/cross_entropy.hpp"
-#include "../ops/identity.hpp"
-#include "../ops/matmul.hpp"
-#include "../ops/mean.hpp"
-#include "../ops/squared_error.hpp"
-#include "../ops/sum.hpp"
-#include "../core/group.hpp"
+#include "../solve/curvature_form.hpp"
+#include "curvature_path.hpp"
 
 namespace gateaux {
 
 // Options, passed after wrt(...) (and along(...)) in any combination:
-//   accept_newton_solution  for layers whose widths do not increase upward, accept a Newton
-//                           solution (H_l·Δ = G_l) that is not the minimum-norm one (MATH.md);
+//   accept_newton_solution  where T_b is singular but its chain gives a generalised inverse,
+//                           accept a Newton solution (H_l·Δ = G_l) that is not the minimum-norm one;
 //   output_per_unit         solve the output layer unit by unit: exact for any batch size;
 //   output_damped           the output layer's exact damped solve (H_L + λI)⁻¹, λ bound to `damping`;
-//                           hidden layers stay undamped (no chain formula exists for them, MATH.md).
+//                           hidden layers stay undamped (no chain formula exists for them).
 // The per-unit and damped solves need a squared-error loss.
 struct accept_newton_solution_t {};
 inline constexpr accept_newton_solution_t accept_newton_solution{};
@@ -45,141 +46,110 @@ struct bop_options {
 
 namespace detail::bop {
 
-// ---------------------------------------------------------------- the network as layers
-template <class W, class F, class H, class Net, class Out>
-struct layer {
-    using weight = W;
-    using function = F;  // identity_fn when the layer has no activation
-    using input = H;
-    using net = Net;
-    using output = Out;
-};
-
-template <class E>
-struct split_activation {
-    using function = identity_fn;
-    using net = E;
-};
-template <class F, class X>
-struct split_activation<node<elementwise_op<F, 0>, X>> {
-    using function = F;
-    using net = X;
-};
-
-template <class E>
-struct split_matmul {
-    static constexpr bool ok = false;
-};
-template <class H, class W>
-struct split_matmul<node<matmul_op<false, false>, H, W>> {
-    static constexpr bool ok = parameter<W>;
-    using input = H;
-    using weight = W;
-};
-
-template <bool Ok>
-constexpr void check_layer() {
-    static_assert(Ok, "gateaux::bop: the loss's output must be a chain of layers a(h·W) down to an input, with W a "
-                      "parameter (biases and other ops have no inverse rule yet)");
-}
-
-template <class Out, class... Above>
-struct collect {
-    using A = split_activation<Out>;
-    using M = split_matmul<typename A::net>;
-    static constexpr auto make() {
-        if constexpr (!M::ok) {
-            check_layer<false>();
-            return meta::list<>{};
-        } else {
-            using here = layer<typename M::weight, typename A::function, typename M::input, typename A::net, Out>;
-            if constexpr (is_leaf<typename M::input>)
-                return meta::list<here, Above...>{};
-            else
-                return typename collect<typename M::input, here, Above...>::type{};
-        }
-    }
-    using type = decltype(make());
-};
-
-enum class loss_kind { squared_error, cross_entropy };
-
+using curvature::path_status;
 template <class L>
-struct parse_loss {
-    static constexpr bool ok = false;
+using parse_loss = curvature::loss_parts<L>;
+
+enum class formula {
+    chain, master, newton_solution, per_unit, damped, bias_sum,                 // served
+    loss, not_a_layer, shared, no_rule, relu, singular, generalised_only, per_unit_loss  // refused
 };
-template <class Red, class O, class Y>
-struct parse_loss<node<Red, node<squared_error_op, O, Y>>> {
-    static constexpr bool ok = std::same_as<Red, sum_op> || std::same_as<Red, mean_op>;
-    static constexpr loss_kind kind = loss_kind::squared_error;
-    using per_sample = node<squared_error_op, O, Y>;
-    using output = O;
-    using target = Y;
-};
-template <class Red, class O, class Y>
-struct parse_loss<node<Red, node<cross_entropy_op, O, Y>>> {
-    static constexpr bool ok = std::same_as<Red, sum_op> || std::same_as<Red, mean_op>;
-    static constexpr loss_kind kind = loss_kind::cross_entropy;
-    using per_sample = node<cross_entropy_op, O, Y>;
-    using output = O;
-    using target = Y;
-};
+constexpr bool served(formula f) { return f <= formula::bias_sum; }
 
-// ---------------------------------------------------------------- which formula, per layer
-enum class formula { chain, master, newton_solution, relu, widths, ce_activation };
-
-template <class F>
-inline constexpr bool pl_invertible = std::same_as<F, identity_fn> || (F::piecewise_linear && F::invertible);
-
-template <class Layers, loss_kind Kind, bool AcceptNewton>
-struct plan;
-template <class... Ls, loss_kind Kind, bool AcceptNewton>
-struct plan<meta::list<Ls...>, Kind, AcceptNewton> {
-    static constexpr std::size_t L = sizeof...(Ls);
-    static constexpr dim widths[] = {type_at_t<0, meta::list<Ls...>>::weight::rows, Ls::weight::cols...};  // n_0..n_L
-    static constexpr bool invertible[] = {Ls::function::invertible...};
-    static constexpr bool pl[] = {pl_invertible<typename Ls::function>...};
-    static constexpr bool identity[] = {std::same_as<typename Ls::function, identity_fn>...};
-
-    static constexpr formula choose(std::size_t l) {  // l = 1..L
-        for (std::size_t k = l; k <= L; ++k)
-            if (!invertible[k - 1]) return formula::relu;
-        if (Kind == loss_kind::cross_entropy && !identity[L - 1]) return formula::ce_activation;
-        if (l == L) return formula::chain;
-        bool all_pl = true;
-        for (std::size_t k = l; k < L; ++k) all_pl = all_pl && pl[k - 1];
-        bool equal = true, equal_below_top = true, nondecreasing = true, nonincreasing = true;
-        for (std::size_t k = l + 1; k <= L; ++k) {
-            equal = equal && widths[k] == widths[l];
-            if (k < L) equal_below_top = equal_below_top && widths[k] == widths[l];
-            nondecreasing = nondecreasing && widths[l] <= widths[k];
-            nonincreasing = nonincreasing && widths[k] <= widths[k - 1];
+// The formula for the parameter whose path (curvature::path_of) is Path.
+template <class Path, class Options>
+constexpr formula choose() {
+    if constexpr (Path::status == path_status::shift) {
+        return formula::bias_sum;
+    } else if constexpr (Path::status != path_status::weight) {
+        return Path::status == path_status::branch ? formula::shared
+             : Path::status == path_status::no_rule ? formula::no_rule
+                                                    : formula::not_a_layer;
+    } else {
+        using C = typename Path::form;
+        if (C::vanishing) return formula::relu;
+        if constexpr (is_diagonal_curvature<C>) {
+            if (Options::damped) return formula::damped;
+            if (Options::per_unit) return formula::per_unit;
         }
-        if (Kind == loss_kind::squared_error && all_pl &&
-            (equal || (identity[L - 1] && equal_below_top && widths[L - 1] <= widths[L])))
-            return formula::chain;
-        if (!all_pl) return formula::master;
-        const bool fits = Kind == loss_kind::cross_entropy ? nondecreasing && widths[l] <= widths[L] - 1 : nondecreasing;
-        if (fits) return formula::master;
-        if (Kind == loss_kind::squared_error && nonincreasing && AcceptNewton) return formula::newton_solution;
-        return formula::widths;
+        if (C::chain == chain_kind::exact) return formula::chain;
+        if (C::rank == C::width) return formula::master;
+        if (C::chain == chain_kind::generalised) return Options::newton_solution ? formula::newton_solution : formula::generalised_only;
+        return formula::singular;
     }
+}
+
+// What the entry points check before building anything: the first refused parameter (index),
+// its formula, and T_b's generic rank and width at its layer.
+struct diagnosis {
+    bool ok = true;
+    std::size_t index = 0;
+    formula f = formula::chain;
+    dim rank = 0, width = 0;
 };
 
-// The formula check, with the parameter and the widths above it (its output width first) as
-// template arguments, so that g++'s first lines name them.
-template <fixed_string Param, auto WidthsAbove, formula F>
-constexpr void check_formula() {
-    static_assert(F != formula::widths,
-                  "gateaux::bop: the widths above this parameter (WidthsAbove, from its output up) rise then fall or "
-                  "narrow into a bottleneck; no one-sided inverse exists (for non-increasing widths pass "
-                  "accept_newton_solution; otherwise use hvp with conjugate gradients)");
-    static_assert(F != formula::relu,
-                  "gateaux::bop: a relu (a′ = 0 on half the line) lies on the path above this parameter; no inverse "
-                  "exists (use leaky_relu)");
-    static_assert(F != formula::ce_activation,
-                  "gateaux::bop: cross_entropy must take the last layer's logits (no output activation)");
+template <class Path>
+constexpr dim form_rank() {
+    if constexpr (Path::status == path_status::weight) return Path::form::rank;
+    else return 0;
 }
+template <class Path>
+constexpr dim form_width() {
+    if constexpr (Path::status == path_status::weight) return Path::form::width;
+    else return 0;
+}
+
+template <class L, class Options, class... P>
+constexpr diagnosis diagnose() {
+    diagnosis d;
+    if constexpr (!curvature::loss_parts<L>::ok) {
+        d = {false, 0, formula::loss, 0, 0};
+    } else {
+        constexpr formula fs[] = {choose<curvature::path_of<L, P>, Options>()...};
+        constexpr dim ranks[] = {form_rank<curvature::path_of<L, P>>()...};
+        constexpr dim widths[] = {form_width<curvature::path_of<L, P>>()...};
+        for (std::size_t i = 0; i < sizeof...(P); ++i)
+            if (!served(fs[i])) return {false, i, fs[i], ranks[i], widths[i]};
+        if constexpr (Options::per_unit || Options::damped)
+            if (!is_diagonal_curvature<typename curvature::context<L, curvature_kind::hessian>::output_form>)
+                return {false, 0, formula::per_unit_loss, 0, 0};
+    }
+    return d;
+}
+
+// One message per refusal, instantiated only for the refused parameter, directly from the entry
+// point: g++'s first lines name the parameter, T_b's rank and width, and the way out. A class, so
+// that it is instantiated with the entry point's body, not later inside a constant evaluation
+// (whose context line would print the whole network twice).
+template <fixed_string Param, formula F, dim Rank, dim Width>
+struct report {
+    static_assert(F != formula::loss,
+                  "gateaux::bop: the loss must be sum(...) or mean(...) of squared_error(out, y) or cross_entropy(out, y) "
+                  "(mse qualifies)");
+    static_assert(F != formula::not_a_layer,
+                  "gateaux::bop: this parameter must be one of the network's layer weights (h·W) or biases (x + b); "
+                  "for others use dense_bop or hessian_free");
+    static_assert(F != formula::shared,
+                  "gateaux::bop: this parameter reaches the loss along two paths (a shared weight, or a connection "
+                  "around its layer); the per-layer inverse needs one (use dense_bop or hessian_free)");
+    static_assert(F != formula::no_rule,
+                  "gateaux::bop: an op between this parameter and the loss has no curvature rule (there are rules for "
+                  "h·W, bias adds, adds and subtractions of a branch without the parameter, and activations); use "
+                  "dense_bop or hessian_free");
+    static_assert(F != formula::relu,
+                  "gateaux::bop: a relu (a′ = 0 on half the line) lies between this parameter and the loss; no inverse "
+                  "exists (use leaky_relu, or hessian_free)");
+    static_assert(F != formula::generalised_only,
+                  "gateaux::bop: the curvature blocks T_b at this parameter's layer are singular (generic rank Rank < "
+                  "width Width): the widths above it do not increase, or a cross-entropy's curvature passes through; "
+                  "the chain still solves H·Δ = G, but not with the minimum norm: pass accept_newton_solution to accept it");
+    static_assert(F != formula::singular,
+                  "gateaux::bop: the curvature blocks T_b at this parameter's layer are singular (generic rank Rank < "
+                  "width Width): the widths above it rise then fall or narrow into a bottleneck, and no one-sided "
+                  "inverse exists (use hessian_free, or dense_bop for a small layer)");
+    static_assert(F != formula::per_unit_loss,
+                  "gateaux::bop: output_per_unit and output_damped need a squared-error loss");
+};
 
 }  // namespace detail::bop
 

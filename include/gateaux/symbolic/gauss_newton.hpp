@@ -5,11 +5,7 @@
 // the same machinery: J·v is the tangent of o, and Jᵀ·u is reverse mode seeded with u = H_o·J·v.
 // G is positive semi-definite, unlike H: the curvature for Gauss–Newton, natural-gradient-like
 // and Hessian-free methods. Directions are bound as for hvp (direction(W)).
-#include "../ops/col_broadcast.hpp"
-#include "../ops/hadamard.hpp"
-#include "../ops/row_sum.hpp"
-#include "../ops/softmax.hpp"
-#include "bop.hpp"
+#include "curvature_path.hpp"
 #include "grad.hpp"
 #include "tangent.hpp"
 
@@ -18,28 +14,25 @@ namespace gateaux {
 namespace detail {
 template <class L>
 constexpr void check_gauss_newton_loss() {
-    static_assert(bop::parse_loss<L>::ok,
+    static_assert(curvature::loss_parts<L>::ok,
                   "gateaux::gnvp(loss, wrt(...)): the loss must be sum(...) or mean(...) of squared_error(out, y) or "
                   "cross_entropy(out, y)");
 }
 }  // namespace detail
 
+// u = H_o·J·v with H_o the loss's output curvature (its op's rule, solve/curvature_form.hpp),
+// then Jᵀ·u by reverse mode from the output.
 template <expression L, class... P>
 constexpr auto gnvp(L, params<P...> w) {
     detail::check_gauss_newton_loss<L>();
-    using parsed = detail::bop::parse_loss<L>;
-    using O = typename parsed::output;
-    using Y = typename parsed::target;
-    using R = detail::reverse<schedule_t<L>, L, ones<1, 1>>;
-    constexpr auto g = R::template adjoint_of<typename parsed::per_sample>();
-    constexpr auto jv = jvp(O{}, w);
-    constexpr auto u = [&] {
-        if constexpr (parsed::kind == detail::bop::loss_kind::squared_error)
-            return hadamard(col_broadcast<O::cols>(g), jv);
-        else
-            return hadamard(col_broadcast<O::cols>(hadamard(g, row_sum(Y{}))), softmax_op::jacobian_times(softmax(O{}), jv));
-    }();
-    return detail::backward<O, decltype(u), P...>();
+    if constexpr (!detail::curvature::loss_parts<L>::ok) {
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else {
+        using ctx = detail::curvature::context<L, curvature_kind::gauss_newton>;
+        using O = typename ctx::O;
+        constexpr auto u = ctx::output_form::times(jvp(O{}, w));
+        return detail::backward<O, decltype(u), P...>();
+    }
 }
 
 }  // namespace gateaux

@@ -30,7 +30,7 @@
 #include "../core/tensor.hpp"
 #include "../eval/program.hpp"
 #include "../numeric/row_newton.hpp"
-#include "bop.hpp"
+#include "curvature_path.hpp"
 #include "fd.hpp"
 #include "substitute.hpp"
 
@@ -40,17 +40,18 @@ enum class fd_scheme { central, richardson };
 
 namespace detail {
 
+// W's layer net = h·W (curvature_path.hpp), and δ and T_b as expressions of a free net.
 template <class Loss, class W>
 struct inverse_setup {
-    using S = bop::spine<Loss, bop_options<accept_newton_solution_t>>;
-    static constexpr std::size_t k = S::template index_of_weight<W>;
-    static_assert(k != 0, "gateaux::inverse_gradient(prog, loss, W, G): W must be one of the network's layer weights");
-    using layer = typename S::template layer_t<k>;
-    using H = typename layer::input;
-    using Net = typename layer::net;
+    using path = curvature::path_of<Loss, W>;
+    static_assert(path::status == curvature::path_status::weight,
+                  "gateaux::inverse_gradient(prog, loss, W, G): W must be one of the network's layer weights");
+    using H = curvature::layer_input<path>;
+    using Net = typename path::at;
+    using ctx = curvature::context<Loss, curvature_kind::hessian>;
     using free_net = leaf<input_kind, "gateaux.net", Net::rows, Net::cols>;
-    using delta = substitute_t<decltype(S::template cot<Net>()), Net, free_net>;
-    using blocks = substitute_t<decltype(S::template blocks_net<k>()), Net, free_net>;
+    using delta = substitute_t<decltype(ctx::template cotangent<Net>()), Net, free_net>;
+    using blocks = substitute_t<decltype(path::form::stack()), Net, free_net>;
 };
 
 }  // namespace detail

@@ -12,13 +12,6 @@ struct params {
 };
 
 namespace detail {
-template <class E>
-constexpr auto name_of() {
-    if constexpr (is_leaf<E>)
-        return E::name;
-    else
-        return fixed_string("(an expression)");
-}
 // Instantiated only when the check fails, so g++ names the culprit in its "with" line.
 template <fixed_string Name, bool IsParameter>
 constexpr void check_is_parameter() {

@@ -1,0 +1,189 @@
+#pragma once
+// The generic pass behind the B-operator, the per-sample curvature blocks and the layer
+// statistics: from the loss down to the node where a parameter enters, applying each op's
+// curvature rule (ops/*.hpp) to the per-sample curvature T_b (solve/curvature_form.hpp).
+//
+// The loss is a reduction (sum or mean) of a per-sample loss op (one that states its output
+// curvature: squared_error, cross_entropy) of the network output o and a target. From o the
+// pass follows the one operand that depends on the parameter P, node by node, pulling T_b back
+// through that operand by the op's rule, until P is itself an operand: of a matmul h·P (a weight,
+// whose layer input is h: the op says weight_in<I>) or of a bias add x + P (shift_in<I>). It stops early, with a status saying why, when P
+// reaches the loss along two operands of one node (weight sharing, a skip connection around P),
+// or an op on the way has no curvature rule for that operand.
+//
+// The kind chooses the curvature: the Hessian's (each rule gets its node's cotangent γ, for the
+// a″ terms) or its Gauss–Newton part (γ = 0). Nothing here names an op: a new op joins by
+// stating curvature_through<I>, curvature<I>(...) and, if a parameter may be its operand,
+// weight_in<I> (with rows_of and parameter_of) or shift_in<I>.
+#include <cstddef>
+
+#include "../core/constants.hpp"
+#include "../core/expr.hpp"
+#include "../core/group.hpp"
+#include "../core/meta.hpp"
+#include "../eval/schedule.hpp"
+#include "../ops/mean.hpp"
+#include "../ops/sum.hpp"
+#include "grad.hpp"
+
+namespace gateaux {
+
+enum class curvature_kind { hessian, gauss_newton };
+
+namespace detail::curvature {
+
+// Whether expression E depends on leaf P (memoised per node type).
+template <class E, class P>
+inline constexpr bool depends_on = __is_same(E, P);
+template <class Op, class... A, class P>
+inline constexpr bool depends_on<node<Op, A...>, P> = (depends_on<A, P> || ...);
+
+// The op-declared rules, false where an op declares none.
+template <class Op, std::size_t I>
+constexpr bool through() {
+    if constexpr (requires { requires Op::template curvature_through<I>; })
+        return true;
+    else
+        return false;
+}
+template <class Op, std::size_t I>
+constexpr bool weight_in() {
+    if constexpr (requires { requires Op::template weight_in<I>; })
+        return true;
+    else
+        return false;
+}
+template <class Op, std::size_t I>
+constexpr bool shift_in() {
+    if constexpr (requires { requires Op::template shift_in<I>; })
+        return true;
+    else
+        return false;
+}
+template <class Op>
+constexpr bool is_per_sample_loss() {
+    if constexpr (requires { requires Op::per_sample_loss; })
+        return true;
+    else
+        return false;
+}
+
+// ---------------------------------------------------------------- the loss
+template <class L>
+struct loss_parts {
+    static constexpr bool ok = false;
+};
+template <class Red, class PS, class O, class Y>
+struct loss_parts<node<Red, node<PS, O, Y>>> {
+    static constexpr bool ok = (__is_same(Red, sum_op) || __is_same(Red, mean_op)) && is_per_sample_loss<PS>();
+    using per_sample = node<PS, O, Y>;
+    using op = PS;
+    using output = O;
+    using target = Y;
+};
+
+template <class L, curvature_kind Kind>
+struct context {
+    using parts = loss_parts<L>;
+    using O = typename parts::output;
+    using Y = typename parts::target;
+    using reverse_t = reverse<schedule_t<L>, L, ones<1, 1>>;
+    // The cotangent of the per-sample loss column: 1 under a sum, 1/B under a mean.
+    static constexpr auto g() { return reverse_t::template adjoint_of<typename parts::per_sample>(); }
+    template <class N>
+    static constexpr auto cotangent() {
+        return reverse_t::template adjoint_of<N>();
+    }
+    template <class N>
+    static constexpr auto gamma() {
+        if constexpr (Kind == curvature_kind::hessian)
+            return cotangent<N>();
+        else
+            return zero_like<N>{};
+    }
+    using output_form = decltype(parts::op::output_curvature(g(), O{}, Y{}));
+};
+
+// ---------------------------------------------------------------- the walk
+enum class path_status { weight, shift, not_found, branch, no_rule, no_inverse };
+
+// Found (weight or shift): P is operand I of Node, and Form is T_b at Node.
+template <path_status S, class Node = void, class Form = void, std::size_t I = 0>
+struct path {
+    static constexpr path_status status = S;
+    static constexpr bool found = S == path_status::weight || S == path_status::shift;
+    using at = Node;
+    using form = Form;
+    static constexpr std::size_t operand = I;
+};
+
+inline constexpr std::size_t many = meta::npos - 1;
+
+// The index of the one operand that depends on P; npos if none, `many` if several.
+template <class P, class... A>
+constexpr std::size_t operand_on_path(meta::list<A...>) {
+    constexpr bool d[] = {false, depends_on<A, P>...};
+    std::size_t found = meta::npos, count = 0;
+    for (std::size_t i = 0; i < sizeof...(A); ++i)
+        if (d[i + 1]) found = i, ++count;
+    return count > 1 ? many : found;
+}
+
+template <std::size_t I, class N, class C, class G, class... Args>
+constexpr auto apply_rule(meta::list<Args...>) {
+    return N::op::template curvature<I>(N{}, C{}, G{}, Args{}...);
+}
+
+template <class Ctx, class P, class N, class C>
+constexpr auto walk() {
+    if constexpr (is_leaf<N>) {
+        return path<path_status::not_found>{};
+    } else {
+        using Op = typename N::op;
+        constexpr std::size_t i = operand_on_path<P>(typename N::args{});
+        if constexpr (i == meta::npos) {
+            return path<path_status::not_found>{};
+        } else if constexpr (i == many) {
+            return path<path_status::branch>{};
+        } else {
+            using A = type_at_t<i, typename N::args>;
+            if constexpr (__is_same(A, P)) {
+                if constexpr (weight_in<Op, i>())
+                    return path<path_status::weight, N, C, i>{};
+                else if constexpr (shift_in<Op, i>())
+                    return path<path_status::shift, N, C, i>{};
+                else
+                    return path<path_status::no_inverse>{};
+            } else if constexpr (!through<Op, i>()) {
+                return path<path_status::no_rule>{};
+            } else {
+                using next = decltype(apply_rule<i, N, C, decltype(Ctx::template gamma<N>())>(typename N::args{}));
+                return walk<Ctx, P, A, next>();
+            }
+        }
+    }
+}
+
+// The path of parameter P in loss L; `at` is the node P enters, `form` T_b there.
+template <class L, class P, curvature_kind Kind>
+struct find_path {
+    static constexpr auto make() {
+        if constexpr (!loss_parts<L>::ok) {
+            return path<path_status::not_found>{};
+        } else {
+            using ctx = context<L, Kind>;
+            return walk<ctx, P, typename ctx::O, typename ctx::output_form>();
+        }
+    }
+    using type = decltype(make());
+};
+template <class L, class P, curvature_kind Kind = curvature_kind::hessian>
+using path_of = typename find_path<L, P, Kind>::type;
+
+// A found weight: the layer input h (the other operand of h·W).
+template <class Path>
+using layer_input = type_at_t<0, typename Path::at::args>;
+
+}  // namespace detail::curvature
+
+}  // namespace gateaux

@@ -1,0 +1,13 @@
+// The B-operator with biases on random networks (tests/symbolic/bias_networks.hpp): joint
+// (W_l, b_l), W-only and b-only blocks of every layer against the explicit block, seeds 30–59.
+#include <catch2/catch.hpp>
+
+#include "symbolic/bias_networks.hpp"
+
+TEST_CASE("bop and newton_step with biases match the explicit blocks on random networks (seeds 30-59)", "[symbolic][bop][bias]") {
+    bias_networks::tally t;
+    bias_networks::check_seeds<30, 30>(t);
+    std::printf("bop with biases, seeds 30-59: %zu configurations, %zu block checks; worst error/tolerance %.3g\n  at %s\n",
+                t.configurations, t.checks, t.worst_ratio, t.worst.c_str());
+    CHECK(t.configurations >= 60);
+}
