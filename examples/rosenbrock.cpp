@@ -4,9 +4,10 @@
 // How the B-operator applies to a loss that is not a network. By the inverse function theorem
 // the Newton step is the derivative of the inverse gradient map: H⁻¹·G = d/dr g⁻¹(g(θ) + r·G) at
 // r = 0, block by block for the parameters in wrt(...). For a layered network gateaux inverts g
-// op by op (bop, newton_step, the objective's block_newton_step and fd_block_newton_step). For
-// Rosenbrock there are no layers: make_objective(...).has_block_inverse() is false, and
-// block_newton and fd_block_newton report "not applicable" (printed below). What remains is the
+// op by op (bop, newton_step, the objective's block_solver capability). For Rosenbrock there are
+// no layers: the objective has no block_solver (has_block_inverse() is false), so
+// minimize(f, x, fd_block_newton{}) does not compile, and through an objective& block_newton and
+// fd_block_newton report "not applicable" (printed below). What remains is the
 // dense per-block inverse, dense_newton_step from symbolic/hessian.hpp: each block of H is
 // assembled from R-operator columns (H·e_i) and solved by LAPACK. Here θ = (a, b) is ONE 1×2
 // parameter block, so the block step is the full Newton step. (With a and b as two 1×1
@@ -193,7 +194,8 @@ int main(int argc, char** argv) {
         fd_block_newton fd;
         stopping stop;
         stop.max_iterations = 5;
-        const result r = minimize(f, x, fd, stop);
+        objective& any = f;  // with f's own type the missing block_solver is a compile error
+        const result r = minimize(any, x, fd, stop);
         std::printf("  fd_block_newton: %s (%s)\n", to_string(r.reason), r.message.c_str());
         claim(r.reason == stop_reason::not_applicable, "fd_block_newton ends as not applicable");
     }

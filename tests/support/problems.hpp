@@ -115,7 +115,7 @@ constexpr auto net_w = net::w;
 // ---------------------------------------------------------------- a hand-written objective
 // f(x) for one 1×n block x, from a callable `double(const tensor& x, tensor& g)` that returns the
 // value and writes the gradient: for line searches on 1-D functions, and for objectives that go
-// non-finite. Only value and gradient exist; the other members throw.
+// non-finite. Only value and gradient exist: it has no other capability (optim/capabilities.hpp).
 template <class F>
 class function_objective final : public objective {
 public:
@@ -132,23 +132,8 @@ public:
         ++counts.gradients;
         return fn_(x[0], g[0]);
     }
-    void hessian_vector(const param_set&, const param_set&, param_set&) override { none("hessian_vector"); }
-    void gauss_newton_vector(const param_set&, const param_set&, param_set&) override { none("gauss_newton_vector"); }
-    bool has_gauss_newton() const override { return false; }
-    bool has_block_inverse() const override { return false; }
-    double block_newton_step(const param_set&, param_set&, param_set&) override { none("block_newton_step"); }
-    void block_inverse(const param_set&, const param_set&, param_set&) override { none("block_inverse"); }
-    double fd_block_newton_step(const param_set&, double, fd_scheme, param_set&, param_set&) override {
-        none("fd_block_newton_step");
-    }
-    tensor hessian(const param_set&, std::size_t) override { none("hessian"); }
-    std::size_t data_rows() const override { return 0; }
-    std::size_t batch_rows() const override { return 0; }
-    void next_batch() override {}
-    bool minibatched() const override { return false; }
 
 private:
-    [[noreturn]] static void none(const char* what) { throw error(std::string("function_objective: no ") + what); }
     std::size_t n_;
     F fn_;
 };

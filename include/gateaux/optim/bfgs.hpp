@@ -13,7 +13,8 @@
 // exact_line_search: α = −gᵀd / dᵀ∇²f·d from one Hessian-vector product, the exact minimiser
 // along d of a quadratic; with it BFGS minimises a strictly convex quadratic in at most n
 // iterations (quadratic termination of the Broyden class with exact line searches: the
-// directions are conjugate with respect to ∇²f). Quadratics only: elsewhere it is a step rule
+// directions are conjugate with respect to ∇²f); it needs the hessian_products capability
+// (checked by start(): not_applicable without it). Quadratics only: elsewhere it is a step rule
 // with no decrease guarantee, and it fails (line_search_failed) where dᵀ∇²f·d ≤ 0. It keeps
 // H₀ = I: with exact searches the iterates do not depend on c in H₀ = c·I (they are those of
 // conjugate gradients preconditioned by H₀), so the scaling has nothing to gain, and in floating
@@ -63,6 +64,8 @@ public:
         hd_ = x.zeros_like();
         flat_g_.assign(n_, 0.0), flat_d_.assign(n_, 0.0), s_.assign(n_, 0.0), y_.assign(n_, 0.0), hy_.assign(n_, 0.0);
         loss_ = f.value_and_gradient(x, g_);
+        const std::string why = o_.exact_line_search ? detail::missing(f, capability_list<hessian_products>{}) : "";
+        if (!why.empty()) return {step_outcome::status::not_applicable, loss_, g_.norm(), 0.0, 0.0, "bfgs: " + why};
         return {step_outcome::status::ok, loss_, g_.norm(), 0.0, 0.0, ""};
     }
 
@@ -137,7 +140,12 @@ private:
     }
     // α = −gᵀd / dᵀ∇²f·d, then one evaluation at x + α·d.
     bool exact_step(objective& f, const param_set& x, double slope, line_search_result& r) {
-        f.hessian_vector(x, d_, hd_);
+        hessian_products* const h = capability<hessian_products>(f);
+        if (h == nullptr) {  // an objective other than the one start() checked
+            r.reason = detail::lacking<hessian_products>();
+            return false;
+        }
+        h->hessian_vector(x, d_, hd_);
         const double curvature = d_.dot(hd_);
         if (!(slope < 0.0) || !(curvature > 0.0)) {
             r.reason = "exact line search needs gᵀd < 0 and dᵀ∇²f·d > 0, got gᵀd = " + number_string(slope) +

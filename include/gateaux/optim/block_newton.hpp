@@ -7,9 +7,11 @@
 //   fd_block_newton  the same step by finite differences of the functional inverse
 //                    (fd_newton_step, through f.fd_block_newton_step).
 //
-// Failures are statuses, not exceptions: a network the B-operator rejects or a batch the inverse
-// cannot handle (rank_error) ends the run with step_outcome::status::not_applicable and the
-// reason, with advice; an exhausted line search with line_search_failed.
+// Both need the block_solver capability (optim/capabilities.hpp), which a graph objective has
+// where the B-operator accepts its network. Failures are statuses, not exceptions: an objective
+// without it or a batch the inverse cannot handle (rank_error) ends the run with
+// step_outcome::status::not_applicable and the reason, with advice; an exhausted line search with
+// line_search_failed.
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -26,7 +28,7 @@ inline std::string rank_advice(const char* who, const char* what) {
     return std::string(who) + ": " + what +
            ". The per-layer inverse needs independent rows of each layer input (batch ≤ its width), "
            "well-conditioned weights above and, with smooth activations, invertible per-sample curvature blocks T_b "
-           "(they degrade as units saturate or the residual vanishes). Remedies: smaller batches (objective::use_minibatches), the output-layer "
+           "(they degrade as units saturate or the residual vanishes). Remedies: smaller batches (graph_objective::use_minibatches), the output-layer "
            "fallback output_per_unit (a bop/newton_step option, exact for any batch), or Hessian-free CG "
            "(hessian_free, or preconditioned_hessian_free, whose block preconditioner falls back to the identity "
            "where the inverse fails)";
@@ -37,6 +39,7 @@ inline std::string rank_advice(const char* who, const char* what) {
 // costs one inverse pass plus the line search.
 class block_newton_base : public optimizer_with_point {
 public:
+    using needs = capability_list<block_solver>;
     struct options {
         bool line_search = true;  // Armijo backtracking from α = step_size; false: fixed step
         double step_size = 1.0;   // initial α, or the fixed step (the seed used 0.1)
@@ -53,15 +56,8 @@ public:
         s_ = x.zeros_like();
         d_ = x.zeros_like();
         flipped_ = gradient_fallbacks_ = 0;
-        if (!f.has_block_inverse()) {
-            std::string why = name() + ": this objective has no per-layer inverse";
-            try {
-                compute(f, x, g_, s_);  // the objective throws its own explanation
-            } catch (const error& e) {
-                why = name() + ": " + e.what();
-            }
-            return outcome(step_outcome::status::not_applicable, f.value_and_gradient(x, g_), g_, 0.0, 0.0, why);
-        }
+        if (std::string why = missing(f, needs{}); !why.empty())
+            return start_outcome(name(), why, f.value_and_gradient(x, g_), g_);
         return evaluate(f, x, 0.0, 0.0, true);
     }
 
@@ -109,14 +105,14 @@ public:
             }
             alpha = ls.step;
             x.assign(trial_);
-            if (f.minibatched()) loss_ = ls.loss, std::swap(g_, g_trial_);  // the gradient there, on this batch
+            if (minibatched(f)) loss_ = ls.loss, std::swap(g_, g_trial_);  // the gradient there, on this batch
         } else {
             x.axpy(alpha, d_);
-            if (f.minibatched()) loss_ = f.value_and_gradient(x, g_);
+            if (minibatched(f)) loss_ = f.value_and_gradient(x, g_);
         }
         // On minibatches the next step belongs to the next batch (batch_changed computes it
         // there), so only the new point's loss and gradient on this batch are reported.
-        if (f.minibatched()) return outcome(step_outcome::status::ok, loss_, g_, alpha * d_.norm(), alpha);
+        if (minibatched(f)) return outcome(step_outcome::status::ok, loss_, g_, alpha * d_.norm(), alpha);
         return evaluate(f, x, alpha * d_.norm(), alpha, false);
     }
 
@@ -124,8 +120,8 @@ protected:
     explicit block_newton_base(const options& o) : opt_(o) {
         if (!(o.step_size > 0.0)) throw error("gateaux::block_newton: the step size must be > 0");
     }
-    // Loss, gradient and the per-layer Newton step at x.
-    virtual double compute(objective& f, const param_set& x, param_set& g, param_set& s) = 0;
+    // Loss, gradient and the per-layer Newton step at x (start() has checked that f has a block_solver).
+    virtual double compute(block_solver& f, const param_set& x, param_set& g, param_set& s) = 0;
 
 private:
     // The new point's loss, gradient and next step. If the inverse fails there, the point itself
@@ -134,12 +130,17 @@ private:
     // the run at once.
     step_outcome evaluate(objective& f, const param_set& x, double step_norm, double alpha, bool at_start) {
         pending_.clear();
-        try {
-            loss_ = compute(f, x, g_, s_);
-        } catch (const rank_error& e) {
-            pending_ = rank_advice(name().c_str(), e.what());
-        } catch (const domain_error& e) {  // finite differences only: the inverse left its domain
-            pending_ = name() + ": " + e.what() + "; try a smaller difference step r";
+        block_solver* const solver = capability<block_solver>(f);
+        if (solver == nullptr) {  // an objective other than the one start() checked
+            pending_ = name() + ": " + lacking<block_solver>();
+        } else {
+            try {
+                loss_ = compute(*solver, x, g_, s_);
+            } catch (const rank_error& e) {
+                pending_ = rank_advice(name().c_str(), e.what());
+            } catch (const domain_error& e) {  // finite differences only: the inverse left its domain
+                pending_ = name() + ": " + e.what() + "; try a smaller difference step r";
+            }
         }
         if (pending_.empty()) return outcome(step_outcome::status::ok, loss_, g_, step_norm, alpha);
         loss_ = f.value_and_gradient(x, g_);
@@ -165,7 +166,7 @@ public:
     std::string name() const override { return "block-newton"; }
 
 protected:
-    double compute(objective& f, const param_set& x, param_set& g, param_set& s) override {
+    double compute(block_solver& f, const param_set& x, param_set& g, param_set& s) override {
         return f.block_newton_step(x, g, s);
     }
 };
@@ -186,7 +187,7 @@ public:
     std::string name() const override { return "fd-block-newton"; }
 
 protected:
-    double compute(objective& f, const param_set& x, param_set& g, param_set& s) override {
+    double compute(block_solver& f, const param_set& x, param_set& g, param_set& s) override {
         return f.fd_block_newton_step(x, r_, scheme_, g, s);
     }
 

@@ -1,12 +1,13 @@
 #pragma once
 // Diagonal Newton: scale each coordinate of the gradient by its own curvature,
 //     d_i = −g_i / max(|H_ii|, floor),   x ← x + α·d,
-// with α from Armijo backtracking (optim/line_search.hpp) starting at α = 1.
+// with α from Armijo backtracking (optim/line_search.hpp) starting at α = 1. Needs the
+// hessian_products capability (optim/capabilities.hpp).
 //
-//   H_ii      read off Hessian-vector products with the unit vectors: H·e_i is column i of H and
-//             its i-th entry is H_ii. Exact, but n products per iteration (each about two
-//             gradients): the work of the explicit Hessian (f.hessian) without its n² memory.
-//             For small problems, like naive_newton; refused above options::max_parameters.
+//   H_ii      read off Hessian-vector products with the unit vectors (optim/curvature_diagonal.hpp):
+//             exact, but n products per iteration (each about two gradients), the work of the
+//             explicit Hessian without its n² memory. For small problems, like naive_newton;
+//             refused above options::max_parameters.
 //   |H_ii|    a negative entry (H indefinite) is used by its magnitude, so d is always a descent
 //             direction (gᵀd = −Σ g_i²/|H_ii| < 0): the diagonal analogue of |H|.
 //   floor     relative_floor·max_j |H_jj|, so that a coordinate with (almost) no curvature
@@ -22,10 +23,11 @@
 #include <limits>
 #include <string>
 
+#include "capabilities.hpp"
+#include "curvature_diagonal.hpp"
 #include "line_search.hpp"
 #include "minimize.hpp"
 #include "newton_common.hpp"
-#include "objective.hpp"
 #include "param_set.hpp"
 
 namespace gateaux {
@@ -37,6 +39,7 @@ public:
         std::size_t max_parameters = 4096;  // n H·v products per iteration: refuse larger problems
         armijo_backtracking line_search_settings{};
     };
+    using needs = capability_list<hessian_products>;
     diagonal_newton() : diagonal_newton(options{}) {}
     explicit diagonal_newton(const options& o) : opt_(o) {
         if (!(o.relative_floor > 0.0 && o.relative_floor < 1.0))
@@ -60,6 +63,8 @@ public:
         hv_ = x.zeros_like();
         negative_ = floored_ = 0;
         loss_ = f.value_and_gradient(x, g_);
+        if (std::string why = detail::missing(f, needs{}); !why.empty())
+            return detail::newton::start_outcome(name(), why, loss_, g_);
         if (x.count() > opt_.max_parameters)
             return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0,
                            "diagonal-newton: " + std::to_string(x.count()) + " parameters need as many Hessian-vector "
@@ -70,22 +75,17 @@ public:
 
     step_outcome step(objective& f, param_set& x) override {
         using namespace detail::newton;
-        diagonal(f, x);
-        double top = 0.0;
-        for (const tensor& t : h_)
-            for (double v : t) top = std::max(top, std::abs(v));
-        const double floor = opt_.relative_floor * top;
+        hessian_products* const h = capability<hessian_products>(f);
+        if (h == nullptr)  // an objective other than the one start() checked
+            return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0,
+                           name() + ": " + detail::lacking<hessian_products>());
+        detail::unit_vector_diagonal([&](const param_set& v, param_set& hv) { h->hessian_vector(x, v, hv); }, e_, hv_, h_);
+        const detail::positive_diagonal p = detail::make_positive(h_, opt_.relative_floor);
+        negative_ += p.negative;
+        floored_ += p.floored;
         for (std::size_t b = 0; b < h_.size(); ++b)
-            for (std::size_t k = 0; k < h_[b].size(); ++k) {
-                double& h = h_[b].data()[k];
-                negative_ += h < 0.0;
-                h = std::abs(h);
-                if (top > 0.0 && h < floor) {
-                    h = floor;
-                    ++floored_;
-                }
-                d_[b].data()[k] = top > 0.0 ? -g_[b].data()[k] / h : -g_[b].data()[k];
-            }
+            for (std::size_t k = 0; k < h_[b].size(); ++k)
+                d_[b].data()[k] = p.top > 0.0 ? -g_[b].data()[k] / h_[b].data()[k] : -g_[b].data()[k];
         const double slope = g_.dot(d_);
         // The diagonal model m(d) = gᵀd + ½Σ|H_ii|d_i² predicts a decrease of −½gᵀd.
         const line_search_result ls =
@@ -99,17 +99,6 @@ public:
     }
 
 private:
-    // h_ = diag(H) at x, one H·e_i per coordinate.
-    void diagonal(objective& f, const param_set& x) {
-        for (std::size_t b = 0; b < e_.size(); ++b)
-            for (std::size_t k = 0; k < e_[b].size(); ++k) {
-                e_[b].data()[k] = 1.0;
-                f.hessian_vector(x, e_, hv_);
-                h_[b].data()[k] = hv_[b].data()[k];
-                e_[b].data()[k] = 0.0;
-            }
-    }
-
     options opt_;
     param_set h_, d_, e_, hv_, trial_, g_trial_;
     std::size_t negative_ = 0, floored_ = 0;

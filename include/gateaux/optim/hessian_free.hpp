@@ -22,26 +22,36 @@
 //   sample        a fresh random subset of the rows (Martens' own setting; loss, gradient, ρ and the
 //                 line search use all rows)
 //
-// preconditioned_hessian_free uses the exact per-layer inverse as the preconditioner:
-// M⁻¹r = f.block_inverse(x, r) = blockdiag(H_l⁺)·r (the B-operator). H's diagonal blocks can be
-// indefinite (smooth activations), and M⁻¹ then need not be positive definite, which CG
-// requires. Whenever rᵀM⁻¹r ≤ 0 (or M⁻¹r is not finite) that iteration uses the identity
-// (z = r) and the search direction restarts from z; the β of the remaining iterations is
-// Polak–Ribière's zᵀ(r − r_prev)/(z_prevᵀr_prev) (flexible CG), which tolerates a preconditioner
-// that changes between iterations. A rank_error from the inverse (a batch larger than a width)
-// drops the preconditioner for the rest of that CG run. Both events are counted.
+// preconditioning  CG takes any preconditioner (optim/preconditioner.hpp): the identity (plain CG,
+//                  the default), the diagonal of B + λI, or the exact per-layer inverse
+//                  M⁻¹ = blockdiag(H_l⁺) of the B-operator (preconditioned_hessian_free). The
+//                  latter need not be positive definite (indefinite blocks, smooth activations),
+//                  which CG requires. Whenever rᵀM⁻¹r ≤ 0 (or M⁻¹r is not finite) that iteration
+//                  uses the identity (z = r) and the search direction restarts from z; with a
+//                  preconditioner that is not always positive definite the β of the remaining
+//                  iterations is Polak–Ribière's zᵀ(r − r_prev)/(z_prevᵀr_prev) (flexible CG),
+//                  which tolerates a preconditioner that changes between iterations. A rank_error
+//                  from it (a batch larger than a width) drops the preconditioner for the rest of
+//                  that CG run. Both events are counted.
+//
+// Needs: the curvature products of the chosen kind (hessian_products, or gauss_newton_products),
+// and what the preconditioner needs; start() refuses an objective without them (not_applicable,
+// naming the capability). preconditioned_hessian_free needs the block_solver in every run.
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <limits>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "capabilities.hpp"
 #include "minimize.hpp"
 #include "newton_common.hpp"
+#include "preconditioner.hpp"
 
 namespace gateaux {
-
-enum class curvature_matrix { hessian, gauss_newton };
 
 class hessian_free : public detail::optimizer_with_point {
 public:
@@ -60,12 +70,24 @@ public:
         armijo_backtracking line_search_settings{1e-2, 0.8, 60};
     };
     hessian_free() : hessian_free(options{}) {}
-    explicit hessian_free(const options& o) : hessian_free(o, false) {}
-
-    std::string name() const override {
-        return std::string(opt_.curvature == curvature_matrix::gauss_newton ? "hf-gn-" : "hf-") +
-               (precondition_ ? "pcg" : "cg");
+    explicit hessian_free(const options& o) : hessian_free(o, identity_preconditioner{}) {}
+    // CG preconditioned by m, e.g. hessian_free(o, diagonal_preconditioner{}).
+    template <std::derived_from<preconditioner> M>
+    hessian_free(const options& o, M m)
+        : hessian_free(o, std::unique_ptr<preconditioner>(std::make_unique<M>(std::move(m)))) {}
+    hessian_free(const options& o, std::unique_ptr<preconditioner> m) : opt_(o), pc_(std::move(m)) {
+        if (!(o.initial_damping >= 0.0 && o.min_damping >= 0.0)) throw error("gateaux::hessian_free: the damping must be ≥ 0");
+        if (o.max_cg_iterations == 0) throw error("gateaux::hessian_free: max_cg_iterations must be ≥ 1");
+        if (!(o.backtrack_growth > 1.0)) throw error("gateaux::hessian_free: backtrack_growth must be > 1");
+        if (pc_ == nullptr) throw error("gateaux::hessian_free: the preconditioner must not be null");
     }
+
+    // hf-cg, hf-gn-cg (Gauss–Newton), hf-pcg-diagonal, ...
+    std::string name() const override {
+        if (dynamic_cast<const identity_preconditioner*>(pc_.get()) != nullptr) return prefix() + "cg";
+        return prefix() + "pcg-" + pc_->name();
+    }
+    const preconditioner& preconditioning() const { return *pc_; }
 
     double damping() const { return lambda_; }
     std::size_t cg_iterations() const { return cg_total_; }       // over the run
@@ -83,13 +105,9 @@ public:
         cg_total_ = cg_last_ = negative_ = pc_identity_ = pc_failed_ = 0;
         pc_message_.clear();
         loss_ = f.value_and_gradient(x, g_);
-        std::string why;
-        if (opt_.curvature == curvature_matrix::gauss_newton && !f.has_gauss_newton())
-            why = objective_message(f, x, [&](param_set& out) { f.gauss_newton_vector(x, g_, out); });
-        else if (precondition_ && !f.has_block_inverse())
-            why = objective_message(f, x, [&](param_set& out) { f.block_inverse(x, g_, out); });
-        if (!why.empty()) return detail::newton::outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, why);
-        return detail::newton::outcome(step_outcome::status::ok, loss_, g_, 0.0, lambda_);
+        product_ = curvature_operator::find(f, opt_.curvature);
+        const std::string why = product_ ? pc_->not_applicable(f, x) : product_.lacking();
+        return detail::newton::start_outcome(name(), why, loss_, g_, lambda_);
     }
 
     void batch_changed(objective& f, const param_set& x) override {
@@ -99,9 +117,12 @@ public:
 
     step_outcome step(objective& f, param_set& x) override {
         using namespace detail::newton;
+        product_ = curvature_operator::find(f, opt_.curvature);  // of this f, which start() checked
+        if (!product_)
+            return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, name() + ": " + product_.lacking());
         // A new curvature sample per iteration, if the objective uses one; a new minibatch came
         // with its own (drawn from its rows by next_batch).
-        if (!batch_sampled_) f.resample_curvature();
+        if (data_batches* d = capability<data_batches>(f); d != nullptr && !batch_sampled_) d->resample_curvature();
         batch_sampled_ = false;
         for (std::size_t attempt = 0; attempt <= opt_.max_retries; ++attempt) {
             run_cg(f, x, attempt == 0 && have_prev_ && opt_.warm_start > 0.0);
@@ -145,11 +166,7 @@ public:
     }
 
 protected:
-    hessian_free(const options& o, bool precondition) : opt_(o), precondition_(precondition) {
-        if (!(o.initial_damping >= 0.0 && o.min_damping >= 0.0)) throw error("gateaux::hessian_free: the damping must be ≥ 0");
-        if (o.max_cg_iterations == 0) throw error("gateaux::hessian_free: max_cg_iterations must be ≥ 1");
-        if (!(o.backtrack_growth > 1.0)) throw error("gateaux::hessian_free: backtrack_growth must be > 1");
-    }
+    std::string prefix() const { return opt_.curvature == curvature_matrix::gauss_newton ? "hf-gn-" : "hf-"; }
 
 private:
     struct snapshot {
@@ -159,38 +176,28 @@ private:
         std::size_t iteration = 0;
     };
 
-    template <class Call>
-    std::string objective_message(objective&, const param_set& x, Call call) {
-        std::string why = name() + ": the objective does not offer what this optimizer needs";
-        param_set out = x.zeros_like();
-        try {
-            call(out);
-        } catch (const error& e) {
-            why = name() + ": " + e.what();
-        }
-        return why;
+    // out = (B + λI)·v
+    void apply(const param_set& x, const param_set& v, param_set& out) {
+        product_(x, v, out);
+        out.axpy(lambda_, v);
     }
 
-    // out = (B + λI)·v
-    void apply(objective& f, const param_set& x, const param_set& v, param_set& out) {
-        if (opt_.curvature == curvature_matrix::gauss_newton)
-            f.gauss_newton_vector(x, v, out);
-        else
-            f.hessian_vector(x, v, out);
-        out.axpy(lambda_, v);
+    // The preconditioner lost for the rest of this CG run.
+    void drop_preconditioner(const rank_error& e) {
+        ++pc_failed_;
+        pc_message_ = e.what();
+        use_pc_ = false;
     }
 
     // z = M⁻¹·r, or z = r; returns whether the preconditioner was used.
     bool precondition(objective& f, const param_set& x, const param_set& r, param_set& z) {
         if (use_pc_) {
             try {
-                f.block_inverse(x, r, z);
+                pc_->apply(f, x, r, z);
                 if (r.dot(z) > 0.0 && z.finite()) return true;
                 ++pc_identity_;
             } catch (const rank_error& e) {
-                ++pc_failed_;
-                pc_message_ = e.what();
-                use_pc_ = false;
+                drop_preconditioner(e);
             }
         }
         z.assign(r);
@@ -207,7 +214,12 @@ private:
 
     void run_cg(objective& f, const param_set& x, bool warm) {
         if (!p_.same_shape(x)) p_ = r_ = z_ = d_ = ad_ = rprev_ = x.zeros_like();
-        use_pc_ = precondition_;
+        use_pc_ = true;
+        try {
+            pc_->prepare(f, x, product_, lambda_);
+        } catch (const rank_error& e) {
+            drop_preconditioner(e);
+        }
         saved_.clear();
         phis_.clear();
         // r = −g − A·p₀
@@ -218,7 +230,7 @@ private:
         if (warm) {
             p_.assign(prev_);
             p_.scale(opt_.warm_start);
-            apply(f, x, p_, ad_);
+            apply(x, p_, ad_);
             phi = 0.5 * p_.dot(ad_) + g_.dot(p_);
             if (phi < 0.0)
                 r_.axpy(-1.0, ad_);
@@ -234,7 +246,7 @@ private:
         d_.assign(z_);
         double rz = r_.dot(z_);
         while (i < opt_.max_cg_iterations && r_.norm() > stop) {
-            apply(f, x, d_, ad_);
+            apply(x, d_, ad_);
             const double curv = d_.dot(ad_);
             ++i;
             if (!(curv > 0.0)) {
@@ -260,12 +272,15 @@ private:
             const bool was_used = used;
             used = precondition(f, x, r_, z_);
             const double rz_new = r_.dot(z_);
-            // Plain CG: Fletcher–Reeves β = rᵀr/r_prevᵀr_prev. Preconditioned: Polak–Ribière β
-            // (flexible CG), and a restart when the preconditioner switched on or off.
+            // A restart when the preconditioner switched on or off. A positive definite one (the
+            // identity: plain CG): the standard β = rᵀz/r_prevᵀz_prev (Fletcher–Reeves). Otherwise
+            // Polak–Ribière's β (flexible CG).
             double beta = 0.0;
-            if (!precondition_) {
+            if (used != was_used) {
+                beta = 0.0;
+            } else if (pc_->positive_definite()) {
                 beta = rz_new / rz;
-            } else if (used == was_used) {
+            } else {
                 rprev_.scale(-1.0);
                 rprev_.axpy(1.0, r_);  // r − r_prev
                 beta = std::max(0.0, z_.dot(rprev_) / rz);
@@ -300,7 +315,9 @@ private:
     }
 
     options opt_;
-    bool precondition_ = false, use_pc_ = false, have_prev_ = false, batch_sampled_ = false;
+    std::unique_ptr<preconditioner> pc_;
+    curvature_operator product_;  // B·v of the objective in use
+    bool use_pc_ = false, have_prev_ = false, batch_sampled_ = false;
     param_set prev_, p_, r_, z_, d_, ad_, rprev_, trial_, g_trial_, fallback_;
     std::vector<snapshot> saved_;
     std::vector<double> phis_;
@@ -309,12 +326,14 @@ private:
     std::string pc_message_;
 };
 
-// Preconditioned CG with the exact per-layer inverse M⁻¹ = blockdiag(H_l⁺) (f.block_inverse);
-// not_applicable when the objective has no block inverse.
+// Preconditioned CG with the exact per-layer inverse M⁻¹ = blockdiag(H_l⁺) (the block_solver
+// capability): hessian_free with the block_inverse_preconditioner, under its own name (hf-pcg).
 class preconditioned_hessian_free final : public hessian_free {
 public:
+    using needs = capability_list<block_solver>;
     preconditioned_hessian_free() : preconditioned_hessian_free(options{}) {}
-    explicit preconditioned_hessian_free(const options& o) : hessian_free(o, true) {}
+    explicit preconditioned_hessian_free(const options& o) : hessian_free(o, block_inverse_preconditioner{}) {}
+    std::string name() const override { return prefix() + "pcg"; }
 };
 
 }  // namespace gateaux

@@ -14,7 +14,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
-#include "objective.hpp"
+#include "capabilities.hpp"
 #include "param_set.hpp"
 
 namespace gateaux {

@@ -4,19 +4,33 @@
 // lines otherwise), keeps a history that can be written as CSV, and returns a summary. A failed
 // line search, a non-finite value or divergence ends the run with its reason in the summary —
 // never a crash, and no exception in normal use.
+//
+// What an optimizer needs of the objective (optim/capabilities.hpp) is checked twice:
+//   at compile time   each optimizer class states the capabilities every run of it needs
+//                     (`using needs = capability_list<...>`); minimize(f, x, opt) on an objective of
+//                     a final type (its capabilities are then all known, as for graph_objective)
+//                     is a compile error naming the first one it lacks;
+//   at run time       start() refuses an objective without what this run needs (the stated needs,
+//                     and those that depend on the options, e.g. Gauss–Newton products for
+//                     hessian_free with curvature_matrix::gauss_newton) with
+//                     step_outcome::status::not_applicable, and minimize ends with
+//                     stop_reason::not_applicable and the message naming the capability. This is
+//                     what an objective& (or a non-final type, which a derived class may extend) gets.
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
 
-#include "objective.hpp"
+#include "capabilities.hpp"
 #include "param_set.hpp"
 
 namespace gateaux {
@@ -100,15 +114,20 @@ struct result {
     }
 };
 
-// An optimizer keeps its own state between steps. start() evaluates the starting point; step()
-// moves x and reports the loss and gradient norm at the new point.
+// An optimizer keeps its own state between steps. start() evaluates the starting point and
+// checks that the objective has what the run needs; step() moves x and reports the loss and
+// gradient norm at the new point.
 class optimizer {
 public:
+    // The capabilities beyond objective that every run of this optimizer needs; a derived class
+    // that needs more states its own list.
+    using needs = capability_list<>;
+
     virtual ~optimizer() = default;
     virtual std::string name() const = 0;
     virtual step_outcome start(objective& f, param_set& x) = 0;
     virtual step_outcome step(objective& f, param_set& x) = 0;
-    // minimize() drew a new minibatch (objective::next_batch) and calls this before step(). By
+    // minimize() drew a new minibatch (data_batches::next_batch) and calls this before step(). By
     // default nothing changes: a first-order method's gradient at x from the previous batch is a
     // stochastic gradient that did not choose x.
     virtual void batch_changed(objective& f, const param_set& x) { (void)f, (void)x; }
@@ -143,6 +162,7 @@ inline void print_progress(const std::string& name, const iteration_record& r, b
 
 inline result minimize(objective& f, param_set& x, optimizer& opt, const stopping& stop = {},
                        const iteration_callback& callback = {}) {
+    data_batches* const batches = capability<data_batches>(f);
     using clock = std::chrono::steady_clock;
     const auto t0 = clock::now();
     const auto seconds = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
@@ -190,8 +210,8 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
     if (auto why = check(o)) return finish(*why, "", o);
     double previous = o.loss;
     for (std::size_t it = 1; it <= stop.max_iterations; ++it) {
-        if (f.minibatched()) {
-            f.next_batch();
+        if (batches != nullptr && batches->minibatched()) {
+            batches->next_batch();
             opt.batch_changed(f, x);
         }
         o = opt.step(f, x);
@@ -207,6 +227,48 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         if (callback && !callback(r, x)) return finish(stop_reason::callback, "", o);
     }
     return finish(stop_reason::max_iterations, "", o);
+}
+
+namespace detail {
+// One static_assert per capability, so that the message itself names the one that is missing.
+template <class F, class C>
+consteval bool offers() {
+    constexpr bool ok = std::derived_from<F, C>;
+    if constexpr (std::same_as<C, hessian_products>)
+        static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs hessian_products (H·v), "
+                          "which the objective's type does not offer");
+    else if constexpr (std::same_as<C, gauss_newton_products>)
+        static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs gauss_newton_products "
+                          "(Gauss–Newton·v), which the objective's type does not offer");
+    else if constexpr (std::same_as<C, block_solver>)
+        static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs block_solver (the per-layer "
+                          "inverse), which the objective's type does not offer; use a Hessian-free or quasi-Newton optimizer");
+    else if constexpr (std::same_as<C, hessian_matrix>)
+        static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs hessian_matrix (the explicit "
+                          "Hessian), which the objective's type does not offer");
+    else if constexpr (std::same_as<C, data_batches>)
+        static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs data_batches (minibatches), "
+                          "which the objective's type does not offer");
+    else
+        static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs a capability (C) that the "
+                          "objective's type (F) does not offer");
+    return ok;
+}
+template <class F, class... C>
+consteval bool offers_all(capability_list<C...>) {
+    return (offers<F, C>() && ...);
+}
+}  // namespace detail
+
+// The same on objects of known types: where the objective's type is final its capabilities are
+// all known, and an optimizer that needs one it lacks does not compile.
+template <std::derived_from<objective> F, std::derived_from<optimizer> Opt>
+result minimize(F& f, param_set& x, Opt& opt, const stopping& stop = {}, const iteration_callback& callback = {}) {
+    if constexpr (std::is_final_v<F>) {
+        constexpr bool checked = detail::offers_all<F>(typename Opt::needs{});  // fails inside, naming it
+        (void)checked;
+    }
+    return minimize(static_cast<objective&>(f), x, static_cast<optimizer&>(opt), stop, callback);
 }
 
 }  // namespace gateaux

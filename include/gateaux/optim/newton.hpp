@@ -7,8 +7,9 @@
 //   damped_newton    Levenberg–Marquardt: (H + λI)·d = −g, accepted by the ratio of actual to
 //                    predicted reduction, λ adapted.
 //
-// Per-layer Newton through the functional inverse is in block_newton.hpp. Failures are
-// statuses, not exceptions: a Hessian over the memory limit (size_error) ends the run with
+// Both need the hessian_matrix capability (optim/capabilities.hpp). Per-layer Newton through the
+// functional inverse is in block_newton.hpp. Failures are statuses, not exceptions: an objective
+// without the explicit Hessian, or a Hessian over the memory limit (size_error), ends the run with
 // step_outcome::status::not_applicable and the reason; an exhausted search with line_search_failed.
 #include <algorithm>
 #include <cmath>
@@ -32,6 +33,7 @@ public:
         double eigenvalue_floor = 1e-10;  // relative to max|λ|, for the |H| fallback
         armijo_backtracking line_search_settings{};
     };
+    using needs = capability_list<hessian_matrix>;
     naive_newton() : naive_newton(options{}) {}
     explicit naive_newton(const options& o) : opt_(o) {}
     std::string name() const override { return "newton"; }
@@ -44,7 +46,7 @@ public:
         d_ = x.zeros_like();
         modified_ = 0;
         loss_ = f.value_and_gradient(x, g_);
-        return detail::newton::outcome(step_outcome::status::ok, loss_, g_, 0.0, 0.0);
+        return detail::newton::start_outcome(name(), detail::missing(f, needs{}), loss_, g_);
     }
 
     step_outcome step(objective& f, param_set& x) override {
@@ -98,6 +100,7 @@ public:
         std::size_t max_rejections = 60;  // per iteration
         std::size_t max_hessian_bytes = default_hessian_bytes;
     };
+    using needs = capability_list<hessian_matrix>;
     damped_newton() : damped_newton(options{}) {}
     explicit damped_newton(const options& o) : opt_(o) {
         if (!(o.initial_damping > 0.0)) throw error("gateaux::damped_newton: the initial damping must be > 0");
@@ -114,7 +117,7 @@ public:
         lambda_ = -1.0;  // set from the first Hessian
         rejections_ = 0;
         loss_ = f.value_and_gradient(x, g_);
-        return detail::newton::outcome(step_outcome::status::ok, loss_, g_, 0.0, 0.0);
+        return detail::newton::start_outcome(name(), detail::missing(f, needs{}), loss_, g_);
     }
 
     step_outcome step(objective& f, param_set& x) override {

@@ -13,9 +13,10 @@
 
 #include <xtensor-blas/xlinalg.hpp>  // brings xblas and xlapack, in the order they need
 
+#include "../symbolic/hessian.hpp"  // default_hessian_bytes, the explicit Hessian's memory limit
+#include "capabilities.hpp"
 #include "line_search.hpp"
 #include "minimize.hpp"
-#include "objective.hpp"
 #include "param_set.hpp"
 
 namespace gateaux::detail::newton {
@@ -68,11 +69,17 @@ inline void unflatten(const double* v, param_set& p) {
     }
 }
 
-// The explicit Hessian, or the size_error's message in `why`.
+// The explicit Hessian, or in `why` the reason there is none: the objective lacks hessian_matrix,
+// or its size_error.
 inline bool explicit_hessian(objective& f, const param_set& x, std::size_t max_bytes, tensor& h, std::string& why,
                              const char* who) {
+    hessian_matrix* const m = capability<hessian_matrix>(f);
+    if (m == nullptr) {
+        why = std::string(who) + ": " + lacking<hessian_matrix>();
+        return false;
+    }
     try {
-        h = f.hessian(x, max_bytes);
+        h = m->hessian(x, max_bytes);
         return true;
     } catch (const size_error& e) {
         why = std::string(who) + ": " + e.what();
@@ -146,6 +153,14 @@ inline double half_quadratic(const tensor& h, const std::vector<double>& d, std:
 inline step_outcome outcome(step_outcome::status s, double loss, const param_set& g, double step_norm, double step_size,
                             std::string message = {}) {
     return {s, loss, g.norm(), step_norm, step_size, std::move(message)};
+}
+
+// start()'s answer at the starting point (loss and gradient evaluated): ok, or not_applicable
+// naming what the objective lacks (`why`, from detail::missing; empty when nothing is missing).
+inline step_outcome start_outcome(const std::string& who, const std::string& why, double loss, const param_set& g,
+                                  double step_size = 0.0) {
+    if (why.empty()) return outcome(step_outcome::status::ok, loss, g, 0.0, step_size);
+    return outcome(step_outcome::status::not_applicable, loss, g, 0.0, 0.0, who + ": " + why);
 }
 
 }  // namespace gateaux::detail::newton

@@ -1,7 +1,16 @@
 #pragma once
-// What optimizers see: an objective. It offers the loss, the gradient, H·v, Gauss–Newton·v, the
-// per-layer Newton step and block inverse (where the network has them), and the explicit Hessian
-// for small problems. Optimizers never see the graph.
+// The objective of a compiled graph: make_objective(loss, wrt(...), options...) compiles what it
+// needs, once, and offers each capability of optim/capabilities.hpp that the graph supports:
+//
+//   always                 value and gradient, hessian_products (the R-operator),
+//                          hessian_matrix (from H·v columns), data_batches
+//   a parseable loss       gauss_newton_products: sum(...) or mean(...) of squared_error or
+//                          cross_entropy (the losses the B-operator's loss parser knows)
+//   bop accepts the net    block_solver: newton_step, bop and fd_newton_step, with the options
+//
+// A capability the graph lacks is not a base class at all: the type says what it offers (a
+// compile error where an optimizer needs it, optim/minimize.hpp), and capability<C>(f) is null.
+// Optimizers never see the graph.
 //
 //   auto f = make_objective(loss, wrt(W1, W2));       // compiles what it needs, once
 //   f.set_data(x, X).set_data(y, Y);                   // full batch; or f.use_minibatches(64, seed)
@@ -11,6 +20,7 @@
 // Evaluations are counted (value, gradient, curvature products, block solves) for result tables.
 #include <algorithm>
 #include <concepts>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -23,54 +33,11 @@
 #include "../symbolic/hessian.hpp"
 #include "../symbolic/hvp.hpp"
 #include "../symbolic/inverse.hpp"
+#include "capabilities.hpp"
 #include "data_rows.hpp"
 #include "param_set.hpp"
 
 namespace gateaux {
-
-struct evaluation_counts {
-    std::size_t values = 0, gradients = 0, hessian_vectors = 0, gauss_newton_vectors = 0, block_solves = 0, hessians = 0;
-    std::size_t total() const { return values + gradients + hessian_vectors + gauss_newton_vectors + block_solves + hessians; }
-};
-
-class objective {
-public:
-    virtual ~objective() = default;
-    virtual std::vector<std::string> names() const = 0;
-    virtual param_set parameters_like() const = 0;  // zeros, one block per parameter
-
-    virtual double value(const param_set& x) = 0;
-    virtual double value_and_gradient(const param_set& x, param_set& g) = 0;
-    virtual void hessian_vector(const param_set& x, const param_set& v, param_set& hv) = 0;
-    virtual void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) = 0;
-    virtual bool has_gauss_newton() const = 0;
-    // Per-layer (block-diagonal) Newton: Δ_l = H_l⁺·G_l (and the loss and gradient, same pass).
-    virtual bool has_block_inverse() const = 0;
-    virtual double block_newton_step(const param_set& x, param_set& g, param_set& step) = 0;
-    virtual void block_inverse(const param_set& x, const param_set& v, param_set& out) = 0;
-    // The same step by finite differences of the functional inverse (fd_newton_step: central
-    // differences at G(1 ± r/2), or Richardson); fills the gradient too and returns the loss.
-    virtual double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) = 0;
-    // The explicit full Hessian (n×n over all blocks, row-major flattened), refused above max_bytes.
-    virtual tensor hessian(const param_set& x, std::size_t max_bytes) = 0;
-
-    // Minibatches: the data rows in use. Full batch unless use_minibatches() was called.
-    // next_batch() moves to the next minibatch and, when a curvature sample is in use, draws a new
-    // sample from its rows (optimizers rely on this: hessian_free does not draw a second one).
-    virtual std::size_t data_rows() const = 0;
-    virtual std::size_t batch_rows() const = 0;
-    virtual void next_batch() = 0;
-    // Curvature on a subsample (Martens 2010; Byrd et al. 2011): when the objective was told to
-    // (graph_objective::use_curvature_sample), H·v, Gauss–Newton·v, the block inverse and the
-    // explicit Hessian use a random subset of the current rows, drawn again by each call of this;
-    // loss and gradient keep all rows (optim/data_rows.hpp). Optimizers that build a curvature model call it once per
-    // iteration, except after a new minibatch, which came with its own sample.
-    virtual void resample_curvature() {}
-    virtual std::size_t curvature_rows() const { return batch_rows(); }
-    virtual bool minibatched() const = 0;
-
-    evaluation_counts counts;
-};
 
 namespace detail {
 // Whether a loss is sum(...) of per-row terms: its curvature grows with the number of rows used.
@@ -96,16 +63,62 @@ struct objective_options {
         return gateaux::bop(loss, w, O{}...);
     }
 };
+
+// Which of the graph-dependent capabilities a graph objective has.
+template <class Loss, class Options, class... P>
+struct graph_support {
+    static constexpr bool gauss_newton = bop::parse_loss<Loss>::ok;
+    static constexpr bool block_solver = Options::template available<Loss, P...>;
+};
+
+// The graph-dependent capabilities as mixins: each overrides its interface's functions by
+// forwarding to the objective (Self), so that where the graph lacks one, the objective has
+// neither the interface nor the functions (an empty base `without` stands in its place).
+template <class Self>
+class graph_gauss_newton : public gauss_newton_products {
+public:
+    void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) final {
+        static_cast<Self&>(*this).gauss_newton_impl(x, v, out);
+    }
+};
+template <class Self>
+class graph_block_solver : public block_solver {
+public:
+    double block_newton_step(const param_set& x, param_set& g, param_set& step) final {
+        return static_cast<Self&>(*this).block_newton_impl(x, g, step);
+    }
+    void block_inverse(const param_set& x, const param_set& v, param_set& out) final {
+        static_cast<Self&>(*this).block_inverse_impl(x, v, out);
+    }
+    double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) final {
+        return static_cast<Self&>(*this).fd_block_newton_impl(x, r, scheme, g, step);
+    }
+};
+template <class Capability>
+struct without {};
+
+template <bool Has, class Mixin, class Capability>
+using capability_if = std::conditional_t<Has, Mixin, without<Capability>>;
 }  // namespace detail
 
 template <class Loss, class Options, class... P>
-class graph_objective final : public objective {
+class graph_objective final
+    : public objective,
+      public hessian_products,
+      public hessian_matrix,
+      public data_batches,
+      public detail::capability_if<detail::graph_support<Loss, Options, P...>::gauss_newton,
+                                   detail::graph_gauss_newton<graph_objective<Loss, Options, P...>>, gauss_newton_products>,
+      public detail::capability_if<detail::graph_support<Loss, Options, P...>::block_solver,
+                                   detail::graph_block_solver<graph_objective<Loss, Options, P...>>, block_solver> {
     using W = params<P...>;
     static constexpr W w{};
     using G = decltype(grad(Loss{}, w));
     using HV = decltype(hvp(Loss{}, w));
-    static constexpr bool gn_ok = detail::bop::parse_loss<Loss>::ok;
-    static constexpr bool bop_ok = Options::template available<Loss, P...>;
+    static constexpr bool gn_ok = detail::graph_support<Loss, Options, P...>::gauss_newton;
+    static constexpr bool bop_ok = detail::graph_support<Loss, Options, P...>::block_solver;
+    friend class detail::graph_gauss_newton<graph_objective>;
+    friend class detail::graph_block_solver<graph_objective>;
     static constexpr auto make_gn() {
         if constexpr (gn_ok)
             return gnvp(Loss{}, w);
@@ -194,65 +207,6 @@ public:
         copy_out<HV>(hv_prog_, hv);
         if (rows_.curvature_scale() != 1.0) hv.scale(rows_.curvature_scale());
     }
-    bool has_gauss_newton() const override { return gn_ok; }
-    void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) override {
-        if constexpr (gn_ok) {
-            bind_params(gn_prog_, x);
-            bind_directions(gn_prog_, v);
-            gn_prog_.run();
-            ++counts.gauss_newton_vectors;
-            copy_out<GN>(gn_prog_, out);
-            if (rows_.curvature_scale() != 1.0) out.scale(rows_.curvature_scale());
-        } else {
-            (void)x, (void)v, (void)out;
-            throw error("gateaux::objective: Gauss–Newton products need a loss that is sum(...) or mean(...) of squared_error or cross_entropy");
-        }
-    }
-    bool has_block_inverse() const override { return bop_ok; }
-    double block_newton_step(const param_set& x, param_set& g, param_set& step) override {
-        if constexpr (bop_ok) {
-            bind_params(newton_prog_, x);
-            newton_prog_.run();
-            ++counts.gradients;
-            ++counts.block_solves;
-            copy_out<G>(newton_prog_, g);
-            copy_out<NS>(newton_prog_, step);
-            return newton_prog_.scalar(Loss{});
-        } else {
-            (void)x, (void)g, (void)step;
-            throw error(no_block_inverse);
-        }
-    }
-    void block_inverse(const param_set& x, const param_set& v, param_set& out) override {
-        if constexpr (bop_ok) {
-            bind_params(bop_prog_, x);
-            bind_directions(bop_prog_, v);
-            bop_prog_.run();
-            ++counts.block_solves;
-            copy_out<BI>(bop_prog_, out);
-            if (rows_.curvature_scale() != 1.0) out.scale(1.0 / rows_.curvature_scale());
-        } else {
-            (void)x, (void)v, (void)out;
-            throw error(no_block_inverse);
-        }
-    }
-    double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) override {
-        if constexpr (bop_ok) {
-            bind_params(grad_prog_, x);
-            grad_prog_.run();
-            ++counts.gradients;
-            copy_out<G>(grad_prog_, g);
-            const double loss = grad_prog_.scalar(Loss{});
-            const auto d = fd_newton_step(grad_prog_, Loss{}, w, r, scheme);
-            ++counts.block_solves;
-            if (step.size() != sizeof...(P)) step = param_set(std::vector<tensor>(sizeof...(P)));
-            for (std::size_t i = 0; i < sizeof...(P); ++i) step[i] = d[i];
-            return loss;
-        } else {
-            (void)x, (void)r, (void)scheme, (void)g, (void)step;
-            throw error(no_block_inverse);
-        }
-    }
     tensor hessian(const param_set& x, std::size_t max_bytes) override {
         param_set v = parameters_like();
         bind_params(hv_prog_, x);
@@ -268,10 +222,51 @@ public:
     bool minibatched() const override { return rows_.minibatched(); }
     void next_batch() override { rows_.next_batch(binder()); }
 
+    // Whether this graph offers the two capabilities that depend on it, as constants of the type
+    // (the same answers as capability<gauss_newton_products>(f) and capability<block_solver>(f)).
+    static constexpr bool has_gauss_newton() { return gn_ok; }
+    static constexpr bool has_block_inverse() { return bop_ok; }
+
 private:
-    static constexpr const char* no_block_inverse =
-        "gateaux::objective: this network has no per-layer inverse (bop rejects it: see docs/theory.md); "
-        "use a Hessian-free or quasi-Newton optimizer";
+    // The graph-dependent capabilities (detail::graph_gauss_newton, graph_block_solver forward
+    // here); instantiated only where the graph has them.
+    void gauss_newton_impl(const param_set& x, const param_set& v, param_set& out) {
+        bind_params(gn_prog_, x);
+        bind_directions(gn_prog_, v);
+        gn_prog_.run();
+        ++counts.gauss_newton_vectors;
+        copy_out<GN>(gn_prog_, out);
+        if (rows_.curvature_scale() != 1.0) out.scale(rows_.curvature_scale());
+    }
+    double block_newton_impl(const param_set& x, param_set& g, param_set& step) {
+        bind_params(newton_prog_, x);
+        newton_prog_.run();
+        ++counts.gradients;
+        ++counts.block_solves;
+        copy_out<G>(newton_prog_, g);
+        copy_out<NS>(newton_prog_, step);
+        return newton_prog_.scalar(Loss{});
+    }
+    void block_inverse_impl(const param_set& x, const param_set& v, param_set& out) {
+        bind_params(bop_prog_, x);
+        bind_directions(bop_prog_, v);
+        bop_prog_.run();
+        ++counts.block_solves;
+        copy_out<BI>(bop_prog_, out);
+        if (rows_.curvature_scale() != 1.0) out.scale(1.0 / rows_.curvature_scale());
+    }
+    double fd_block_newton_impl(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) {
+        bind_params(grad_prog_, x);
+        grad_prog_.run();
+        ++counts.gradients;
+        copy_out<G>(grad_prog_, g);
+        const double loss = grad_prog_.scalar(Loss{});
+        const auto d = fd_newton_step(grad_prog_, Loss{}, w, r, scheme);
+        ++counts.block_solves;
+        if (step.size() != sizeof...(P)) step = param_set(std::vector<tensor>(sizeof...(P)));
+        for (std::size_t i = 0; i < sizeof...(P); ++i) step[i] = d[i];
+        return loss;
+    }
 
     // What data_rows calls to bind a data tensor to the programs.
     auto binder() {
@@ -329,8 +324,8 @@ private:
 // Options (any of accept_newton_solution, output_per_unit) choose the B-operator's formulas for
 // block_newton_step and block_inverse, as for newton_step(loss, w, options...): e.g. a network
 // whose widths fall above a layer needs accept_newton_solution, a batch wider than the output
-// layer's input output_per_unit. Without them the objective has the per-layer inverse only where
-// the default rules give one (has_block_inverse()).
+// layer's input output_per_unit. Without them the objective has the per-layer inverse (the
+// block_solver capability) only where the default rules give one.
 template <expression Loss, class... P, class... O>
 graph_objective<Loss, detail::objective_options<O...>, P...> make_objective(Loss, params<P...>, O...) {
     static_assert(Loss::rows == 1 && Loss::cols == 1, "gateaux::make_objective(loss, wrt(...)) requires a scalar (1×1) loss");

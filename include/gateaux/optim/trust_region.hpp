@@ -1,7 +1,7 @@
 #pragma once
 // Trust-region Newton with |H| (Nocedal & Wright, Alg. 4.1, with the model Hessian made positive
-// definite by absolute eigenvalues). For small problems: one explicit Hessian and one symmetric
-// eigendecomposition per iteration.
+// definite by absolute eigenvalues). For small problems: one explicit Hessian (the hessian_matrix
+// capability) and one symmetric eigendecomposition per iteration.
 //
 //   model        m(p) = gᵀp + ½pᵀ|H|p,  |H| = V·max(|Λ|, floor)·Vᵀ
 //   subproblem   min m(p) subject to ‖p‖ ≤ Δ, solved exactly in the eigenbasis: p(μ) = −(|Λ| + μI)⁻¹Vᵀg;
@@ -36,6 +36,7 @@ public:
         std::size_t max_rejections = 60;  // per iteration
         std::size_t max_hessian_bytes = default_hessian_bytes;
     };
+    using needs = capability_list<hessian_matrix>;
     trust_region() : trust_region(options{}) {}
     explicit trust_region(const options& o) : opt_(o) {
         if (!(o.initial_radius > 0.0 && o.max_radius >= o.initial_radius))
@@ -55,7 +56,7 @@ public:
         radius_ = opt_.initial_radius;
         rejections_ = indefinite_ = 0;
         loss_ = f.value_and_gradient(x, g_);
-        return detail::newton::outcome(step_outcome::status::ok, loss_, g_, 0.0, radius_);
+        return detail::newton::start_outcome(name(), detail::missing(f, needs{}), loss_, g_, radius_);
     }
 
     step_outcome step(objective& f, param_set& x) override {

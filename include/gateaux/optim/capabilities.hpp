@@ -1,0 +1,217 @@
+#pragma once
+// What an objective can do, as separate capabilities. Every objective has the first; the others
+// are small interfaces an objective derives from when it has them, and an optimizer runs only
+// where the ones it needs are there:
+//
+//   objective               names and shapes of the parameters, value, value and gradient, counts
+//   curvature_products<K>   C·v for a curvature matrix C of kind K: hessian_products (H·v, the
+//                           R-operator), gauss_newton_products (G·v)
+//   block_solver            the per-layer Newton step Δ_l = H_l⁺·G_l, the block inverse
+//                           blockdiag(H_l⁺)·v, the step by finite differences of the inverse map
+//   hessian_matrix          the explicit n×n Hessian, for small problems
+//   data_batches            which rows of the data are in use: minibatches, a curvature sample
+//
+// An objective written by hand implements what it has, and nothing else:
+//
+//   class least_squares final : public objective, public hessian_products { ... };
+//
+// The capability interfaces do not derive from objective. They are mixins found from an
+// objective& by dynamic_cast (capability<C>(f): null where f lacks C), so a class with several
+// of them has one objective base and no virtual inheritance. How an optimizer states what it
+// needs, and where that is checked, is in optim/minimize.hpp (optimizer::needs).
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../core/tensor.hpp"
+#include "../symbolic/inverse.hpp"  // fd_scheme, the finite-difference block step's scheme
+#include "param_set.hpp"
+
+namespace gateaux {
+
+struct evaluation_counts {
+    std::size_t values = 0, gradients = 0, hessian_vectors = 0, gauss_newton_vectors = 0, block_solves = 0, hessians = 0;
+    std::size_t total() const { return values + gradients + hessian_vectors + gauss_newton_vectors + block_solves + hessians; }
+};
+
+// Value and gradient: what every objective has, and what every optimizer sees.
+class objective {
+public:
+    virtual ~objective() = default;
+    virtual std::vector<std::string> names() const = 0;
+    virtual param_set parameters_like() const = 0;  // zeros, one block per parameter
+
+    virtual double value(const param_set& x) = 0;
+    virtual double value_and_gradient(const param_set& x, param_set& g) = 0;
+
+    // Every evaluation through any capability is counted here (for result tables).
+    evaluation_counts counts;
+};
+
+// ---------------------------------------------------------------- curvature products by kind
+// Each interface names itself (`name`) and says what an objective without it lacks (`absent`),
+// so that a refusal can name the missing capability.
+//
+// The curvature matrices whose products an objective may offer. A further kind (the Fisher
+// matrix) is one more enumerator, one more specialisation of curvature_products and one more
+// case in curvature_operator::find below; optimizers that take the kind as an option need nothing else.
+enum class curvature_matrix { hessian, gauss_newton };
+
+template <curvature_matrix K>
+class curvature_products;
+
+template <>
+class curvature_products<curvature_matrix::hessian> {
+public:
+    static constexpr std::string_view name = "hessian_products";
+    static constexpr std::string_view absent = "it offers no Hessian-vector products H·v";
+    virtual ~curvature_products() = default;
+    // hv = H(x)·v
+    virtual void hessian_vector(const param_set& x, const param_set& v, param_set& hv) = 0;
+    // The same under the name every kind shares, for code generic over the kind.
+    void product(const param_set& x, const param_set& v, param_set& out) { hessian_vector(x, v, out); }
+};
+
+template <>
+class curvature_products<curvature_matrix::gauss_newton> {
+public:
+    static constexpr std::string_view name = "gauss_newton_products";
+    static constexpr std::string_view absent =
+        "it offers no Gauss–Newton products G·v (a graph objective has them for a loss that is sum(...) or mean(...) "
+        "of squared_error or cross_entropy)";
+    virtual ~curvature_products() = default;
+    // out = G(x)·v, G = Jᵀ·H_loss·J the Gauss–Newton matrix (positive semi-definite)
+    virtual void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) = 0;
+    void product(const param_set& x, const param_set& v, param_set& out) { gauss_newton_vector(x, v, out); }
+};
+
+using hessian_products = curvature_products<curvature_matrix::hessian>;
+using gauss_newton_products = curvature_products<curvature_matrix::gauss_newton>;
+
+// ---------------------------------------------------------------- per-layer block solver
+class block_solver {
+public:
+    static constexpr std::string_view name = "block_solver";
+    static constexpr std::string_view absent =
+        "it has no per-layer inverse (a graph objective has one where bop accepts the network: docs/theory.md); "
+        "use a Hessian-free or quasi-Newton optimizer";
+    virtual ~block_solver() = default;
+    // Per-layer (block-diagonal) Newton: step_l = H_l⁺·G_l, with the loss (returned) and the
+    // gradient g from the same pass. rank_error where the inverse cannot be formed at this batch.
+    virtual double block_newton_step(const param_set& x, param_set& g, param_set& step) = 0;
+    // out = blockdiag(H_l⁺)·v
+    virtual void block_inverse(const param_set& x, const param_set& v, param_set& out) = 0;
+    // The step by finite differences of the functional inverse (central at G(1 ± r/2), or
+    // Richardson); fills the gradient too and returns the loss.
+    virtual double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) = 0;
+};
+
+// ---------------------------------------------------------------- the explicit Hessian
+class hessian_matrix {
+public:
+    static constexpr std::string_view name = "hessian_matrix";
+    static constexpr std::string_view absent = "it offers no explicit Hessian";
+    virtual ~hessian_matrix() = default;
+    // n×n over all blocks (row-major flattened, blocks in names() order); size_error above max_bytes.
+    virtual tensor hessian(const param_set& x, std::size_t max_bytes) = 0;
+};
+
+// ---------------------------------------------------------------- the data rows in use
+class data_batches {
+public:
+    static constexpr std::string_view name = "data_batches";
+    static constexpr std::string_view absent = "it has no data rows to batch";
+    virtual ~data_batches() = default;
+    // The rows of the data, and of the current batch (all of them unless minibatched).
+    virtual std::size_t data_rows() const = 0;
+    virtual std::size_t batch_rows() const = 0;
+    virtual bool minibatched() const = 0;
+    // Moves to the next minibatch and, when a curvature sample is in use, draws a new sample
+    // from its rows (optimizers rely on this: hessian_free does not draw a second one).
+    virtual void next_batch() = 0;
+    // Curvature on a subsample (Martens 2010; Byrd et al. 2011): where the objective was told to,
+    // the curvature capabilities use a random subset of the current rows, drawn again by each
+    // call of this; loss and gradient keep all rows. Optimizers that build a curvature model call
+    // it once per iteration, except after a new minibatch, which came with its own sample.
+    virtual void resample_curvature() {}
+    virtual std::size_t curvature_rows() const { return batch_rows(); }
+};
+
+// ---------------------------------------------------------------- finding a capability
+// C of f, or null where f does not offer it.
+template <class C>
+C* capability(objective& f) {
+    return dynamic_cast<C*>(&f);
+}
+template <class C>
+const C* capability(const objective& f) {
+    return dynamic_cast<const C*>(&f);
+}
+
+// What an optimizer or a preconditioner needs beyond objective (optim/minimize.hpp).
+template <class... C>
+struct capability_list {};
+
+namespace detail {
+template <class C>
+std::string lacking() {
+    return "needs " + std::string(C::name) + ", which this objective does not offer: " + std::string(C::absent);
+}
+// The refusal naming the first capability in the list that f lacks, or "" when it has them all.
+template <class... C>
+std::string missing(const objective& f, capability_list<C...>) {
+    std::string why;
+    ((why.empty() && capability<C>(f) == nullptr ? (void)(why = lacking<C>()) : (void)0), ...);
+    return why;
+}
+
+// Whether f draws minibatches (an objective without data_batches has one fixed batch).
+inline bool minibatched(objective& f) {
+    const data_batches* d = capability<data_batches>(f);
+    return d != nullptr && d->minibatched();
+}
+}  // namespace detail
+
+// C·v for a kind of curvature chosen at run time (an optimizer's option), found on an
+// objective once and then applied many times (each CG iteration).
+class curvature_operator {
+public:
+    curvature_operator() = default;
+    // The products of kind k of f; an empty operator (false) where f lacks them.
+    static curvature_operator find(objective& f, curvature_matrix k) {
+        switch (k) {
+            case curvature_matrix::hessian: return bind<curvature_matrix::hessian>(f);
+            case curvature_matrix::gauss_newton: return bind<curvature_matrix::gauss_newton>(f);
+        }
+        return {};
+    }
+    explicit operator bool() const { return call_ != nullptr; }
+    curvature_matrix kind() const { return kind_; }
+    // The refusal naming the capability, for an empty operator.
+    const std::string& lacking() const { return lacking_; }
+    // out = C(x)·v
+    void operator()(const param_set& x, const param_set& v, param_set& out) const { call_(self_, x, v, out); }
+
+private:
+    template <curvature_matrix K>
+    static curvature_operator bind(objective& f) {
+        curvature_operator op;
+        op.kind_ = K;
+        if (auto* c = capability<curvature_products<K>>(f)) {
+            op.self_ = c;
+            op.call_ = [](void* self, const param_set& x, const param_set& v, param_set& out) {
+                static_cast<curvature_products<K>*>(self)->product(x, v, out);
+            };
+        } else {
+            op.lacking_ = detail::lacking<curvature_products<K>>();
+        }
+        return op;
+    }
+
+    void* self_ = nullptr;
+    void (*call_)(void*, const param_set&, const param_set&, param_set&) = nullptr;
+    curvature_matrix kind_ = curvature_matrix::hessian;
+    std::string lacking_;
+};
+
+}  // namespace gateaux

@@ -1,0 +1,117 @@
+#pragma once
+// Preconditioners for Hessian-free CG (optim/hessian_free.hpp). CG there solves the damped
+// Newton system (C + λI)·p = −g, C·v from the objective's curvature products of the chosen kind
+// (H or Gauss–Newton; B in hessian_free.hpp); a preconditioner stands for M ≈ C + λI and gives
+// z = M⁻¹·r for each CG residual r.
+//
+//   identity_preconditioner       M = I: plain CG.
+//   diagonal_preconditioner       M = diag(|C_ii|, floored) + λI, C_ii from one product C·e_i per
+//                                 coordinate (optim/curvature_diagonal.hpp, as diagonal Newton):
+//                                 n products per CG run, so for small problems (refused above
+//                                 options::max_parameters).
+//   block_inverse_preconditioner  M⁻¹ = blockdiag(H_l⁺) from the B-operator (the block_solver
+//                                 capability): the exact inverse of the block-diagonal part of H.
+//                                 It ignores λ, is not positive definite where a block H_l is
+//                                 indefinite (smooth activations), and does not exist at a batch
+//                                 larger than a width (rank_error).
+//
+// Another preconditioner (K-FAC, say) derives from preconditioner. What CG does when one fails is
+// the same for all and is CG's (hessian_free): where rᵀM⁻¹r ≤ 0 or M⁻¹r is not finite that
+// iteration uses the identity; a rank_error from prepare or apply drops the preconditioner for
+// the rest of that CG run.
+#include <string>
+
+#include "../core/errors.hpp"
+#include "capabilities.hpp"
+#include "curvature_diagonal.hpp"
+#include "param_set.hpp"
+
+namespace gateaux {
+
+class preconditioner {
+public:
+    virtual ~preconditioner() = default;
+    virtual std::string name() const = 0;
+    // Why it cannot be used on f at x (naming the missing capability, or a limit), or "" if it
+    // can; hessian_free's start() ends the run with not_applicable on a non-empty answer.
+    virtual std::string not_applicable(objective& f, const param_set& x) const {
+        (void)f, (void)x;
+        return {};
+    }
+    // At the start of each CG run, for the system (C + λI) at x: c(x, v, out) is C·v, damping is λ.
+    virtual void prepare(objective& f, const param_set& x, const curvature_operator& c, double damping) {
+        (void)f, (void)x, (void)c, (void)damping;
+    }
+    // z = M⁻¹·r, with z shaped like r.
+    virtual void apply(objective& f, const param_set& x, const param_set& r, param_set& z) = 0;
+    // Whether M⁻¹ is positive definite wherever it exists. Then CG uses the standard β;
+    // otherwise the flexible one (Polak–Ribière), which tolerates the identity standing in for
+    // M⁻¹ in some iterations.
+    virtual bool positive_definite() const = 0;
+};
+
+class identity_preconditioner final : public preconditioner {
+public:
+    std::string name() const override { return "identity"; }
+    void apply(objective&, const param_set&, const param_set& r, param_set& z) override { z.assign(r); }
+    bool positive_definite() const override { return true; }
+};
+
+class diagonal_preconditioner final : public preconditioner {
+public:
+    struct options {
+        double relative_floor = 1e-8;       // |C_ii| floored at relative_floor·max_j |C_jj|
+        std::size_t max_parameters = 4096;  // n products per CG run: refuse larger problems
+    };
+    diagonal_preconditioner() : diagonal_preconditioner(options{}) {}
+    explicit diagonal_preconditioner(const options& o) : opt_(o) {
+        if (!(o.relative_floor > 0.0 && o.relative_floor < 1.0))
+            throw error("gateaux::diagonal_preconditioner: the relative floor must be in (0, 1)");
+    }
+    std::string name() const override { return "diagonal"; }
+
+    std::string not_applicable(objective&, const param_set& x) const override {
+        if (x.count() <= opt_.max_parameters) return {};
+        return "the diagonal preconditioner needs " + std::to_string(x.count()) +
+               " curvature products per CG run, above diagonal_preconditioner::options::max_parameters = " +
+               std::to_string(opt_.max_parameters);
+    }
+    void prepare(objective&, const param_set& x, const curvature_operator& c, double damping) override {
+        if (!d_.same_shape(x)) d_ = e_ = cv_ = x.zeros_like();
+        detail::unit_vector_diagonal([&](const param_set& v, param_set& out) { c(x, v, out); }, e_, cv_, d_);
+        detail::make_positive(d_, opt_.relative_floor);
+        for (tensor& t : d_)
+            for (double& v : t) v += damping;
+    }
+    void apply(objective&, const param_set&, const param_set& r, param_set& z) override {
+        for (std::size_t b = 0; b < r.size(); ++b)
+            for (std::size_t k = 0; k < r[b].size(); ++k) z[b].data()[k] = r[b].data()[k] / d_[b].data()[k];
+    }
+    bool positive_definite() const override { return true; }
+
+    // diag(M) of the last CG run, shaped like the parameters.
+    const param_set& diagonal() const { return d_; }
+
+private:
+    options opt_;
+    param_set d_, e_, cv_;
+};
+
+class block_inverse_preconditioner final : public preconditioner {
+public:
+    std::string name() const override { return "block-inverse"; }
+    std::string not_applicable(objective& f, const param_set&) const override {
+        return detail::missing(f, capability_list<block_solver>{});
+    }
+    void prepare(objective& f, const param_set&, const curvature_operator&, double) override {
+        solver_ = capability<block_solver>(f);
+        if (solver_ == nullptr) throw error("gateaux::block_inverse_preconditioner: " + detail::lacking<block_solver>());
+    }
+    void apply(objective&, const param_set& x, const param_set& r, param_set& z) override { solver_->block_inverse(x, r, z); }
+    bool positive_definite() const override { return false; }
+
+private:
+    block_solver* solver_ = nullptr;  // of the objective prepare() was given
+};
+
+}  // namespace gateaux
