@@ -40,6 +40,7 @@
 #include "eval/schedule.hpp"
 #include "nn/data.hpp"
 #include "nn/mlp.hpp"
+#include "symbolic/block_solve.hpp"
 #include "symbolic/bop.hpp"
 #include "symbolic/bop_plan.hpp"
 #include "symbolic/curvature_path.hpp"

@@ -54,31 +54,54 @@ struct curvature_solve_op {
 };
 
 // A bias's block: b enters every sample's net row once, so H_b = Σ_b T_b (n×n, exact for any
-// batch), and v·H_b⁺ comes from its symmetric eigendecomposition (LAPACK syevd): the
-// minimum-norm solution, dropping eigenvalues below inverse_tolerance() times the largest in
-// magnitude. The block can be singular by construction (a cross-entropy's output bias: shifting
-// every logit by one constant changes nothing) or for few samples (each T_b below a narrowing
-// layer is singular).
-template <fixed_string Name>
+// batch). With a damping λ (the run-time operand, when present) plus the loss's l2 coefficient
+// Decay on b, v·(H_b + λI)⁻¹ by LDLᵀ, refused (rank_error) where that is singular; undamped,
+// v·H_b⁺ from its symmetric eigendecomposition (LAPACK syevd): the minimum-norm solution,
+// dropping eigenvalues below inverse_tolerance() times the largest in magnitude. The block can be
+// singular by construction (a cross-entropy's output bias: shifting every logit by one constant
+// changes nothing) or for few samples (each T_b below a narrowing layer is singular).
+template <fixed_string Name, double Decay = 0.0>
 struct curvature_sum_solve_op {
     static constexpr shape shape_of(shape, shape v) { return v; }
-    static void value(tensor& out, const tensor& t, const tensor& v) {
+    static constexpr shape shape_of(shape, shape v, shape) { return v; }
+    static void value(tensor& out, const tensor& t, const tensor& v) { solve(out, t, v, Decay); }
+    static void value(tensor& out, const tensor& t, const tensor& v, const tensor& lambda) {
+        if (!(lambda(0, 0) >= 0.0)) throw value_error("gateaux: the damping λ must be ≥ 0, got " + number_string(lambda(0, 0)));
+        solve(out, t, v, Decay + lambda(0, 0));
+    }
+    static void solve(tensor& out, const tensor& t, const tensor& v, double lambda) {
         const std::size_t n = v.shape(1), samples = t.shape(0) / n;
         thread_local tensor sum;
         if (sum.shape(0) != n || sum.shape(1) != n) sum.resize({n, n});
         sum.fill(0.0);
         for (std::size_t b = 0; b < samples; ++b)
             for (std::size_t k = 0; k < n * n; ++k) sum.data()[k] += t.data()[b * n * n + k];
-        const auto [lambda, q] = xt::linalg::eigh(sum);
+        if (lambda > 0.0) {
+            for (std::size_t i = 0; i < n; ++i) sum(i, i) += lambda;
+            thread_local std::vector<double> work;
+            thread_local std::vector<lapack::index> piv, iwork;
+            piv.resize(n);
+            lapack::inertia in;
+            const double rcond = lapack::ldl_factor(sum.data(), lapack::index(n), piv.data(), in, work, iwork);
+            if (!(rcond >= inverse_tolerance()))
+                throw rank_error("the damped block of bias '" + std::string(Name.view()) + "' (Σ_b T_b + λI)",
+                                 "singular or ill-conditioned: condition ≈ " + number_string(1.0 / rcond) + " exceeds 1/tolerance = " +
+                                     number_string(1.0 / inverse_tolerance()),
+                                 rcond == 0.0 ? INFINITY : 1.0 / rcond);
+            std::copy(v.begin(), v.end(), out.begin());
+            lapack::ldl_solve(sum.data(), lapack::index(n), piv.data(), out.data(), lapack::index(v.shape(0)));
+            return;
+        }
+        const auto [eig, q] = xt::linalg::eigh(sum);
         double big = 0.0;
-        for (double e : lambda) big = std::max(big, std::abs(e));
+        for (double e : eig) big = std::max(big, std::abs(e));
         out.fill(0.0);
         for (std::size_t k = 0; k < n; ++k) {
-            if (!(std::abs(lambda(k)) > inverse_tolerance() * big)) continue;
+            if (!(std::abs(eig(k)) > inverse_tolerance() * big)) continue;
             for (std::size_t r = 0; r < v.shape(0); ++r) {  // v·H⁺ = Σ_k (v·q_k)/λ_k·q_kᵀ
                 double c = 0.0;
                 for (std::size_t i = 0; i < n; ++i) c += v(r, i) * q(i, k);
-                c /= lambda(k);
+                c /= eig(k);
                 for (std::size_t j = 0; j < n; ++j) out(r, j) += c * q(j, k);
             }
         }
@@ -86,15 +109,18 @@ struct curvature_sum_solve_op {
     static printed print(const printed& t, const printed& v) {
         return {v.at(prec::multiplicative) + "·(Σ " + t.at(prec::postfix) + ")⁺", prec::multiplicative};
     }
+    static printed print(const printed& t, const printed& v, const printed& l) {
+        return {v.at(prec::multiplicative) + "·(Σ " + t.at(prec::postfix) + " + " + l.text + "·I)⁻¹", prec::multiplicative};
+    }
 };
 
-template <fixed_string Name, expression T, expression V>
-constexpr auto curvature_sum_solve(T, V) {
+template <fixed_string Name, double Decay = 0.0, expression T, expression V, expression... Lambda>
+constexpr auto curvature_sum_solve(T, V, Lambda...) {
     static_assert(T::cols == V::cols && V::rows == 1, "gateaux::curvature_sum_solve(T, v): v is a row as wide as the blocks");
     if constexpr (is_zero<V>)
         return V{};
     else
-        return node<curvature_sum_solve_op<Name>, T, V>{};
+        return node<curvature_sum_solve_op<Name, Decay>, T, V, Lambda...>{};
 }
 
 template <fixed_string Name, expression T, expression Z>

@@ -51,8 +51,8 @@ template <class L>
 using parse_loss = curvature::loss_parts<L>;
 
 enum class formula {
-    chain, master, newton_solution, per_unit, damped, bias_sum,                 // served
-    loss, not_a_layer, shared, no_rule, relu, singular, generalised_only, per_unit_loss  // refused
+    chain, master, newton_solution, per_unit, damped, bias_sum,  // served
+    loss, not_a_layer, shared, no_rule, relu, singular, generalised_only, per_unit_loss, penalised, other_term  // refused
 };
 constexpr bool served(formula f) { return f <= formula::bias_sum; }
 
@@ -108,8 +108,11 @@ constexpr diagnosis diagnose() {
         constexpr formula fs[] = {choose<curvature::path_of<L, P>, Options>()...};
         constexpr dim ranks[] = {form_rank<curvature::path_of<L, P>>()...};
         constexpr dim widths[] = {form_width<curvature::path_of<L, P>>()...};
-        for (std::size_t i = 0; i < sizeof...(P); ++i)
+        constexpr double penalties[] = {curvature::penalty_of<L, P>...};
+        for (std::size_t i = 0; i < sizeof...(P); ++i) {
+            if (penalties[i] != 0.0) return {false, i, penalties[i] == penalties[i] ? formula::penalised : formula::other_term, 0, 0};
             if (!served(fs[i])) return {false, i, fs[i], ranks[i], widths[i]};
+        }
         if constexpr (Options::per_unit || Options::damped)
             if (!is_diagonal_curvature<typename curvature::context<L, curvature_kind::hessian>::output_form>)
                 return {false, 0, formula::per_unit_loss, 0, 0};
@@ -137,18 +140,24 @@ struct report {
                   "h·W, bias adds, adds and subtractions of a branch without the parameter, and activations); use "
                   "dense_bop or hessian_free");
     static_assert(F != formula::relu,
-                  "gateaux::bop: a relu (a′ = 0 on half the line) lies between this parameter and the loss; no inverse "
-                  "exists (use leaky_relu, or hessian_free)");
+                  "gateaux::bop: a relu (a′ = 0 on half the line) lies between this parameter and the loss; no "
+                  "functional inverse exists (use block_solve, exact at any batch and damping)");
     static_assert(F != formula::generalised_only,
-                  "gateaux::bop: the curvature blocks T_b at this parameter's layer are singular (generic rank Rank < "
-                  "width Width): the widths above it do not increase, or a cross-entropy's curvature passes through; "
-                  "the chain still solves H·Δ = G, but not with the minimum norm: pass accept_newton_solution to accept it");
+                  "gateaux::bop: T_b at this parameter's layer is singular (rank Rank < width Width): the widths above "
+                  "it do not increase, or a cross-entropy's curvature passes through; the chain solves H·Δ = G, not with "
+                  "the minimum norm: pass accept_newton_solution, or use block_solve");
     static_assert(F != formula::singular,
-                  "gateaux::bop: the curvature blocks T_b at this parameter's layer are singular (generic rank Rank < "
-                  "width Width): the widths above it rise then fall or narrow into a bottleneck, and no one-sided "
-                  "inverse exists (use hessian_free, or dense_bop for a small layer)");
+                  "gateaux::bop: T_b at this parameter's layer is singular (rank Rank < width Width): the widths above "
+                  "it rise then fall or narrow into a bottleneck, and no one-sided inverse exists (use block_solve)");
     static_assert(F != formula::per_unit_loss,
-                  "gateaux::bop: output_per_unit and output_damped need a squared-error loss");
+                  "gateaux::bop: output_per_unit and output_damped need a squared-error loss (block_solve takes any "
+                  "loss, batch and damping)");
+    static_assert(F != formula::penalised,
+                  "gateaux::bop: the loss's l2 penalty on this parameter damps its block (H + λI), which the functional "
+                  "inverse has no form for: use block_solve");
+    static_assert(F != formula::other_term,
+                  "gateaux::bop: a term of the loss besides the data term depends on this parameter other than as an l2 "
+                  "penalty c·½‖P‖²; no per-layer inverse (use hessian_free)");
 };
 
 }  // namespace detail::bop

@@ -4,7 +4,8 @@
 // curvature rule (ops/*.hpp) to the per-sample curvature T_b (solve/curvature_form.hpp).
 //
 // The loss is a reduction (sum or mean) of a per-sample loss op (one that states its output
-// curvature: squared_error, cross_entropy) of the network output o and a target. From o the
+// curvature: squared_error, cross_entropy) of the network output o and a target, possibly with
+// further terms such as an l2 penalty (whose Hessian in a parameter is c·I: penalty_of). From o the
 // pass follows the one operand that depends on the parameter P, node by node, pulling T_b back
 // through that operand by the op's rule, until P is itself an operand: of a matmul h·P (a weight,
 // whose layer input is h: the op says weight_in<I>) or of a bias add x + P (shift_in<I>). It stops early, with a status saying why, when P
@@ -16,13 +17,18 @@
 // stating curvature_through<I>, curvature<I>(...) and, if a parameter may be its operand,
 // weight_in<I> (with rows_of and parameter_of) or shift_in<I>.
 #include <cstddef>
+#include <type_traits>
 
 #include "../core/constants.hpp"
 #include "../core/expr.hpp"
 #include "../core/group.hpp"
 #include "../core/meta.hpp"
 #include "../eval/schedule.hpp"
+#include "../ops/add.hpp"
 #include "../ops/mean.hpp"
+#include "../ops/scale.hpp"
+#include "../ops/sq_norm.hpp"
+#include "../ops/sub.hpp"
 #include "../ops/sum.hpp"
 #include "grad.hpp"
 
@@ -69,18 +75,74 @@ constexpr bool is_per_sample_loss() {
 }
 
 // ---------------------------------------------------------------- the loss
+// L is a data term — sum or mean of a per-sample loss of the network output o and a target — or
+// the data term plus (or minus) penalties and other terms, through add, sub and scale: the data
+// term must occur once, with a positive sign.
+template <class E>
+struct data_term {
+    static constexpr int count = 0;
+};
+template <class Red, class PS, class O, class Y>
+    requires(__is_same(Red, sum_op) || __is_same(Red, mean_op))
+struct data_term<node<Red, node<PS, O, Y>>> {
+    static constexpr int count = is_per_sample_loss<PS>() ? 1 : 0;
+    static constexpr bool positive = true;
+    using type = node<Red, node<PS, O, Y>>;
+};
+template <class A, class B>
+    requires(data_term<A>::count + data_term<B>::count > 0)
+struct data_term<node<add_op, A, B>> : std::conditional_t<(data_term<A>::count > 0), data_term<A>, data_term<B>> {
+    static constexpr int count = data_term<A>::count + data_term<B>::count;
+};
+template <class A, class B>
+    requires(data_term<A>::count + data_term<B>::count > 0)
+struct data_term<node<sub_op, A, B>> : std::conditional_t<(data_term<A>::count > 0), data_term<A>, data_term<B>> {
+    static constexpr int count = data_term<A>::count + data_term<B>::count;
+    static constexpr bool positive = data_term<A>::count > 0 && data_term<A>::positive;
+};
+template <double C, class X>
+    requires(data_term<X>::count > 0)
+struct data_term<node<scale_op<C>, X>> : data_term<X> {
+    static constexpr bool positive = data_term<X>::positive && C > 0.0;
+};
+
 template <class L>
 struct loss_parts {
     static constexpr bool ok = false;
 };
-template <class Red, class PS, class O, class Y>
-struct loss_parts<node<Red, node<PS, O, Y>>> {
-    static constexpr bool ok = (__is_same(Red, sum_op) || __is_same(Red, mean_op)) && is_per_sample_loss<PS>();
-    using per_sample = node<PS, O, Y>;
-    using op = PS;
-    using output = O;
-    using target = Y;
+template <class L>
+    requires(data_term<L>::count == 1 && data_term<L>::positive)
+struct loss_parts<L> {
+    static constexpr bool ok = true;
+    using data = typename data_term<L>::type;
+    using per_sample = type_at_t<0, typename data::args>;
+    using op = typename per_sample::op;
+    using output = type_at_t<0, typename per_sample::args>;
+    using target = type_at_t<1, typename per_sample::args>;
 };
+
+// The Hessian in parameter P of the loss's terms other than the data term, when it is c·I
+// (c·½‖P‖², the l2 penalty, through add, sub and scale): c, 0 where no such term depends on P,
+// NaN where one depends on P some other way.
+template <class E, class P, class Data>
+constexpr double penalty() {
+    if constexpr (__is_same(E, Data) || !depends_on<E, P>)
+        return 0.0;
+    else if constexpr (is_leaf<E>)
+        return __builtin_nan("");
+    else if constexpr (__is_same(E, node<sq_norm_op, P>))
+        return 1.0;
+    else if constexpr (requires { E::op::factor; })
+        return E::op::factor * penalty<type_at_t<0, typename E::args>, P, Data>();
+    else if constexpr (__is_same(typename E::op, add_op))
+        return penalty<type_at_t<0, typename E::args>, P, Data>() + penalty<type_at_t<1, typename E::args>, P, Data>();
+    else if constexpr (__is_same(typename E::op, sub_op))
+        return penalty<type_at_t<0, typename E::args>, P, Data>() - penalty<type_at_t<1, typename E::args>, P, Data>();
+    else
+        return __builtin_nan("");
+}
+template <class L, class P>
+inline constexpr double penalty_of = penalty<L, P, typename loss_parts<L>::data>();
 
 template <class L, curvature_kind Kind>
 struct context {
