@@ -1,7 +1,8 @@
 // Tests of include/gateaux/optim/capabilities.hpp: objectives written by hand implement only the
 // capabilities they have; optimizers run where what they need is there and otherwise refuse
-// with not_applicable, naming the capability; a graph objective offers Gauss–Newton products and
-// the block solver only where its graph supports them. (The compile-time refusal is
+// with not_applicable, naming the capability; a graph objective offers Gauss–Newton and Fisher
+// products, layer statistics and the block solver only where its graph supports them
+// (optim/graph_capabilities.hpp). (The compile-time refusal is
 // tests/compile_fail/minimize_missing_capability.cpp.)
 #include <catch2/catch.hpp>
 
@@ -173,6 +174,62 @@ TEST_CASE("capabilities: Hessian-free needs the products of the kind its options
     CHECK(y.max_abs() == 0.0);
 }
 
+TEST_CASE("capabilities: Hessian-free with the Fisher kind refuses an objective without Fisher products, naming them",
+          "[optim][capabilities][fisher]") {
+    small_quadratic f;
+    hessian_free::options o;
+    o.curvature = curvature_matrix::fisher;
+    hessian_free opt(o);
+    param_set x = f.parameters_like();
+    const result r = minimize(f, x, opt, quiet(50, 1e-12));
+    CHECK(r.reason == stop_reason::not_applicable);
+    CHECK(r.message ==
+          "hf-fisher-cg: needs fisher_products, which this objective does not offer: it offers no Fisher products F·v (a "
+          "graph objective has them for a loss that is sum(...) or mean(...) of squared_error or cross_entropy against a "
+          "target leaf)");
+    CHECK(x.max_abs() == 0.0);
+    CHECK(r.counts.fisher_vectors == 0);
+}
+
+// An optimizer that needs the layer statistics (as a K-FAC would), refusing as the others do.
+class needs_statistics final : public optimizer {
+public:
+    using needs = capability_list<layer_statistics>;
+    std::string name() const override { return "statistics-user"; }
+    step_outcome start(objective& f, param_set& x) override {
+        param_set g;
+        const double loss = f.value_and_gradient(x, g);
+        const std::string why = detail::missing(f, needs{});
+        if (why.empty()) return {step_outcome::status::ok, loss, g.norm(), 0.0, 0.0, {}};
+        return {step_outcome::status::not_applicable, loss, g.norm(), 0.0, 0.0, name() + ": " + why};
+    }
+    step_outcome step(objective& f, param_set& x) override {
+        layer_statistics::result st;
+        capability<layer_statistics>(f)->statistics(x, {}, st);
+        return {step_outcome::status::ok, st.loss, st.gradient.norm(), 0.0, 0.0, {}};
+    }
+};
+
+TEST_CASE("capabilities: an optimizer needing layer statistics refuses an objective without them, naming them",
+          "[optim][capabilities][layer_statistics]") {
+    small_quadratic f;
+    param_set x = f.parameters_like();
+    needs_statistics opt;
+    const result r = minimize(static_cast<objective&>(f), x, opt, quiet(5, 0.0));
+    CHECK(r.reason == stop_reason::not_applicable);
+    CHECK(r.message ==
+          "statistics-user: needs layer_statistics, which this objective does not offer: it offers no layer statistics (a "
+          "graph objective has them where every parameter is a layer weight h·W or a bias x + b on the one path to a loss "
+          "that is sum(...) or mean(...) of squared_error or cross_entropy)");
+    // A graph objective of a network has them: the same optimizer runs.
+    const network_data data(5, 1);
+    auto g = data.objective();
+    param_set y = data.start();
+    const result rg = minimize(static_cast<objective&>(g), y, opt, quiet(2, 0.0));
+    CHECK(rg.reason == stop_reason::max_iterations);
+    CHECK(rg.counts.layer_statistics == 2);
+}
+
 TEST_CASE("capabilities: a graph objective offers Gauss–Newton products and the block solver only where its graph has them",
           "[optim][capabilities]") {
     constexpr auto relu_loss = sum(squared_error(act::relu(nx * nW1) * nW2, ny));
@@ -208,6 +265,43 @@ TEST_CASE("capabilities: a graph objective offers Gauss–Newton products and th
     CHECK(leaky.has_block_inverse());
     CHECK_FALSE(relu.has_block_inverse());
     CHECK_FALSE(quad.has_gauss_newton());
+}
+
+TEST_CASE("capabilities: a graph objective offers Fisher products where its loss parses against a data target, and "
+          "layer statistics where every parameter is a layer weight or bias",
+          "[optim][capabilities][fisher][layer_statistics]") {
+    constexpr auto relu_loss = sum(squared_error(act::relu(nx * nW1) * nW2, ny));
+    constexpr auto shared_loss = sum(squared_error(act::leaky_relu<0.2>(nx * nW1) * nW2 * nW2, ny));  // W2 used twice
+    constexpr auto computed_target = sum(squared_error(act::leaky_relu<0.2>(nx * nW1) * nW2, scale<2.0>(ny)));
+    using leaky_t = decltype(make_objective(net_loss, net_w));
+    using relu_t = decltype(make_objective(relu_loss, net_w));
+    using shared_t = decltype(make_objective(shared_loss, net_w));
+    using computed_t = decltype(make_objective(computed_target, net_w));
+    using quad_t = decltype(make_objective(quadratic, wrt(qx)));
+    STATIC_REQUIRE(std::is_base_of_v<fisher_products, leaky_t>);
+    STATIC_REQUIRE(std::is_base_of_v<layer_statistics, leaky_t>);
+    STATIC_REQUIRE(std::is_base_of_v<fisher_products, relu_t>);  // no block inverse, but layers
+    STATIC_REQUIRE(std::is_base_of_v<layer_statistics, relu_t>);
+    STATIC_REQUIRE(std::is_base_of_v<fisher_products, shared_t>);
+    STATIC_REQUIRE_FALSE(std::is_base_of_v<layer_statistics, shared_t>);
+    STATIC_REQUIRE(std::is_base_of_v<gauss_newton_products, computed_t>);  // no leaf to stand sampled targets in for
+    STATIC_REQUIRE_FALSE(std::is_base_of_v<fisher_products, computed_t>);
+    STATIC_REQUIRE_FALSE(std::is_base_of_v<layer_statistics, computed_t>);
+    STATIC_REQUIRE_FALSE(std::is_base_of_v<fisher_products, quad_t>);
+    STATIC_REQUIRE_FALSE(std::is_base_of_v<layer_statistics, quad_t>);
+    STATIC_REQUIRE(leaky_t::has_fisher());
+    STATIC_REQUIRE(leaky_t::has_layer_statistics());
+    STATIC_REQUIRE_FALSE(shared_t::has_layer_statistics());
+    auto quad = make_objective(quadratic, wrt(qx));
+    objective& c = quad;
+    CHECK(capability<fisher_products>(c) == nullptr);
+    CHECK(capability<layer_statistics>(c) == nullptr);
+    CHECK_FALSE(curvature_operator::find(c, curvature_matrix::fisher));
+    auto leaky = make_objective(net_loss, net_w);
+    objective& a = leaky;
+    CHECK(capability<fisher_products>(a) != nullptr);
+    CHECK(capability<layer_statistics>(a) != nullptr);
+    CHECK(curvature_operator::find(a, curvature_matrix::fisher).kind() == curvature_matrix::fisher);
 }
 
 TEST_CASE("capabilities: curvature_operator finds the products of a kind, or names the capability it lacks",

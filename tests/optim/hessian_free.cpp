@@ -204,4 +204,88 @@ TEST_CASE("preconditioned_hessian_free: a batch the inverse cannot handle falls 
     CHECK_THAT(opt.preconditioner_message(), Catch::Contains("batch"));
 }
 
+// ================================================================ Fisher products
+
+// Least squares: mean over 60 rows of ½‖x·W − y‖², 8 features, 2 outputs; the minimiser is the
+// least-squares solution (LAPACK). Softmax regression: mean cross-entropy of x·W + b over 40 rows
+// of 4 features with random labels among 3 (not separable: a unique minimiser, which naive
+// Newton finds up to the softmax's invariance, adding one vector to every class's logits). The
+// empirical Fisher is not the Hessian at the minimum (the residuals stay) and a sampled one is a
+// new random matrix each iteration, so both converge linearly, and only down to where the step's
+// decrease, about ‖g‖²/λ, falls below the line search's resolution of 1e-12·|f|
+// (newton_common.hpp): ‖g‖ of about 1e-6 here (Gauss–Newton, the exact Hessian of least squares,
+// needs no line search near the minimum). The tests ask for ‖g‖ ≤ 1e-6 within 150 iterations.
+constexpr auto fx = input<"x", 8>;
+constexpr auto fy = target<"y", 2>;
+constexpr auto fW = param<"W", 8, 2>;
+constexpr auto fisher_ls = mse(fx * fW, fy);
+constexpr auto cx = input<"x", 4>;
+constexpr auto cy = target<"y", 3>;
+constexpr auto cW = param<"W", 4, 3>;
+constexpr auto cb = bias<"b", 3>;
+constexpr auto fisher_softmax = mean(cross_entropy(cx * cW + cb, cy));
+
+TEST_CASE("hessian_free: Fisher products, empirical and sampled, reach the least-squares solution, also on a curvature sample",
+          "[optim][hessian_free][fisher]") {
+    for (const std::size_t sample : {0, 30})
+        for (const fisher_estimate e : {fisher_estimate::empirical, fisher_estimate::sampled})
+            for (const std::uint64_t seed : {1, 2, 3}) {
+                rng gen(seed);
+                const tensor X = gaussian(60, 8, gen), Y = gaussian(60, 2, gen);
+                auto f = make_objective(fisher_ls, wrt(fW));
+                f.set_data(fx, X).set_data(fy, Y).use_fisher(e, seed).use_curvature_sample(sample, seed);
+                param_set theta = f.parameters_like();
+                hessian_free::options o;
+                o.curvature = curvature_matrix::fisher;
+                hessian_free opt(o);
+                CHECK(opt.name() == "hf-fisher-cg");
+                const result r = minimize(f, theta, opt, quiet(150, 1e-6));
+                const char* kind = e == fisher_estimate::sampled ? "sampled" : "empirical";
+                INFO(kind << ", curvature sample " << sample << ", seed " << seed << ": " << to_string(r.reason) << " " << r.message);
+                CHECK(r.reason == stop_reason::gradient_tolerance);
+                CHECK(r.counts.fisher_vectors > 0);
+                CHECK(r.counts.hessian_vectors + r.counts.gauss_newton_vectors == 0);
+                // One draw per iteration (each iteration's CG sees one matrix), none for the empirical.
+                CHECK(r.counts.target_draws == (e == fisher_estimate::sampled ? r.iterations : 0));
+                const tensor W = std::get<0>(xt::linalg::lstsq(X, Y));
+                // ‖θ − θ*‖ ≤ ‖g‖/λ_min(XᵀX/60), with λ_min ≈ (1 − √(8/60))² ≈ 0.4.
+                for (std::size_t i = 0; i < W.size(); ++i) CHECK(theta[0].data()[i] == Approx(W.data()[i]).margin(1e-5));
+                std::printf("hf-fisher-cg (%s), least squares 60×8→2, curvature sample %zu, seed %llu: %zu iterations, %zu CG iterations\n",
+                            kind, sample, (unsigned long long)seed, r.iterations, opt.cg_iterations());
+            }
+}
+
+TEST_CASE("hessian_free: Fisher products, empirical and sampled, reach the minimiser of softmax regression",
+          "[optim][hessian_free][fisher]") {
+    for (const std::uint64_t seed : {1, 2, 3}) {
+        rng gen(seed);
+        const tensor X = gaussian(40, 4, gen);
+        tensor Y = xt::zeros<double>({std::size_t(40), std::size_t(3)});
+        std::uniform_int_distribution<std::size_t> label(0, 2);
+        for (std::size_t b = 0; b < 40; ++b) Y(b, label(gen)) = 1.0;
+        auto reference = make_objective(fisher_softmax, wrt(cW, cb));
+        reference.set_data(cx, X).set_data(cy, Y);
+        param_set best = reference.parameters_like();
+        naive_newton newton;
+        const result rn = minimize(reference, best, newton, quiet(100, 1e-12));
+        REQUIRE(rn.reason == stop_reason::gradient_tolerance);
+        for (const fisher_estimate e : {fisher_estimate::empirical, fisher_estimate::sampled}) {
+            auto f = make_objective(fisher_softmax, wrt(cW, cb));
+            f.set_data(cx, X).set_data(cy, Y).use_fisher(e, seed);
+            param_set theta = f.parameters_like();
+            hessian_free::options o;
+            o.curvature = curvature_matrix::fisher;
+            hessian_free opt(o);
+            const result r = minimize(f, theta, opt, quiet(150, 1e-6));
+            const char* kind = e == fisher_estimate::sampled ? "sampled" : "empirical";
+            INFO(kind << ", seed " << seed << ": " << to_string(r.reason) << " " << r.message);
+            CHECK(r.reason == stop_reason::gradient_tolerance);
+            // The minimum, not the minimiser (the invariance leaves a flat direction).
+            CHECK(r.final_loss == Approx(rn.final_loss).epsilon(1e-10));
+            std::printf("hf-fisher-cg (%s), softmax regression 40×4→3, seed %llu: %zu iterations, %zu CG iterations\n", kind,
+                        (unsigned long long)seed, r.iterations, opt.cg_iterations());
+        }
+    }
+}
+
 }  // namespace

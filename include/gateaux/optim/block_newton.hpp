@@ -56,8 +56,9 @@ public:
         s_ = x.zeros_like();
         d_ = x.zeros_like();
         flipped_ = gradient_fallbacks_ = 0;
-        if (std::string why = missing(f, needs{}); !why.empty())
-            return start_outcome(name(), why, f.value_and_gradient(x, g_), g_);
+        std::string why = missing(f, needs{});
+        if (why.empty()) why = unavailable(*capability<block_solver>(f));
+        if (!why.empty()) return start_outcome(name(), why, f.value_and_gradient(x, g_), g_);
         return evaluate(f, x, 0.0, 0.0, true);
     }
 
@@ -122,6 +123,11 @@ protected:
     }
     // Loss, gradient and the per-layer Newton step at x (start() has checked that f has a block_solver).
     virtual double compute(block_solver& f, const param_set& x, param_set& g, param_set& s) = 0;
+    // Why this variant's step is not available from f, or "" (checked by start()).
+    virtual std::string unavailable(const block_solver& f) const {
+        (void)f;
+        return {};
+    }
 
 private:
     // The new point's loss, gradient and next step. If the inverse fails there, the point itself
@@ -190,6 +196,7 @@ protected:
     double compute(block_solver& f, const param_set& x, param_set& g, param_set& s) override {
         return f.fd_block_newton_step(x, r_, scheme_, g, s);
     }
+    std::string unavailable(const block_solver& f) const override { return f.fd_unavailable(); }
 
 private:
     double r_;

@@ -5,9 +5,12 @@
 //
 //   objective               names and shapes of the parameters, value, value and gradient, counts
 //   curvature_products<K>   C·v for a curvature matrix C of kind K: hessian_products (H·v, the
-//                           R-operator), gauss_newton_products (G·v)
+//                           R-operator), gauss_newton_products (G·v), fisher_products (F·v)
 //   block_solver            the per-layer Newton step Δ_l = H_l⁺·G_l, the block inverse
 //                           blockdiag(H_l⁺)·v, the step by finite differences of the inverse map
+//   layer_statistics        per layer: its input h_{l−1} and its δ_l = ∂L/∂net_l (under the data's
+//                           targets, or targets drawn from the model), the output curvature
+//                           factors: what Kronecker-factored curvature (K-FAC) is built from
 //   hessian_matrix          the explicit n×n Hessian, for small problems
 //   data_batches            which rows of the data are in use: minibatches, a curvature sample
 //
@@ -29,9 +32,27 @@
 
 namespace gateaux {
 
+// target_draws: forward passes that drew targets from the model (the sampled Fisher's).
 struct evaluation_counts {
-    std::size_t values = 0, gradients = 0, hessian_vectors = 0, gauss_newton_vectors = 0, block_solves = 0, hessians = 0;
-    std::size_t total() const { return values + gradients + hessian_vectors + gauss_newton_vectors + block_solves + hessians; }
+    std::size_t values = 0, gradients = 0, hessian_vectors = 0, gauss_newton_vectors = 0, fisher_vectors = 0,
+                block_solves = 0, hessians = 0, layer_statistics = 0, target_draws = 0;
+    std::size_t total() const {
+        return values + gradients + hessian_vectors + gauss_newton_vectors + fisher_vectors + block_solves + hessians +
+               layer_statistics + target_draws;
+    }
+    // What happened between two readings (minimize reports a run's own counts).
+    friend evaluation_counts operator-(evaluation_counts a, const evaluation_counts& b) {
+        a.values -= b.values;
+        a.gradients -= b.gradients;
+        a.hessian_vectors -= b.hessian_vectors;
+        a.gauss_newton_vectors -= b.gauss_newton_vectors;
+        a.fisher_vectors -= b.fisher_vectors;
+        a.block_solves -= b.block_solves;
+        a.hessians -= b.hessians;
+        a.layer_statistics -= b.layer_statistics;
+        a.target_draws -= b.target_draws;
+        return a;
+    }
 };
 
 // Value and gradient: what every objective has, and what every optimizer sees.
@@ -52,10 +73,10 @@ public:
 // Each interface names itself (`name`) and says what an objective without it lacks (`absent`),
 // so that a refusal can name the missing capability.
 //
-// The curvature matrices whose products an objective may offer. A further kind (the Fisher
-// matrix) is one more enumerator, one more specialisation of curvature_products and one more
-// case in curvature_operator::find below; optimizers that take the kind as an option need nothing else.
-enum class curvature_matrix { hessian, gauss_newton };
+// The curvature matrices whose products an objective may offer. A further kind is one more
+// enumerator, one more specialisation of curvature_products and one more case in
+// curvature_operator::find below; optimizers that take the kind as an option need nothing else.
+enum class curvature_matrix { hessian, gauss_newton, fisher };
 
 template <curvature_matrix K>
 class curvature_products;
@@ -85,8 +106,29 @@ public:
     void product(const param_set& x, const param_set& v, param_set& out) { gauss_newton_vector(x, v, out); }
 };
 
+// The Fisher F = Σ_b g_b·J_bᵀ·s_b·s_bᵀ·J_b (s_b = ∂ℓ_b/∂o_b, J_b = ∂o_b/∂θ, g_b the weight of
+// sample b in the loss: 1 under a sum, 1/B under a mean), positive semi-definite. Which targets
+// s_b uses is the objective's to say: the data's (the empirical Fisher) or targets drawn from the
+// model's predictive distribution (a sampled Fisher, whose expectation is the true Fisher);
+// graph_objective::use_fisher chooses, and says when a new draw is made.
+enum class fisher_estimate { empirical, sampled };
+
+template <>
+class curvature_products<curvature_matrix::fisher> {
+public:
+    static constexpr std::string_view name = "fisher_products";
+    static constexpr std::string_view absent =
+        "it offers no Fisher products F·v (a graph objective has them for a loss that is sum(...) or mean(...) of "
+        "squared_error or cross_entropy against a target leaf)";
+    virtual ~curvature_products() = default;
+    // out = F(x)·v
+    virtual void fisher_vector(const param_set& x, const param_set& v, param_set& out) = 0;
+    void product(const param_set& x, const param_set& v, param_set& out) { fisher_vector(x, v, out); }
+};
+
 using hessian_products = curvature_products<curvature_matrix::hessian>;
 using gauss_newton_products = curvature_products<curvature_matrix::gauss_newton>;
+using fisher_products = curvature_products<curvature_matrix::fisher>;
 
 // ---------------------------------------------------------------- per-layer block solver
 class block_solver {
@@ -104,6 +146,63 @@ public:
     // The step by finite differences of the functional inverse (central at G(1 ± r/2), or
     // Richardson); fills the gradient too and returns the loss.
     virtual double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) = 0;
+    // Why fd_block_newton_step cannot be used on this objective, or "" where it can (a graph
+    // objective differences the inverse gradient map of layer weights only, not of biases).
+    virtual std::string fd_unavailable() const { return {}; }
+};
+
+// ---------------------------------------------------------------- per-layer statistics
+// What Kronecker-factored curvature (K-FAC, Martens & Grosse 2015) is built from, for parameters
+// that are layer weights (net_l = h_{l−1}·W_l) and biases (net_l = … + b_l), on the rows the
+// curvature products see (the current batch, or its curvature sample: data_batches), from one
+// pass that is also the gradient's. With g the weight of each sample in the loss (1 under a sum,
+// 1/B under a mean), c the curvature scale (rows/sample for a sum on a curvature sample, else 1),
+// h̄ = [h 1] for a layer whose weight and bias are both parameters (h alone for a weight, 1 for a
+// bias) and W̄ = [W; b] flattened row-major, the Fisher's block of the layer is exactly
+//
+//   F_l = (c/g)·Σ_b (h̄_b·h̄_bᵀ) ⊗ (δ_b·δ_bᵀ)        (empirical with delta, sampled with sampled_delta)
+//
+// and K-FAC replaces the sum of Kronecker products by (1/B)·(h̄ᵀh̄) ⊗ (δᵀδ). The gradient of these
+// rows is G_W = hᵀ·δ, G_b = 1ᵀ·δ. The output factors F_b (F_b·F_bᵀ = g·Λ_b, the Hessian of
+// g·ℓ_b in the output) give the true Fisher = Gauss–Newton c·Σ_b J_bᵀ·F_b·F_bᵀ·J_b, K-FAC's
+// "exact" route, one backward pass per column of F_b.
+class layer_statistics {
+public:
+    static constexpr std::string_view name = "layer_statistics";
+    static constexpr std::string_view absent =
+        "it offers no layer statistics (a graph objective has them where every parameter is a layer weight h·W or a "
+        "bias x + b on the one path to a loss that is sum(...) or mean(...) of squared_error or cross_entropy)";
+    static constexpr std::size_t none = std::size_t(-1);
+    enum class role { weight, bias };
+
+    // One per parameter, in names() order.
+    struct block {
+        role kind = role::weight;
+        // The other parameter of the same layer (a weight's bias, a bias's weight) as an index
+        // into names(), or none: then the layer's other part is fixed, or absent.
+        std::size_t partner = none;
+        tensor input;          // h_{l−1} (B×n_{l−1}) of a weight; a bias's is the constant 1: left empty
+        tensor delta;          // δ_l = ∂L/∂net_l (B×n_l) under the data's targets: row b = g·∂ℓ_b/∂net_l
+        tensor sampled_delta;  // δ_l under targets drawn from the model (request::sampled_deltas)
+    };
+    // What to compute beyond inputs, deltas, loss and gradient. A field not asked for is left as it was.
+    struct request {
+        bool sampled_deltas = false;  // draws targets as the sampled Fisher does: the same draw at the same x and rows
+        bool output_factors = false;
+    };
+    struct result {
+        std::vector<block> blocks;
+        std::size_t rows = 0;        // B
+        double sample_weight = 1.0;  // g
+        double curvature_scale = 1.0;  // c
+        double loss = 0.0;           // of these rows (unscaled)
+        param_set gradient;          // of these rows (unscaled): value_and_gradient's without a curvature sample
+        tensor output_factors;       // (B·n_o)×n_o, rows b·n_o .. b·n_o + n_o − 1 are F_b
+    };
+
+    virtual ~layer_statistics() = default;
+    // The statistics at x, into out (its tensors keep their storage from call to call).
+    virtual void statistics(const param_set& x, const request& what, result& out) = 0;
 };
 
 // ---------------------------------------------------------------- the explicit Hessian
@@ -182,6 +281,7 @@ public:
         switch (k) {
             case curvature_matrix::hessian: return bind<curvature_matrix::hessian>(f);
             case curvature_matrix::gauss_newton: return bind<curvature_matrix::gauss_newton>(f);
+            case curvature_matrix::fisher: return bind<curvature_matrix::fisher>(f);
         }
         return {};
     }

@@ -5,7 +5,8 @@
 //   minibatches         use_minibatches(size): loss, gradient and curvature see `size` rows, drawn
 //                       without replacement within an epoch; next_batch() moves on;
 //   curvature sample    use_curvature_sample(size): the curvature programs (H·v, Gauss–Newton·v,
-//                       block inverse, explicit Hessian) see `size` rows drawn from the current
+//                       Fisher·v, layer statistics, block inverse, explicit Hessian, the forward
+//                       pass that draws sampled targets) see `size` rows drawn from the current
 //                       ones, drawn afresh by resample(); loss, gradient and Newton step keep all.
 //
 // The objective owns the programs; this class owns the data tensors and the draws, and tells the
@@ -46,6 +47,13 @@ public:
             }
         slots_.push_back({std::string(name), t, tensor{}, tensor{}});
         return {slots_.size() - 1, true};
+    }
+
+    // The slot of the data named `name`, or npos.
+    std::size_t slot_of(std::string_view name) const {
+        for (std::size_t d = 0; d < slots_.size(); ++d)
+            if (slots_[d].name == name) return d;
+        return std::size_t(-1);
     }
 
     std::size_t rows() const { return slots_.empty() ? 0 : slots_.front().full.shape(0); }

@@ -2,9 +2,12 @@
 // Hessian-free Newton-CG after Martens (2010), "Deep learning via Hessian-free optimization".
 // Each iteration runs conjugate gradients on the damped Newton system
 //
-//     (B + λI)·p = −g,    B·v = f.hessian_vector (the R-operator) or f.gauss_newton_vector,
+//     (B + λI)·p = −g,    B·v = f.hessian_vector (the R-operator), f.gauss_newton_vector or
+//                          f.fisher_vector (options::curvature),
 //
-// never forming B. The pieces, as in the paper:
+// never forming B. With the Fisher (empirical, or sampled: graph_objective::use_fisher) this is
+// natural-gradient CG: its draw of targets is fixed for the iteration's CG run, since the
+// iteration's resample_curvature() comes before it. The pieces, as in the paper:
 //   damping       Levenberg–Marquardt on λ from ρ = (f(x + p) − f(x)) / (q(p) − q(0)), with the
 //                 undamped model q(p) = gᵀp + ½pᵀBp: ρ < ¼ → λ ×3/2, ρ > ¾ → λ ×2/3
 //   CG stopping   an iteration cap; ‖r‖ ≤ cg_tolerance·‖g‖; Martens' relative progress test on the
@@ -34,7 +37,7 @@
 //                  from it (a batch larger than a width) drops the preconditioner for the rest of
 //                  that CG run. Both events are counted.
 //
-// Needs: the curvature products of the chosen kind (hessian_products, or gauss_newton_products),
+// Needs: the curvature products of the chosen kind (hessian_products, gauss_newton_products or fisher_products),
 // and what the preconditioner needs; start() refuses an objective without them (not_applicable,
 // naming the capability). preconditioned_hessian_free needs the block_solver in every run.
 #include <algorithm>
@@ -82,7 +85,7 @@ public:
         if (pc_ == nullptr) throw error("gateaux::hessian_free: the preconditioner must not be null");
     }
 
-    // hf-cg, hf-gn-cg (Gauss–Newton), hf-pcg-diagonal, ...
+    // hf-cg, hf-gn-cg (Gauss–Newton), hf-fisher-cg, hf-pcg-diagonal, ...
     std::string name() const override {
         if (dynamic_cast<const identity_preconditioner*>(pc_.get()) != nullptr) return prefix() + "cg";
         return prefix() + "pcg-" + pc_->name();
@@ -166,7 +169,14 @@ public:
     }
 
 protected:
-    std::string prefix() const { return opt_.curvature == curvature_matrix::gauss_newton ? "hf-gn-" : "hf-"; }
+    std::string prefix() const {
+        switch (opt_.curvature) {
+            case curvature_matrix::gauss_newton: return "hf-gn-";
+            case curvature_matrix::fisher: return "hf-fisher-";
+            case curvature_matrix::hessian: break;
+        }
+        return "hf-";
+    }
 
 private:
     struct snapshot {

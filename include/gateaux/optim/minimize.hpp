@@ -184,13 +184,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         res.final_loss = o.loss;
         res.gradient_norm = o.gradient_norm;
         res.seconds = seconds();
-        res.counts = f.counts;
-        res.counts.values -= before.values;
-        res.counts.gradients -= before.gradients;
-        res.counts.hessian_vectors -= before.hessian_vectors;
-        res.counts.gauss_newton_vectors -= before.gauss_newton_vectors;
-        res.counts.block_solves -= before.block_solves;
-        res.counts.hessians -= before.hessians;
+        res.counts = f.counts - before;
         if (stop.print_every != 0 && !res.history.empty() && (terminal || res.history.back().iteration % stop.print_every != 0))
             detail::print_progress(res.optimizer, res.history.back(), terminal, true);
         return res;
@@ -240,6 +234,12 @@ consteval bool offers() {
     else if constexpr (std::same_as<C, gauss_newton_products>)
         static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs gauss_newton_products "
                           "(Gauss–Newton·v), which the objective's type does not offer");
+    else if constexpr (std::same_as<C, fisher_products>)
+        static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs fisher_products (Fisher·v), "
+                          "which the objective's type does not offer");
+    else if constexpr (std::same_as<C, layer_statistics>)
+        static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs layer_statistics (layer inputs and "
+                          "deltas), which the objective's type does not offer");
     else if constexpr (std::same_as<C, block_solver>)
         static_assert(ok, "gateaux::minimize(f, x, optimizer): the optimizer needs block_solver (the per-layer "
                           "inverse), which the objective's type does not offer; use a Hessian-free or quasi-Newton optimizer");

@@ -1,11 +1,14 @@
 #pragma once
 // The objective of a compiled graph: make_objective(loss, wrt(...), options...) compiles what it
-// needs, once, and offers each capability of optim/capabilities.hpp that the graph supports:
+// needs, once, and offers each capability of optim/capabilities.hpp that the graph supports
+// (optim/graph_capabilities.hpp decides which, from the types):
 //
 //   always                 value and gradient, hessian_products (the R-operator),
 //                          hessian_matrix (from H·v columns), data_batches
 //   a parseable loss       gauss_newton_products: sum(...) or mean(...) of squared_error or
-//                          cross_entropy (the losses the B-operator's loss parser knows)
+//                          cross_entropy (the losses the B-operator's loss parser knows);
+//                          fisher_products, where the target is a data leaf (use_fisher)
+//   layers                 layer_statistics: every parameter a layer weight h·W or bias x + b
 //   bop accepts the net    block_solver: newton_step, bop and fd_newton_step, with the options
 //
 // A capability the graph lacks is not a base class at all: the type says what it offers (a
@@ -17,9 +20,11 @@
 //   param_set theta = f.parameters_like();             // shapes from wrt(...)
 //   make_objective(loss, wrt(W1, W2), accept_newton_solution, output_per_unit)  // B-operator options
 //
-// Evaluations are counted (value, gradient, curvature products, block solves) for result tables.
+// Evaluations are counted (value, gradient, curvature products, block solves, statistics, target
+// draws) for result tables.
 #include <algorithm>
 #include <concepts>
+#include <cstdint>
 #include <type_traits>
 #include <string>
 #include <vector>
@@ -35,71 +40,13 @@
 #include "../symbolic/inverse.hpp"
 #include "capabilities.hpp"
 #include "data_rows.hpp"
+#include "fisher_program.hpp"
+#include "graph_capabilities.hpp"
+#include "layer_statistics_program.hpp"
 #include "param_set.hpp"
+#include "sampled_targets.hpp"
 
 namespace gateaux {
-
-namespace detail {
-// Whether a loss is sum(...) of per-row terms: its curvature grows with the number of rows used.
-template <class L>
-inline constexpr bool sums_rows = false;
-template <class E>
-inline constexpr bool sums_rows<node<sum_op, E>> = true;
-
-// The B-operator options an objective passes to newton_step and bop (symbolic/bop_plan.hpp).
-template <class... O>
-struct objective_options {
-    static_assert(((std::same_as<O, accept_newton_solution_t> || std::same_as<O, output_per_unit_t>) && ...),
-                  "gateaux::make_objective(loss, wrt(...), options...): the options are accept_newton_solution and "
-                  "output_per_unit (output_damped takes its λ per call: use bop(...) with a program instead)");
-    template <class L, class... P>
-    static constexpr bool available = bop::supported<L, bop_options<O...>, P...>();
-    template <class L, class W>
-    static constexpr auto newton(L loss, W w) {
-        return newton_step(loss, w, O{}...);
-    }
-    template <class L, class W>
-    static constexpr auto inverse(L loss, W w) {
-        return gateaux::bop(loss, w, O{}...);
-    }
-};
-
-// Which of the graph-dependent capabilities a graph objective has.
-template <class Loss, class Options, class... P>
-struct graph_support {
-    static constexpr bool gauss_newton = bop::parse_loss<Loss>::ok;
-    static constexpr bool block_solver = Options::template available<Loss, P...>;
-};
-
-// The graph-dependent capabilities as mixins: each overrides its interface's functions by
-// forwarding to the objective (Self), so that where the graph lacks one, the objective has
-// neither the interface nor the functions (an empty base `without` stands in its place).
-template <class Self>
-class graph_gauss_newton : public gauss_newton_products {
-public:
-    void gauss_newton_vector(const param_set& x, const param_set& v, param_set& out) final {
-        static_cast<Self&>(*this).gauss_newton_impl(x, v, out);
-    }
-};
-template <class Self>
-class graph_block_solver : public block_solver {
-public:
-    double block_newton_step(const param_set& x, param_set& g, param_set& step) final {
-        return static_cast<Self&>(*this).block_newton_impl(x, g, step);
-    }
-    void block_inverse(const param_set& x, const param_set& v, param_set& out) final {
-        static_cast<Self&>(*this).block_inverse_impl(x, v, out);
-    }
-    double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) final {
-        return static_cast<Self&>(*this).fd_block_newton_impl(x, r, scheme, g, step);
-    }
-};
-template <class Capability>
-struct without {};
-
-template <bool Has, class Mixin, class Capability>
-using capability_if = std::conditional_t<Has, Mixin, without<Capability>>;
-}  // namespace detail
 
 template <class Loss, class Options, class... P>
 class graph_objective final
@@ -109,6 +56,10 @@ class graph_objective final
       public data_batches,
       public detail::capability_if<detail::graph_support<Loss, Options, P...>::gauss_newton,
                                    detail::graph_gauss_newton<graph_objective<Loss, Options, P...>>, gauss_newton_products>,
+      public detail::capability_if<detail::graph_support<Loss, Options, P...>::fisher,
+                                   detail::graph_fisher<graph_objective<Loss, Options, P...>>, fisher_products>,
+      public detail::capability_if<detail::graph_support<Loss, Options, P...>::layer_statistics,
+                                   detail::graph_layer_statistics<graph_objective<Loss, Options, P...>>, layer_statistics>,
       public detail::capability_if<detail::graph_support<Loss, Options, P...>::block_solver,
                                    detail::graph_block_solver<graph_objective<Loss, Options, P...>>, block_solver> {
     using W = params<P...>;
@@ -116,8 +67,12 @@ class graph_objective final
     using G = decltype(grad(Loss{}, w));
     using HV = decltype(hvp(Loss{}, w));
     static constexpr bool gn_ok = detail::graph_support<Loss, Options, P...>::gauss_newton;
+    static constexpr bool fisher_ok = detail::graph_support<Loss, Options, P...>::fisher;
+    static constexpr bool stats_ok = detail::graph_support<Loss, Options, P...>::layer_statistics;
     static constexpr bool bop_ok = detail::graph_support<Loss, Options, P...>::block_solver;
     friend class detail::graph_gauss_newton<graph_objective>;
+    friend class detail::graph_fisher<graph_objective>;
+    friend class detail::graph_layer_statistics<graph_objective>;
     friend class detail::graph_block_solver<graph_objective>;
     static constexpr auto make_gn() {
         if constexpr (gn_ok)
@@ -138,6 +93,12 @@ class graph_objective final
             return Loss{};
     }
     using GN = decltype(make_gn());
+    // The Fisher's and the statistics' programs and the draw of targets, where the graph has them.
+    template <bool Has, class T, class C>
+    using part_if = std::conditional_t<Has, T, detail::without<C>>;
+    using fisher_t = part_if<fisher_ok, detail::fisher_program<Loss, P...>, fisher_products>;
+    using draw_t = part_if<fisher_ok, detail::target_draw<Loss, P...>, fisher_products>;
+    using stats_t = part_if<stats_ok, detail::statistics_program<Loss, P...>, layer_statistics>;
     using NS = decltype(make_newton());
     using BI = decltype(make_bop());
 
@@ -165,9 +126,10 @@ public:
         return *this;
     }
 
-    // H·v, Gauss–Newton·v, the block inverse and the explicit Hessian on `size` rows drawn
-    // (without replacement) from the current rows, a new draw at each resample_curvature(); 0
-    // switches it off. Loss, gradient and the block Newton step still see every current row.
+    // H·v, Gauss–Newton·v, Fisher·v, the layer statistics, the block inverse and the explicit
+    // Hessian on `size` rows drawn (without replacement) from the current rows, a new draw at each
+    // resample_curvature(); 0 switches it off. Loss, gradient and the block Newton step still see
+    // every current row.
     // This is how Hessian-free CG is usually run on data sets: its many curvature products then
     // cost a fraction of a gradient each. Scale: a loss that is a mean over rows (mean(...), also
     // plus terms that do not depend on the data, such as l2) is estimated as it is; a loss that
@@ -179,7 +141,47 @@ public:
         return *this;
     }
     std::size_t curvature_rows() const override { return rows_.curvature_rows(); }
-    void resample_curvature() override { rows_.resample(binder()); }
+    void resample_curvature() override {
+        forget_draw();  // also where no row sample is in use: a new draw of the sampled targets
+        rows_.resample(binder());
+    }
+
+    // Which Fisher fisher_vector multiplies by: with the data's targets (empirical, the default),
+    // or with targets drawn from the model's predictive distribution at x on the curvature rows
+    // (sampled; its expectation is the true Fisher, which for these losses is the Gauss–Newton
+    // matrix). A draw is kept while the rows and x stay the same, and made again at the first use
+    // after a resample_curvature(), a next_batch(), new data, or a change of x: one fixed matrix
+    // per CG run of Hessian-free (optim/sampled_targets.hpp says why). seed seeds the draws, which
+    // layer_statistics' sampled deltas share (whatever the estimate).
+    graph_objective& use_fisher(fisher_estimate e, std::uint64_t seed = 0)
+        requires(fisher_ok)
+    {
+        estimate_ = e;
+        draw_.seed(seed);
+        return *this;
+    }
+    fisher_estimate fisher() const
+        requires(fisher_ok)
+    {
+        return estimate_;
+    }
+    // The targets of the last draw (curvature rows × outputs; empty before the first).
+    const tensor& sampled_targets() const
+        requires(fisher_ok)
+    {
+        return draw_.last();
+    }
+
+    // The rows of a data tensor that the curvature capabilities see now (the whole data, the
+    // minibatch, or its curvature sample), and the factor their products are scaled by.
+    template <class K, fixed_string N, dim R, dim C>
+    const tensor& curvature_data(leaf<K, N, R, C>) const {
+        const std::size_t slot = rows_.slot_of(N.view());
+        if (slot >= curvature_bound_.size() || curvature_bound_[slot] == nullptr)
+            throw shape_error("gateaux::objective::curvature_data: no data set for '" + std::string(N.view()) + "'");
+        return *curvature_bound_[slot];
+    }
+    double curvature_scale() const { return rows_.curvature_scale(); }
 
     std::vector<std::string> names() const override { return {std::string(P::name.view())...}; }
     param_set parameters_like() const override {
@@ -220,16 +222,21 @@ public:
     std::size_t data_rows() const override { return rows_.rows(); }
     std::size_t batch_rows() const override { return rows_.batch_rows(); }
     bool minibatched() const override { return rows_.minibatched(); }
-    void next_batch() override { rows_.next_batch(binder()); }
+    void next_batch() override {
+        forget_draw();
+        rows_.next_batch(binder());
+    }
 
-    // Whether this graph offers the two capabilities that depend on it, as constants of the type
-    // (the same answers as capability<gauss_newton_products>(f) and capability<block_solver>(f)).
+    // Whether this graph offers the capabilities that depend on it, as constants of the type (the
+    // same answers as capability<gauss_newton_products>(f), ..., capability<block_solver>(f)).
     static constexpr bool has_gauss_newton() { return gn_ok; }
+    static constexpr bool has_fisher() { return fisher_ok; }
+    static constexpr bool has_layer_statistics() { return stats_ok; }
     static constexpr bool has_block_inverse() { return bop_ok; }
 
 private:
-    // The graph-dependent capabilities (detail::graph_gauss_newton, graph_block_solver forward
-    // here); instantiated only where the graph has them.
+    // The graph-dependent capabilities (the mixins of graph_capabilities.hpp forward here);
+    // instantiated only where the graph has them.
     void gauss_newton_impl(const param_set& x, const param_set& v, param_set& out) {
         bind_params(gn_prog_, x);
         bind_directions(gn_prog_, v);
@@ -238,6 +245,28 @@ private:
         copy_out<GN>(gn_prog_, out);
         if (rows_.curvature_scale() != 1.0) out.scale(rows_.curvature_scale());
     }
+    void fisher_impl(const param_set& x, const param_set& v, param_set& out) {
+        check_blocks(x);
+        fisher_.run(x, v, estimate_ == fisher_estimate::sampled ? draw_.at(x, counts) : data_targets(), out);
+        ++counts.fisher_vectors;
+        if (rows_.curvature_scale() != 1.0) out.scale(rows_.curvature_scale());
+    }
+    void statistics_impl(const param_set& x, const layer_statistics::request& what, layer_statistics::result& out) {
+        check_blocks(x);
+        stats_.run(x, what.sampled_deltas ? draw_.at(x, counts) : data_targets(), what, rows_.curvature_scale(), out);
+        ++counts.layer_statistics;
+    }
+    // The targets of the curvature rows (what y~ stands for in the empirical Fisher).
+    const tensor& data_targets() const {
+        if (curvature_target_ == nullptr)
+            throw shape_error("gateaux::objective: the Fisher and the layer statistics need the loss's target: set_data(" +
+                              std::string(detail::curvature::loss_parts<Loss>::target::name.view()) + ", ...) first");
+        return *curvature_target_;
+    }
+    void forget_draw() {
+        if constexpr (fisher_ok) draw_.forget();
+    }
+
     double block_newton_impl(const param_set& x, param_set& g, param_set& step) {
         bind_params(newton_prog_, x);
         newton_prog_.run();
@@ -255,29 +284,43 @@ private:
         copy_out<BI>(bop_prog_, out);
         if (rows_.curvature_scale() != 1.0) out.scale(1.0 / rows_.curvature_scale());
     }
+    static std::string fd_unavailable_impl() { return detail::fd_unavailable_for<Loss, P...>(); }
     double fd_block_newton_impl(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) {
-        bind_params(grad_prog_, x);
-        grad_prog_.run();
-        ++counts.gradients;
-        copy_out<G>(grad_prog_, g);
-        const double loss = grad_prog_.scalar(Loss{});
-        const auto d = fd_newton_step(grad_prog_, Loss{}, w, r, scheme);
-        ++counts.block_solves;
-        if (step.size() != sizeof...(P)) step = param_set(std::vector<tensor>(sizeof...(P)));
-        for (std::size_t i = 0; i < sizeof...(P); ++i) step[i] = d[i];
-        return loss;
+        if constexpr (!(detail::layer_roles<Loss, P...>::template is_weight<P> && ...)) {
+            (void)x, (void)r, (void)scheme, (void)g, (void)step;
+            throw error("gateaux::objective::fd_block_newton_step: " + fd_unavailable_impl());
+        } else {
+            bind_params(grad_prog_, x);
+            grad_prog_.run();
+            ++counts.gradients;
+            copy_out<G>(grad_prog_, g);
+            const double loss = grad_prog_.scalar(Loss{});
+            const auto d = fd_newton_step(grad_prog_, Loss{}, w, r, scheme);
+            ++counts.block_solves;
+            if (step.size() != sizeof...(P)) step = param_set(std::vector<tensor>(sizeof...(P)));
+            for (std::size_t i = 0; i < sizeof...(P); ++i) step[i] = d[i];
+            return loss;
+        }
     }
 
     // What data_rows calls to bind a data tensor to the programs.
     auto binder() {
-        return [this](std::size_t slot, const tensor& t, detail::bind_to to) { binders_[slot](*this, t, to); };
+        return [this](std::size_t slot, const tensor& t, detail::bind_to to) {
+            binders_[slot](*this, t, to);
+            if (to == detail::bind_to::main) return;
+            if (curvature_bound_.size() <= slot) curvature_bound_.resize(slot + 1, nullptr);
+            curvature_bound_[slot] = &t;
+        };
     }
 
-    template <class Prog>
-    static void bind_params(Prog& prog, const param_set& x) {
+    static void check_blocks(const param_set& x) {
         if (x.size() != sizeof...(P))
             throw shape_error("gateaux::objective: expected " + std::to_string(sizeof...(P)) + " parameter blocks, got " +
                               std::to_string(x.size()));
+    }
+    template <class Prog>
+    static void bind_params(Prog& prog, const param_set& x) {
+        check_blocks(x);
         std::size_t i = 0;
         (prog.bind(P{}, x[i++]), ...);
     }
@@ -309,6 +352,12 @@ private:
             if constexpr (decltype(hv_prog_)::computes(L{})) hv_prog_.bind(l, t);
             if constexpr (gn_ok && decltype(gn_prog_)::computes(L{})) gn_prog_.bind(l, t);
             if constexpr (bop_ok && decltype(bop_prog_)::computes(L{})) bop_prog_.bind(l, t);
+            if constexpr (fisher_ok) {
+                fisher_.bind_data(l, t);
+                if constexpr (std::same_as<L, typename detail::curvature::loss_parts<Loss>::target>) curvature_target_ = &t;
+                draw_.bind_data(l, t);
+            }
+            if constexpr (stats_ok) stats_.bind_data(l, t);
         }
     }
     decltype(compile(Loss{})) value_prog_;
@@ -317,6 +366,12 @@ private:
     decltype(compile(Loss{}, GN{})) gn_prog_;
     decltype(compile(Loss{}, G{}, NS{})) newton_prog_;
     decltype(compile(Loss{}, BI{})) bop_prog_;
+    [[no_unique_address]] fisher_t fisher_;
+    [[no_unique_address]] stats_t stats_;
+    [[no_unique_address]] draw_t draw_;
+    fisher_estimate estimate_ = fisher_estimate::empirical;
+    const tensor* curvature_target_ = nullptr;          // the loss's target, curvature rows
+    std::vector<const tensor*> curvature_bound_;        // per data slot: what the curvature programs see
     detail::data_rows rows_;
     std::vector<void (*)(graph_objective&, const tensor&, detail::bind_to)> binders_;  // one per data slot
 };
