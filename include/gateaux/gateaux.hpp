@@ -36,6 +36,7 @@
 #include "core/expr.hpp"
 #include "core/print.hpp"
 #include "core/tensor.hpp"
+#include "numeric/lanczos.hpp"
 #include "eval/program.hpp"
 #include "eval/schedule.hpp"
 #include "nn/data.hpp"
@@ -69,4 +70,5 @@
 #include "optim/newton_common.hpp"
 #include "optim/objective.hpp"
 #include "optim/param_set.hpp"
+#include "optim/spectrum.hpp"
 #include "optim/trust_region.hpp"
