@@ -37,6 +37,7 @@ struct reverse<meta::list<N...>, Root, Seed> {
     struct edge {
         std::uint32_t from, to, slot;  // node `from` is operand `slot` of node `to`
     };
+    static constexpr std::size_t n_nodes = sizeof...(N);
     static constexpr std::size_t n_edges = (N::args::size + ... + 0);
     static constexpr std::array<edge, n_edges> edges = [] {
         std::array<edge, n_edges> out{};
@@ -45,27 +46,33 @@ struct reverse<meta::list<N...>, Root, Seed> {
         (
             [&]<class... A>(meta::list<A...>) {
                 std::uint32_t slot = 0;
-                ((out[e++] = edge{static_cast<std::uint32_t>(meta::index_of<A>(sched{})), to, slot++}), ...);
+                ((out[e++] = edge{static_cast<std::uint32_t>(meta::position<sched, A>), to, slot++}), ...);
                 ++to;
             }(typename N::args{}),
             ...);
         return out;
     }();
 
-    template <std::size_t J>
-    static constexpr std::size_t n_uses = [] {
-        std::size_t n = 0;
-        for (const edge& e : edges) n += e.from == J;
-        return n;
-    }();
-    template <std::size_t J>
-    static constexpr std::array<edge, n_uses<J>> uses = [] {
-        std::array<edge, n_uses<J>> out{};
-        std::size_t n = 0;
-        for (const edge& e : edges)
-            if (e.from == J) out[n++] = e;
+    // The uses of every node, grouped by node in one counting pass over the edge table: the
+    // uses of node J are uses.edges[uses.first[J]] up to uses.edges[uses.first[J + 1]], in edge
+    // order, so each adjoint adds its contributions in the order the edge table lists them.
+    // (Scanning all edges for each node made this quadratic in the graph's size.)
+    struct use_table {
+        std::array<std::uint32_t, n_nodes + 1> first;
+        std::array<edge, n_edges> edges;
+    };
+    static constexpr use_table uses = [] {
+        use_table out{};
+        for (const edge& e : edges) ++out.first[e.from + 1];
+        for (std::size_t j = 0; j < n_nodes; ++j) out.first[j + 1] += out.first[j];
+        std::array<std::uint32_t, n_nodes> next{};
+        for (std::size_t j = 0; j < n_nodes; ++j) next[j] = out.first[j];
+        for (const edge& e : edges) out.edges[next[e.from]++] = e;
         return out;
     }();
+
+    template <std::size_t J>
+    static constexpr std::size_t n_uses = uses.first[J + 1] - uses.first[J];
 
     template <std::size_t J>
     static constexpr auto adjoint() {
@@ -74,7 +81,10 @@ struct reverse<meta::list<N...>, Root, Seed> {
             return Seed{};
         } else {
             return [&]<std::size_t... U>(std::index_sequence<U...>) {
-                return add_all(contribution<uses<J>[U].to, uses<J>[U].slot>()...);
+                constexpr std::size_t first = uses.first[J];
+                // Qualified: an unqualified call would make argument-dependent lookup walk every
+                // type these deep expression types name.
+                return detail::add_all(contribution<uses.edges[first + U].to, uses.edges[first + U].slot>()...);
             }(std::make_index_sequence<n_uses<J>>{});
         }
     }
@@ -89,7 +99,7 @@ struct reverse<meta::list<N...>, Root, Seed> {
 
     template <class P>
     static constexpr auto adjoint_of() {
-        return adjoint<meta::index_of<P>(sched{})>();
+        return adjoint<meta::position<sched, P>>();
     }
 };
 
@@ -101,12 +111,12 @@ constexpr void check_occurs() {
 
 template <class E, class Seed, class... P>
 constexpr auto backward() {
-    using S = schedule_t<E>;
-    if constexpr (!(meta::contains<S, P> && ...)) {
-        (check_occurs<P::name, meta::contains<S, P>>(), ...);
+    using S = placed_t<E>;  // the nodes of E's schedule, as an ordered set
+    if constexpr (!(meta::in_set<S, P> && ...)) {
+        (check_occurs<P::name, meta::in_set<S, P>>(), ...);
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
     } else {
-        using R = reverse<S, E, Seed>;
+        using R = reverse<schedule_t<E>, E, Seed>;
         return group<meta::list<P...>, meta::list<decltype(R::template adjoint_of<P>())...>>{};
     }
 }
