@@ -25,9 +25,11 @@ namespace detail {
 template <class Op>
 concept constant_op = requires { requires Op::constant; };
 
-template <class N, class... All>
+// Operand positions come from meta::position on the schedule (Sched, a meta::list): one class per
+// schedule, and no instantiation over the whole list per lookup. Taking the schedule as one type,
+// rather than as a pack, also keeps each step's instantiation independent of its length.
+template <class N, class Sched>
 constexpr step make_step() {
-    using L = meta::list<All...>;
     if constexpr (is_leaf<N>) {
         return step{nullptr, {}, N::rows, N::cols, false};
     } else {
@@ -35,7 +37,7 @@ constexpr step make_step() {
             return [&]<std::size_t... I>(std::index_sequence<I...>) {
                 static_assert(sizeof...(A) <= max_arity);
                 return step{&run_kernel<typename N::op, I...>,
-                            {static_cast<std::uint32_t>(meta::index_of<A>(L{}))...},
+                            {static_cast<std::uint32_t>(meta::position<Sched, A>)...},
                             N::rows,
                             N::cols,
                             constant_op<typename N::op>};
@@ -53,7 +55,7 @@ template <class Sched>
 struct tables;
 template <class... N>
 struct tables<meta::list<N...>> {
-    static constexpr std::array<step, sizeof...(N)> steps{make_step<N, N...>()...};
+    static constexpr std::array<step, sizeof...(N)> steps{make_step<N, meta::list<N...>>()...};
     static constexpr std::size_t n_leaves = (std::size_t(is_leaf<N>) + ... + 0);
     static constexpr std::array<leaf_info, n_leaves> leaves = [] {
         std::array<leaf_info, n_leaves> out{};
@@ -63,6 +65,12 @@ struct tables<meta::list<N...>> {
             if constexpr (is_leaf<N>) out[k++] = make_leaf_info<N>(i);
             ++i;
         }(), ...);
+        return out;
+    }();
+    // For each node, its number among the leaves (for leaves; 0 for other nodes).
+    static constexpr std::array<std::uint32_t, sizeof...(N)> leaf_number = [] {
+        std::array<std::uint32_t, sizeof...(N)> out{};
+        for (std::size_t l = 0; l < n_leaves; ++l) out[leaves[l].node] = static_cast<std::uint32_t>(l);
         return out;
     }();
     // Two different leaves may not share a name: binding by name would be ambiguous.
@@ -84,13 +92,10 @@ class program : private detail::engine {
                   "gateaux::compile(outputs...): two different leaves share a name (same name, other kind or shape)");
 
     template <class E>
-    static constexpr std::size_t node_index = meta::index_of<E>(schedule{});
+    static constexpr std::size_t node_index = meta::position<schedule, E>;
+    // 0 for a leaf the program does not use (bind's static_assert has reported it).
     template <class L>
-    static constexpr std::size_t leaf_index = [] {
-        for (std::size_t l = 0; l < table::n_leaves; ++l)
-            if (table::leaves[l].node == node_index<L>) return l;
-        return std::size_t(0);
-    }();
+    static constexpr std::size_t leaf_index = node_index<L> == meta::npos ? 0 : table::leaf_number[node_index<L>];
 
 public:
     program() : engine(table::steps, table::leaves) {}
