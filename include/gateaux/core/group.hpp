@@ -16,21 +16,28 @@ namespace detail {
 template <std::size_t I, class T>
 struct indexed {
     using type = T;
+    char c;  // not empty: see meta::detail::element
 };
 template <class Seq, class... T>
 struct indexer;
 template <std::size_t... I, class... T>
 struct indexer<std::index_sequence<I...>, T...> : indexed<I, T>... {};
+template <class L>
+struct indexer_of;
+template <class... T>
+struct indexer_of<meta::list<T...>> {
+    using type = indexer<std::index_sequence_for<T...>, T...>;
+};
 template <std::size_t I, class T>
 indexed<I, T> select(const indexed<I, T>&);
 }  // namespace detail
 
-// The I-th type of a list, without recursion.
+// The I-th type of a list, without recursion: a deduction against the bases of an indexer built
+// once per list (indexer_of is a class template, so it is memoised; spelling the indexer out here
+// would rebuild its argument list, as long as the list, for every index looked up).
 template <std::size_t I, class L>
-struct type_at;
-template <std::size_t I, class... T>
-struct type_at<I, meta::list<T...>> {
-    using type = typename decltype(detail::select<I>(detail::indexer<std::index_sequence_for<T...>, T...>{}))::type;
+struct type_at {
+    using type = typename decltype(detail::select<I>(typename detail::indexer_of<L>::type{}))::type;
 };
 template <std::size_t I, class L>
 using type_at_t = typename type_at<I, L>::type;
