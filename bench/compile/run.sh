@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Compile time and peak compiler memory against network depth.
 #
-# For each depth d in DEPTHS (default 2 4 8 16) it generates two translation units, an MLP of
-# depth d (all widths 16, leaky_relu hidden layers, identity output, sum(squared_error(out, y))):
+# For each depth d in DEPTHS (default 2 4 8 16) it generates one translation unit per variant in
+# VARIANTS (default "fwd full bop"), an MLP of depth d (all widths 16, leaky_relu hidden layers,
+# identity output, sum(squared_error(out, y))):
 #   fwd   compile(loss)
-#   full  compile(loss, grad(loss, wrt(W1..Wd)), hvp(loss, wrt(W1..Wd)))   one program
+#   full  compile(loss, grad(loss, wrt(W1..Wd)), hvp(loss, wrt(W1..Wd)))           one program
+#   bop   compile(loss, grad(loss, wrt(W1..Wd)), newton_step(loss, wrt(W1..Wd)))   one program; every
+#         layer square, so the B-operator takes its chain formula (batch 16: its right inverses
+#         need a batch no wider than the layers)
 # each with a main() that binds seeded tensors and runs the program, so the whole evaluator is
 # instantiated; plus a baseline TU that only includes <gateaux/gateaux.hpp>. Each TU is compiled
 # (-c, timed by /usr/bin/time -f "%e %M", plus %U+%S) REPEATS times with the build's flags; the
@@ -15,6 +19,7 @@
 #
 #   bench/compile/run.sh                      # from anywhere; generated files go to a temp dir
 #   DEPTHS="2 4" REPEATS=1 bench/compile/run.sh
+#   DEPTHS="16 32" VARIANTS="full bop" bench/compile/run.sh
 #   CXX=g++ CXXFLAGS="..." LDLIBS="..." KEEP=1 bench/compile/run.sh   (KEEP=1 keeps the temp dir)
 #
 # Targets: depth 16 (full) under 30 s and 2 GiB; time minus baseline growing no faster than
@@ -28,6 +33,7 @@ CXX=${CXX:-g++}
 CXXFLAGS=${CXXFLAGS:--std=c++20 -O2 -DNDEBUG -Wall -Wextra -Wpedantic}
 LDLIBS=${LDLIBS:--lopenblas -llapack}
 DEPTHS=${DEPTHS:-2 4 8 16}
+VARIANTS=${VARIANTS:-fwd full bop}
 REPEATS=${REPEATS:-3}
 TIME=/usr/bin/time
 
@@ -85,14 +91,17 @@ int main() {
     constexpr auto out = mlp<$widths>(x, act::leaky_relu<0.1>);
     constexpr auto loss = sum(squared_error(out, y));
 EOF
-  if [[ $variant == fwd ]]; then
-    echo "    auto prog = compile(loss);"
-  else
-    echo "    constexpr auto w = wrt($params);"
-    echo "    auto prog = compile(loss, grad(loss, w), hvp(loss, w));"
-  fi
+  case $variant in
+    fwd) echo "    auto prog = compile(loss);" ;;
+    full) echo "    constexpr auto w = wrt($params);"
+          echo "    auto prog = compile(loss, grad(loss, w), hvp(loss, w));" ;;
+    bop) echo "    constexpr auto w = wrt($params);"
+         echo "    constexpr auto step = newton_step(loss, w);"
+         echo "    auto prog = compile(loss, grad(loss, w), step);" ;;
+    *) echo "run.sh: unknown variant $variant" >&2; exit 1 ;;
+  esac
   cat <<EOF
-    const std::size_t batch = 32;
+    const std::size_t batch = $([[ $variant == bop ]] && echo 16 || echo 32);
     const tensor X = seeded(batch, 16, 1, 1.0), Y = seeded(batch, 16, 2, 1.0);
     prog.bind(x, X).bind(y, Y);
     std::vector<tensor> W, V;
@@ -110,7 +119,13 @@ EOF
     }
     prog.run();
     std::printf("%zu %.17g\\n", decltype(prog)::node_count, prog.scalar(loss));
-    return std::isfinite(prog.scalar(loss)) ? 0 : 1;
+    bool finite = std::isfinite(prog.scalar(loss));
+EOF
+  if [[ $variant == bop ]]; then
+    echo "    for (double v : prog[get<0>(step)]) finite = finite && std::isfinite(v);"
+  fi
+  cat <<EOF
+    return finite ? 0 : 1;
 }
 EOF
 }
@@ -162,7 +177,7 @@ printf '%-9s %5s %6s %8s %8s %11s %11s %13s %9s %8s\n' variant depth nodes "wall
 awk -v t="$base_t" -v c="$base_c" -v m="$base_m" -v o="$base_o" 'BEGIN {
   printf "%-9s %5s %6s %8.2f %8.2f %11s %11s %13s %9.0f %8.0f\n", "baseline", "-", "-", t, c, "-", "-", "-", m / 1024, o / 1024 }'
 worst_t=0 worst_m=0
-for variant in fwd full; do
+for variant in $VARIANTS; do
   for d in $DEPTHS; do
     src=$work/mlp_${variant}_$d.cpp
     gen_mlp "$d" "$variant" >"$src"
@@ -174,6 +189,8 @@ for variant in fwd full; do
   done
 done
 echo
-awk -v t="$worst_t" -v m="$worst_m" -v d="${DEPTHS##* }" 'BEGIN {
-  printf "deepest full program (depth %d): %.2f s (target < 30 s: %s), %.0f MiB (target < 2048 MiB: %s)\n",
-         d, t, (t < 30 ? "met" : "MISSED"), m / 1024, (m / 1024 < 2048 ? "met" : "MISSED") }'
+if [[ " $VARIANTS " == *" full "* ]]; then
+  awk -v t="$worst_t" -v m="$worst_m" -v d="${DEPTHS##* }" 'BEGIN {
+    printf "deepest full program (depth %d): %.2f s (target < 30 s: %s), %.0f MiB (target < 2048 MiB: %s)\n",
+           d, t, (t < 30 ? "met" : "MISSED"), m / 1024, (m / 1024 < 2048 ? "met" : "MISSED") }'
+fi
