@@ -86,7 +86,7 @@ TEST_CASE("layer block solve: every route against the explicit block", "[numeric
             const std::size_t nullity = seed % 4 == 0 ? std::min<std::size_t>(1, m - 1) : 0;
             const tensor t = curvature_stack(b, m, nullity, g);
             const tensor v = gaussian(n, m, g);
-            const block_damping dampings[] = {{0.0, 0.0, 0}, {0.7, 0.7, 0}, {1.3, 0.0, 1}, {0.9, 0.2, 1}};
+            const block_damping dampings[] = {{0.0, 0.0, 0}, {0.7, 0.7, 0}, {1.3, 0.0, 1}, {0.9, 0.2, 1}, {0.3, 0.9, 1}};
             for (const block_damping& d : dampings) {
                 const tensor a = explicit_block(h, t, d);
                 tensor rhs = v, want;

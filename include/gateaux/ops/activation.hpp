@@ -1,7 +1,7 @@
 #pragma once
 // Element-wise activations. An activation is a small functor F (one header each: tanh.hpp,
-// leaky_relu.hpp, ...) giving a, a′, a″, a‴, the inverse a⁻¹ and its derivative (a⁻¹)′ as
-// scalar functions; everything else is derived here once:
+// leaky_relu.hpp, ...) giving a, a′, a″ and a‴ as scalar functions; everything else is derived
+// here once:
 //   elementwise_op<F, K> evaluates the K-th derivative a⁽ᴷ⁾ entry by entry, so a′(net) and
 //   a″(net) are graph nodes like any other and the chain rule can be written in graph terms.
 //   tangent: a⁽ᴷ⁺¹⁾(x) ⊙ dx       adjoint: g ⊙ a⁽ᴷ⁺¹⁾(x)

@@ -6,8 +6,8 @@
 //   tangent: row_sum(e ⊙ do)      adjoint: go = g_b·e row by row
 // Targets are data: differentiating through them is refused at compile time.
 //   output curvature: T_b = g_b·(Σⱼ y_bj)·(diag p_b − p_b·p_bᵀ), the Hessian in the logits; it
-//   is also the Gauss–Newton's and the Fisher's, for the model y ~ Categorical(p)
-//   predictive distribution: one-hot rows drawn from Categorical(softmax(o)) by sample_target
+//   is also the Gauss–Newton's, and the Fisher's for the model's predictive distribution
+//   y ~ Categorical(softmax(o)), from which sample_target draws one-hot rows
 #include <algorithm>
 #include <cmath>
 #include <random>

@@ -1,6 +1,6 @@
 #pragma once
 // Mean squared error over the batch: mse(o, y) = (1/B) Σ_b ½‖o_b − y_b‖².
-// The ½ follows MATH.md's convention (the per-sample gradient is o_b − y_b). A composite:
+// The ½ follows the convention of docs/theory.md (the per-sample gradient is o_b − y_b). A composite:
 // mean of squared_error, with no rules of its own.
 #include "mean.hpp"
 #include "squared_error.hpp"

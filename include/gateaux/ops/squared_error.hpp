@@ -5,8 +5,8 @@
 //   adjoint: go = g_b·(o − y) row by row (col_broadcast), gy = −go
 // With g = 1 (under a sum) the output gradient folds to o − y.
 //   output curvature: T_b = g_b·I, the Hessian of g_b·½‖o_b − y_b‖² in o_b (docs/theory.md); it
-//   is also the Gauss–Newton's and the Fisher's, for the model y ~ N(o, I)
-//   predictive distribution: y ~ N(o, I), drawn by sample_target (the Fisher's sampled targets)
+//   is also the Gauss–Newton's, and the Fisher's for the model's predictive distribution
+//   y ~ N(o, I), from which sample_target draws the Fisher's sampled targets
 #include <random>
 
 #include "../core/check.hpp"

@@ -1,9 +1,9 @@
 #pragma once
-// Per-sample curvature blocks for the B-operator's master formula (MATH.md): T_b, the Hessian of
+// Per-sample curvature blocks for the B-operator's master formula (docs/theory.md): T_b, the Hessian of
 // sample b's loss with respect to one layer's row net_l[b], for every b at once, stored as a
 // stack: a (B·n)×n matrix whose rows b·n .. b·n+n−1 hold T_b (shape rows = n·batch).
 // The ops here build the stack at the loss and pull it back through the layers; each op's
-// pull-back is the rule MATH.md states:
+// pull-back is the rule docs/theory.md states:
 //   curvature_diag(t)              T_b = diag(t_b)                      (squared error: t = g·φ′)
 //   curvature_softmax(p, g)        T_b = g_b·(diag(p_b) − p_b p_bᵀ)       (softmax cross-entropy)
 //   curvature_congruence(T, W)     T_b ↦ W·T_b·Wᵀ                        (matmul h·W, back to h)

@@ -5,7 +5,9 @@
 //   stack()      the explicit blocks, a (B·n)×n stack (solve/curvature.hpp): the master formula's
 //                T_b and a program output of their own;
 //   solve<>(z)   z_b ↦ z_b·T_b⁻¹ applied factor by factor (the chain), where `chain` says that
-//                works: exactly (the inverse, or the pseudo-inverse), as a generalised inverse
+//                works: exactly (the inverse, or, for a singular T_b, the pseudo-inverse — and then
+//                the null space must be the same for every sample, as the softmax's ones vector
+//                is: only then is h⁺·[rows (h⁺ᵀV)_b·T_b⁺] the block's minimum-norm solution), as a generalised inverse
 //                T⁻ with T·T⁻·T = T (a Newton solution, not the minimum-norm one), or not at all;
 //   rank         the generic rank of T_b, known from the widths and the ops on the path;
 //   vanishing    a derivative on the path may be zero (a relu): no inverse of any kind;
@@ -70,7 +72,6 @@ struct softmax_curvature {
 // maps before and after C's own inverse: z·T⁻ = post(C⁻(pre(z))).
 template <class C, class Map, dim Width, dim Rank, chain_kind Chain, bool Vanishing = C::vanishing>
 struct pulled_curvature {
-    using inner = C;
     static constexpr dim width = Width, rank = Rank;
     static constexpr chain_kind chain = Chain;
     static constexpr bool vanishing = Vanishing, scalar = false;

@@ -18,6 +18,7 @@
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
 #include "../core/tolerance.hpp"
+#include "damping.hpp"
 
 namespace gateaux {
 
@@ -55,7 +56,7 @@ struct curvature_solve_op {
 
 // A bias's block: b enters every sample's net row once, so H_b = Σ_b T_b (n×n, exact for any
 // batch). With a damping λ (the run-time operand, when present) plus the loss's l2 coefficient
-// Decay on b, v·(H_b + λI)⁻¹ by LDLᵀ, refused (rank_error) where that is singular; undamped,
+// Decay on b (of either sign), v·(H_b + D)⁻¹ by LDLᵀ, refused (rank_error) where that is singular; with D = 0,
 // v·H_b⁺ from its symmetric eigendecomposition (LAPACK syevd): the minimum-norm solution,
 // dropping eigenvalues below inverse_tolerance() times the largest in magnitude. The block can be
 // singular by construction (a cross-entropy's output bias: shifting every logit by one constant
@@ -66,8 +67,7 @@ struct curvature_sum_solve_op {
     static constexpr shape shape_of(shape, shape v, shape) { return v; }
     static void value(tensor& out, const tensor& t, const tensor& v) { solve(out, t, v, Decay); }
     static void value(tensor& out, const tensor& t, const tensor& v, const tensor& lambda) {
-        if (!(lambda(0, 0) >= 0.0)) throw value_error("gateaux: the damping λ must be ≥ 0, got " + number_string(lambda(0, 0)));
-        solve(out, t, v, Decay + lambda(0, 0));
+        solve(out, t, v, Decay + detail::damping_value(lambda));
     }
     static void solve(tensor& out, const tensor& t, const tensor& v, double lambda) {
         const std::size_t n = v.shape(1), samples = t.shape(0) / n;
@@ -76,7 +76,7 @@ struct curvature_sum_solve_op {
         sum.fill(0.0);
         for (std::size_t b = 0; b < samples; ++b)
             for (std::size_t k = 0; k < n * n; ++k) sum.data()[k] += t.data()[b * n * n + k];
-        if (lambda > 0.0) {
+        if (lambda != 0.0) {  // a penalty c·½‖b‖² may be negative: (H_b + D) is then indefinite, still solved
             for (std::size_t i = 0; i < n; ++i) sum(i, i) += lambda;
             thread_local std::vector<double> work;
             thread_local std::vector<lapack::index> piv, iwork;

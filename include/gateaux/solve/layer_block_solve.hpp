@@ -8,10 +8,12 @@
 #include <string>
 
 #include "../core/check.hpp"
+#include "../core/constants.hpp"
 #include "../core/errors.hpp"
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
 #include "../numeric/layer_block.hpp"
+#include "damping.hpp"
 
 namespace gateaux {
 
@@ -21,8 +23,7 @@ struct layer_block_solve_op {
     static constexpr shape shape_of(shape, shape, shape v, shape) { return v; }
     static void value(tensor& out, const tensor& h, const tensor& t, const tensor& v) { solve(out, h, t, v, 0.0); }
     static void value(tensor& out, const tensor& h, const tensor& t, const tensor& v, const tensor& lambda) {
-        if (!(lambda(0, 0) >= 0.0)) throw value_error("gateaux: the damping λ must be ≥ 0, got " + number_string(lambda(0, 0)));
-        solve(out, h, t, v, lambda(0, 0));
+        solve(out, h, t, v, detail::damping_value(lambda));
     }
     static void solve(tensor& out, const tensor& h, const tensor& t, const tensor& v, double lambda) {
         thread_local tensor x;

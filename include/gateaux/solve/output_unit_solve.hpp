@@ -19,11 +19,10 @@
 #include "../core/print.hpp"
 #include "../core/tensor.hpp"
 #include "../core/tolerance.hpp"
+#include "damping.hpp"
 
 namespace gateaux {
 
-// The damping λ of damped output-layer solves, bound at run time as a 1×1 tensor.
-inline constexpr leaf<input_kind, "lambda", 1, 1> damping{};
 
 template <fixed_string Name>
 struct output_unit_solve_op {
@@ -66,9 +65,7 @@ struct output_unit_solve_op {
     }
     static void value(tensor& out, const tensor& h, const tensor& t, const tensor& v) { solve(out, h, t, v, 0.0); }
     static void value(tensor& out, const tensor& h, const tensor& t, const tensor& v, const tensor& lambda) {
-        if (!(lambda(0, 0) >= 0.0))
-            throw value_error("gateaux: the damping λ must be ≥ 0, got " + number_string(lambda(0, 0)));
-        solve(out, h, t, v, lambda(0, 0));
+        solve(out, h, t, v, detail::damping_value(lambda));
     }
     static printed print(const printed& h, const printed& t, const printed& v) {
         return {"unit_solve(" + h.text + ", " + t.text + ", " + v.text + ")", prec::atom};

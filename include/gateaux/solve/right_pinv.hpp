@@ -1,7 +1,7 @@
 #pragma once
 // Right multiplication by the pseudo-inverse of a wide weight (n ≤ m, full row rank):
 // X = Z·W⁺ (or Z·W⁺ᵀ when Transposed), W⁺ = Wᵀ(WWᵀ)⁻¹ from the SVD. Used by the B-operator's
-// chain where the output layer widens (identity output, MATH.md's exception) and, on request,
+// chain where the output layer widens (identity output, the exception in docs/theory.md) and, on request,
 // for non-increasing widths. Refused with a rank_error when σ_min/σ_max < inverse_tolerance().
 #include <xtensor-blas/xlinalg.hpp>
 

@@ -1,7 +1,7 @@
 #pragma once
 // Right division by a square weight through its shared LU node: X = Z·W⁻¹ (or Z·W⁻ᵀ when
 // Transposed). This is matmul's inverse rule: from C = A·W, A = C·W⁻¹. Folds
-// (Z·Wᵀ)·W⁻ᵀ = Z, so that the B-operator of a gradient collapses to MATH.md's one chain.
+// (Z·Wᵀ)·W⁻ᵀ = Z, so that the B-operator of a gradient collapses to one downward chain (docs/theory.md).
 #include <vector>
 
 #include "../core/check.hpp"

@@ -2,7 +2,7 @@
 // The pseudo-inverse of the softmax cross-entropy curvature, row by row: for
 // T_b = g_b·(diag(p_b) − p_b p_bᵀ), whose null space is the ones vector, diag(p)⁻¹ is a
 // generalised inverse (T·diag(p)⁻¹·T = T since Σp = 1), so T⁺ = C·diag(p)⁻¹·C/g with C the
-// centring projector: z_b T_b⁺ = centre(centre(z_b) ⊘ p_b)/g_b. For z = p − y this is MATH.md's
+// centring projector: z_b T_b⁺ = centre(centre(z_b) ⊘ p_b)/g_b. For z = p − y this is the
 // output-layer step centre_rows((p − y) ⊘ p).
 #include <cmath>
 #include <string>

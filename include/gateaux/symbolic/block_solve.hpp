@@ -22,8 +22,8 @@
 #include "../solve/augment.hpp"
 #include "../solve/curvature_solve.hpp"
 #include "../solve/layer_block_solve.hpp"
-#include "../solve/output_unit_solve.hpp"
-#include "bop.hpp"
+#include "../solve/damping.hpp"
+#include "bop_plan.hpp"
 #include "curvature_path.hpp"
 #include "grad.hpp"
 #include "tangent.hpp"
@@ -82,7 +82,7 @@ template <class L, class Options, class P, class V, class... Ps, class... Vs>
 constexpr auto block_of(meta::list<Ps...>, meta::list<Vs...>) {
     using p = path_t<L, P>;
     constexpr auto dir = []<class Q>(Q) { return type_at_t<meta::index_of<Q>(meta::list<Ps...>{}), meta::list<Vs...>>{}; };
-    using partner = decltype(bop::partner<L, P, Ps...>());
+    using partner = decltype(curvature::partner<L, P, Ps...>());
     if constexpr (p::status == path_status::weight) {
         if constexpr (partner::size == 1) {
             using B = type_at_t<0, partner>;
@@ -166,7 +166,14 @@ constexpr auto block_solve(L, params<P...>, directions<D...>, Options...) {
 template <expression L, class... P, class... Options>
     requires(!(is_directions<Options> || ...))
 constexpr auto block_solve(L loss, params<P...> w, Options... options) {
-    return block_solve(loss, w, directions<direction_t<P>...>{}, options...);
+    using namespace detail::block;
+    constexpr detail::bop::diagnosis d = diagnose<L, P...>();  // reported here: one frame
+    if constexpr (!d.ok) {
+        (void)report<type_at_t<d.index, meta::list<P...>>::name, d.f>{};
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else {
+        return block_solve(loss, w, directions<direction_t<P>...>{}, options...);
+    }
 }
 
 // The per-layer (damped) Newton step (H_l + D)⁻¹·G_l, sharing the gradient's pass.

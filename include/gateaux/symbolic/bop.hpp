@@ -47,31 +47,6 @@ constexpr auto layer_step(H h, V v) {
         return Op::template parameter_of<HName>(h, C::solve(Op::template rows_of<HName>(h, v)));
 }
 
-// Whether W and B form one layer h·W + b (W a weight, B the bias added right above it).
-template <class L, class W, class B>
-constexpr bool joint_pair() {
-    using pw = path_t<L, W>;
-    using pb = path_t<L, B>;
-    if constexpr (pw::status != path_status::weight || pb::status != path_status::shift)
-        return false;
-    else
-        return __is_same(type_at_t<0, typename pb::at::args>, typename pw::at);
-}
-// Q's partner in a joint block among Ps: a list of that one parameter, or an empty list.
-template <class L, class Q, class... Ps>
-constexpr auto partner() {
-    constexpr bool hits[] = {false, (joint_pair<L, Q, Ps>() || joint_pair<L, Ps, Q>())...};
-    constexpr std::size_t i = [&] {
-        for (std::size_t k = 0; k < sizeof...(Ps); ++k)
-            if (hits[k + 1]) return k;
-        return meta::npos;
-    }();
-    if constexpr (i == meta::npos)
-        return meta::list<>{};
-    else
-        return meta::list<type_at_t<i, meta::list<Ps...>>>{};
-}
-
 // The joint step of weight W and bias B: [Δ_W; Δ_b] = [h 1]⁺·T⁻¹([h 1]⁺ᵀ·[V_W; V_b]).
 template <class L, class Options, class W, class B, class VW, class VB>
 constexpr auto joint_step() {
@@ -89,7 +64,7 @@ constexpr auto block_of(meta::list<Ps...>, meta::list<Vs...>) {
     using p = path_t<L, P>;
     constexpr auto dir = []<class Q>(Q) { return type_at_t<meta::index_of<Q>(meta::list<Ps...>{}), meta::list<Vs...>>{}; };
     if constexpr (p::status == path_status::weight) {
-        using bias = decltype(partner<L, P, Ps...>());
+        using bias = decltype(curvature::partner<L, P, Ps...>());
         if constexpr (bias::size == 1) {
             using B = type_at_t<0, bias>;
             return row_range<0, P::rows>(joint_step<L, Options, P, B, V, decltype(dir(B{}))>());
@@ -99,12 +74,16 @@ constexpr auto block_of(meta::list<Ps...>, meta::list<Vs...>) {
             return layer_step<hname, P::name, choose<p, Options>(), typename p::form, typename p::at::op>(H{}, V{});
         }
     } else {
-        using weight = decltype(partner<L, P, Ps...>());
+        using weight = decltype(curvature::partner<L, P, Ps...>());
         if constexpr (weight::size == 1) {
             using W = type_at_t<0, weight>;
             return row_range<W::rows, 1>(joint_step<L, Options, W, P, decltype(dir(W{})), V>());
         } else {
-            return curvature_sum_solve<P::name>(p::form::stack(), V{});
+            // output_damped damps the output layer: its bias too (the form is diagonal only there).
+            if constexpr (Options::damped && is_diagonal_curvature<typename p::form>)
+                return curvature_sum_solve<P::name>(p::form::stack(), V{}, damping);
+            else
+                return curvature_sum_solve<P::name>(p::form::stack(), V{});
         }
     }
 }

@@ -3,7 +3,8 @@
 // options, and for each requested parameter the formula its path prescribes, from the per-sample
 // curvature T_b that the ops' rules build on the way down (symbolic/curvature_path.hpp):
 //   chain            T_b⁻¹ applied factor by factor is its exact (pseudo-)inverse: widths equal
-//                    above the layer and a″ = 0 on the hidden layers, or the output layer
+//                    above the layer and a″ = 0 on the hidden layers, or the output layer (of a
+//                    squared error with any activation, of a cross-entropy on its logits)
 //   master           T_b has full rank but does not factorise: each T_b is formed and solved by
 //                    LDLᵀ (widths non-decreasing upward, or smooth activations)
 //   newton_solution  T_b is singular and the chain gives a generalised inverse: H_l·Δ = G_l holds,

@@ -13,9 +13,10 @@
 // or an op on the way has no curvature rule for that operand.
 //
 // The kind chooses the curvature: the Hessian's (each rule gets its node's cotangent γ, for the
-// a″ terms) or its Gauss–Newton part (γ = 0). Nothing here names an op: a new op joins by
-// stating curvature_through<I>, curvature<I>(...) and, if a parameter may be its operand,
-// weight_in<I> (with rows_of and parameter_of) or shift_in<I>.
+// a″ terms) or its Gauss–Newton part (γ = 0). The walk names no op: a new op joins by stating
+// curvature_through<I>, curvature<I>(...) and, if a parameter may be its operand, weight_in<I>
+// (with rows_of and parameter_of) or shift_in<I>. (Reading the loss does name the reductions and
+// the ops an l2 penalty is written with: sum, mean, add, sub, scale, sq_norm.)
 #include <cstddef>
 #include <type_traits>
 
@@ -31,6 +32,7 @@
 #include "../ops/sub.hpp"
 #include "../ops/sum.hpp"
 #include "grad.hpp"
+#include "wrt.hpp"
 
 namespace gateaux {
 
@@ -143,6 +145,9 @@ constexpr double penalty() {
 }
 template <class L, class P>
 inline constexpr double penalty_of = penalty<L, P, typename loss_parts<L>::data>();
+// Whether every penalty on Ps is of that form (none is NaN).
+template <class L, class... P>
+inline constexpr bool penalties_ok = ((penalty_of<L, P> == penalty_of<L, P>) && ...);
 
 template <class L, curvature_kind Kind>
 struct context {
@@ -245,6 +250,46 @@ using path_of = typename find_path<L, P, Kind>::type;
 // A found weight: the layer input h (the other operand of h·W).
 template <class Path>
 using layer_input = type_at_t<0, typename Path::at::args>;
+
+// Whether W and B form one layer h·W + b (W a weight, B the bias added right above it).
+template <class L, class W, class B>
+constexpr bool joint_pair() {
+    using pw = path_of<L, W>;
+    using pb = path_of<L, B>;
+    if constexpr (pw::status != path_status::weight || pb::status != path_status::shift)
+        return false;
+    else
+        return __is_same(type_at_t<0, typename pb::at::args>, typename pw::at);
+}
+// Q's partner in a joint block among Ps: a list of that one parameter, or an empty list.
+template <class L, class Q, class... Ps>
+constexpr auto partner() {
+    constexpr bool hits[] = {false, (joint_pair<L, Q, Ps>() || joint_pair<L, Ps, Q>())...};
+    constexpr std::size_t i = [&] {
+        for (std::size_t k = 0; k < sizeof...(Ps); ++k)
+            if (hits[k + 1]) return k;
+        return meta::npos;
+    }();
+    if constexpr (i == meta::npos)
+        return meta::list<>{};
+    else
+        return meta::list<type_at_t<i, meta::list<Ps...>>>{};
+}
+
+// A curvature product's blocks plus c·v_P for each penalty term c·½‖P‖² (its Hessian c·I, which is
+// also its Gauss–Newton part): group entry E for P becomes E + c·direction(P).
+template <class L, class P, class E>
+constexpr auto with_penalty(E e) {
+    constexpr double c = penalty_of<L, P>;
+    if constexpr (c == 0.0)
+        return e;
+    else
+        return add(e, scale<c>(direction_t<P>{}));
+}
+template <class L, class... P, class... E>
+constexpr auto with_penalties(group<meta::list<P...>, meta::list<E...>>) {
+    return group<meta::list<P...>, meta::list<decltype(with_penalty<L, P>(E{}))...>>{};
+}
 
 }  // namespace detail::curvature
 

@@ -14,7 +14,8 @@
 //                                            grad, layer_deltas, ... of it are gradients under them
 //   sample_targets(loss, o, rng, y~)         draws y~ (B×n) from the predictive distribution at the
 //                                            network output o (prog[output_of(loss)])
-//   fvp(loss, wrt(...))                      F·v, v bound as direction(P): empirical;
+//   fvp(loss, wrt(...))                      F·v, v bound as direction(P): empirical; an l2 penalty
+//                                            c·½‖P‖² in the loss adds its Hessian c·v, as in gnvp;
 //   fvp(with_sampled_targets(loss), wrt(...))  sampled
 //   output_curvature_factors(loss)           Λ_b's factor F_b (F_b·F_bᵀ = Λ_b, the Hessian of
 //                                            g_b·ℓ_b in o_b), a (B·n)×n stack: the exact route to
@@ -84,7 +85,9 @@ template <expression L, class... P>
 constexpr auto fvp(L, params<P...> w) {
     using namespace detail::curvature;
     check_fisher_loss<L>();
-    if constexpr (!loss_parts<L>::ok) {
+    static_assert(penalties_ok<L, P...>, "gateaux::fvp(loss, wrt(...)): a term of the loss besides the data term depends on a "
+                                        "parameter other than as an l2 penalty c·½‖P‖²");
+    if constexpr (!loss_parts<L>::ok || !penalties_ok<L, P...>) {
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
     } else {
         using parts = loss_parts<L>;
@@ -95,7 +98,7 @@ constexpr auto fvp(L, params<P...> w) {
         // s = ∂ℓ/∂o per sample: the loss op's own adjoint rule with a unit cotangent.
         constexpr auto s = parts::op::template adjoint<0>(PS{}, ones<O::rows, 1>{}, O{}, Y{});
         constexpr auto u = hadamard(col_broadcast<O::cols>(hadamard(g, row_sum(hadamard(s, jvp(O{}, w))))), s);
-        return detail::backward<O, decltype(u), P...>();
+        return with_penalties<L>(detail::backward<O, decltype(u), P...>());
     }
 }
 

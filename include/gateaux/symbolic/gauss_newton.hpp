@@ -5,8 +5,6 @@
 // the same machinery: J·v is the tangent of o, and Jᵀ·u is reverse mode seeded with u = H_o·J·v.
 // G is positive semi-definite, unlike H: the curvature for Gauss–Newton, natural-gradient-like
 // and Hessian-free methods. Directions are bound as for hvp (direction(W)).
-#include "../ops/add.hpp"
-#include "../ops/scale.hpp"
 #include "curvature_path.hpp"
 #include "grad.hpp"
 #include "tangent.hpp"
@@ -22,29 +20,13 @@ constexpr void check_gauss_newton_loss() {
 }
 }  // namespace detail
 
-namespace detail {
-// Jᵀ·u for each parameter, plus c·v_P for a penalty term c·½‖P‖² (whose Gauss–Newton part is
-// its Hessian c·I).
-template <class L, class P, class E>
-constexpr auto with_penalty(E e) {
-    constexpr double c = curvature::penalty_of<L, P>;
-    if constexpr (c == 0.0)
-        return e;
-    else
-        return add(e, scale<c>(direction_t<P>{}));
-}
-template <class L, class... P, class... E>
-constexpr auto with_penalties(group<meta::list<P...>, meta::list<E...>>) {
-    return group<meta::list<P...>, meta::list<decltype(with_penalty<L, P>(E{}))...>>{};
-}
-}  // namespace detail
 
 // u = H_o·J·v with H_o the loss's output curvature (its op's rule, solve/curvature_form.hpp),
 // then Jᵀ·u by reverse mode from the output; an l2 penalty adds its c·v.
 template <expression L, class... P>
 constexpr auto gnvp(L, params<P...> w) {
     detail::check_gauss_newton_loss<L>();
-    constexpr bool penalties_ok = ((detail::curvature::penalty_of<L, P> == detail::curvature::penalty_of<L, P>) && ...);
+    constexpr bool penalties_ok = detail::curvature::penalties_ok<L, P...>;
     static_assert(penalties_ok, "gateaux::gnvp(loss, wrt(...)): a term of the loss besides the data term depends on a parameter "
                                 "other than as an l2 penalty c·½‖P‖²");
     if constexpr (!detail::curvature::loss_parts<L>::ok || !penalties_ok) {
@@ -53,7 +35,7 @@ constexpr auto gnvp(L, params<P...> w) {
         using ctx = detail::curvature::context<L, curvature_kind::gauss_newton>;
         using O = typename ctx::O;
         constexpr auto u = ctx::output_form::times(jvp(O{}, w));
-        return detail::with_penalties<L>(detail::backward<O, decltype(u), P...>());
+        return detail::curvature::with_penalties<L>(detail::backward<O, decltype(u), P...>());
     }
 }
 

@@ -10,8 +10,9 @@
 //   layer_deltas(loss, wrt(W1, b1, ...))          δ_l = ∂L/∂net_l (B×n_l): row b is g_b·∂ℓ_b/∂net_l,
 //                                                 g_b = 1 under a sum, 1/B under a mean; G_W = hᵀ·δ
 //
-// Each block of the explicit layer Hessian follows from these: H_W = Σ_b (h_b·h_bᵀ) ⊗ T_b,
-// H_b = Σ_b T_b. A bias has no layer input (its input is the constant 1).
+// Each block of the explicit layer Hessian follows from these: H_W = Σ_b (h_bᵀ·h_b) ⊗ T_b (h_b
+// the row of sample b), H_b = Σ_b T_b, plus c·I for an l2 penalty c·½‖P‖² in the loss. A bias
+// has no layer input (its input is the constant 1).
 #include "../core/expr.hpp"
 #include "../core/group.hpp"
 #include "curvature_path.hpp"
