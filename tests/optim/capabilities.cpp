@@ -128,11 +128,19 @@ TEST_CASE("capabilities: optimizers that need more than value and gradient refus
          "hf-cg: needs hessian_products, which this objective does not offer: it offers no Hessian-vector products H·v"},
         {[] { return std::make_unique<block_newton>(); },
          "block-newton: needs block_solver, which this objective does not offer: it has no per-layer inverse (a graph "
-         "objective has one where bop accepts the network: docs/theory.md); use a Hessian-free or quasi-Newton optimizer"},
+         "objective has one where every parameter is a layer weight h·W or bias x + b on the one path to a sum(...) or "
+         "mean(...) of squared_error or cross_entropy, plus l2 penalties: docs/theory.md); use a Hessian-free or "
+         "quasi-Newton optimizer"},
         {[] { return std::make_unique<fd_block_newton>(); },
-         "fd-block-newton: needs block_solver, which this objective does not offer: it has no per-layer inverse (a "
-         "graph objective has one where bop accepts the network: docs/theory.md); use a Hessian-free or quasi-Newton "
-         "optimizer"},
+         "fd-block-newton: needs block_solver, which this objective does not offer: it has no per-layer inverse (a graph "
+         "objective has one where every parameter is a layer weight h·W or bias x + b on the one path to a sum(...) or "
+         "mean(...) of squared_error or cross_entropy, plus l2 penalties: docs/theory.md); use a Hessian-free or "
+         "quasi-Newton optimizer"},
+        {[] { return std::make_unique<damped_block_newton>(); },
+         "damped-block-newton: needs block_solver, which this objective does not offer: it has no per-layer inverse (a graph "
+         "objective has one where every parameter is a layer weight h·W or bias x + b on the one path to a sum(...) or "
+         "mean(...) of squared_error or cross_entropy, plus l2 penalties: docs/theory.md); use a Hessian-free or "
+         "quasi-Newton optimizer"},
         {[] { return std::make_unique<bfgs>(bfgs_options{.exact_line_search = true}); },
          "bfgs: needs hessian_products, which this objective does not offer: it offers no Hessian-vector products H·v"},
     };
@@ -233,16 +241,23 @@ TEST_CASE("capabilities: an optimizer needing layer statistics refuses an object
 TEST_CASE("capabilities: a graph objective offers Gauss–Newton products and the block solver only where its graph has them",
           "[optim][capabilities]") {
     constexpr auto relu_loss = sum(squared_error(act::relu(nx * nW1) * nW2, ny));
-    auto leaky = make_objective(net_loss, net_w);     // parseable loss, the B-operator accepts the net
-    auto relu = make_objective(relu_loss, net_w);     // parseable loss, the B-operator rejects relu
+    constexpr auto shared_loss = sum(squared_error(act::leaky_relu<0.2>(nx * nW1) * nW2 * nW2, ny));  // W2 used twice
+    auto leaky = make_objective(net_loss, net_w);     // parseable loss, the functional inverse accepts the net
+    auto relu = make_objective(relu_loss, net_w);     // parseable loss, the block solve only (bop rejects relu)
+    auto shared = make_objective(shared_loss, net_w);  // parseable loss, no layer block for W2
     auto quad = make_objective(quadratic, wrt(qx));   // neither
     using leaky_t = decltype(leaky);
     using relu_t = decltype(relu);
+    using shared_t = decltype(shared);
     using quad_t = decltype(quad);
     STATIC_REQUIRE(std::is_base_of_v<gauss_newton_products, leaky_t>);
     STATIC_REQUIRE(std::is_base_of_v<block_solver, leaky_t>);
     STATIC_REQUIRE(std::is_base_of_v<gauss_newton_products, relu_t>);
-    STATIC_REQUIRE_FALSE(std::is_base_of_v<block_solver, relu_t>);
+    STATIC_REQUIRE(std::is_base_of_v<block_solver, relu_t>);
+    STATIC_REQUIRE(leaky_t::has_functional_inverse());
+    STATIC_REQUIRE_FALSE(relu_t::has_functional_inverse());
+    STATIC_REQUIRE(std::is_base_of_v<gauss_newton_products, shared_t>);
+    STATIC_REQUIRE_FALSE(std::is_base_of_v<block_solver, shared_t>);
     STATIC_REQUIRE_FALSE(std::is_base_of_v<gauss_newton_products, quad_t>);
     STATIC_REQUIRE_FALSE(std::is_base_of_v<block_solver, quad_t>);
     // What every graph has.
@@ -251,10 +266,11 @@ TEST_CASE("capabilities: a graph objective offers Gauss–Newton products and th
     STATIC_REQUIRE(std::is_base_of_v<data_batches, quad_t>);
     // The same seen through objective&: a missing capability is a null pointer, nothing throws.
     objective& a = leaky;
-    objective& b = relu;
+    objective& b = shared;
     objective& c = quad;
     CHECK(capability<gauss_newton_products>(a) != nullptr);
     CHECK(capability<block_solver>(a) != nullptr);
+    CHECK(capability<block_solver>(static_cast<objective&>(relu)) != nullptr);
     CHECK(capability<gauss_newton_products>(b) != nullptr);
     CHECK(capability<block_solver>(b) == nullptr);
     CHECK(capability<gauss_newton_products>(c) == nullptr);
@@ -263,7 +279,8 @@ TEST_CASE("capabilities: a graph objective offers Gauss–Newton products and th
     CHECK(capability<hessian_matrix>(c) != nullptr);
     CHECK(capability<data_batches>(c) != nullptr);
     CHECK(leaky.has_block_inverse());
-    CHECK_FALSE(relu.has_block_inverse());
+    CHECK(relu.has_block_inverse());
+    CHECK_FALSE(shared.has_block_inverse());
     CHECK_FALSE(quad.has_gauss_newton());
 }
 

@@ -105,6 +105,9 @@ TEST_CASE("minibatches: every line-search and model-based optimizer converges to
         {"hessian_free (Gauss–Newton)", [gn] { return std::make_unique<hessian_free>(gn); }, 100},
         {"preconditioned_hessian_free", [] { return std::make_unique<preconditioned_hessian_free>(); }, 100},
         {"block_newton", [] { return std::make_unique<block_newton>(); }, 5},
+        {"damped_block_newton", [] { return std::make_unique<damped_block_newton>(); }, 30},
+        {"damped_block_newton (rescaled)",
+         [] { return std::make_unique<damped_block_newton>(damped_block_newton::options{.rescale = true}); }, 30},
     };
     for (const contender& c : all)
         for (const std::uint64_t seed : {1, 2, 3}) {
@@ -139,6 +142,13 @@ TEST_CASE("minibatches: a Newton step lands on the minimiser of the batch it saw
     const std::vector<contender> newtons{
         {"naive_newton", [] { return std::make_unique<naive_newton>(); }, 12},
         {"block_newton", [] { return std::make_unique<block_newton>(); }, 12},
+        // Undamped in effect (λ held at 1e-14): its step must be this batch's Newton step too.
+        {"damped_block_newton (λ = 1e-14)",
+         [] {
+             return std::make_unique<damped_block_newton>(
+                 damped_block_newton::options{.initial_damping = 1e-14, .min_damping = 1e-14});
+         },
+         12},
     };
     for (const contender& c : newtons)
         for (const std::uint64_t seed : {1, 2, 3}) {

@@ -278,16 +278,18 @@ std::vector<double> block_residuals(F& f, const param_set& theta, const param_se
 
 TEST_CASE("objective options: accept_newton_solution and output_per_unit reach block_newton_step",
           "[optim][objective][bop]") {
-    // Widths 10 → 4 → 3 fall above W1, so the default rules give no per-layer inverse; with
-    // accept_newton_solution W1 gets a Newton solution. A batch of 7 exceeds W2's input width 4,
-    // so W2 needs output_per_unit. Each block must solve H_l·Δ_l = G_l (MATH.md).
+    // Widths 10 → 4 → 3 fall above W1, so the default rules give no functional inverse (the block
+    // solve serves the blocks); with accept_newton_solution W1 gets its Newton solution. A batch of
+    // 7 exceeds W2's input width 4, so W2 needs output_per_unit for the functional inverse, and
+    // without it the objective takes the block solve. Each block must solve H_l·Δ_l = G_l.
     constexpr auto bx = input<"x", 10>;
     constexpr auto by = target<"y", 3>;
     constexpr auto bW1 = param<"W1", 10, 4>;
     constexpr auto bW2 = param<"W2", 4, 3>;
     constexpr auto bloss = mse(leaky_relu<0.2>(bx * bW1) * bW2, by);
     auto plain = make_objective(bloss, wrt(bW1, bW2));
-    CHECK_FALSE(plain.has_block_inverse());
+    CHECK(plain.has_block_inverse());
+    CHECK_FALSE(plain.has_functional_inverse());
     for (const std::uint64_t seed : {1, 2, 3, 4}) {
         std::mt19937_64 g(seed);
         std::normal_distribution<double> N(0.0, 1.0);
@@ -299,17 +301,22 @@ TEST_CASE("objective options: accept_newton_solution and output_per_unit reach b
         const tensor X = draw(7, 10, 1.0), Y = draw(7, 3, 1.0);
         const param_set theta({draw(10, 4, 0.5), draw(4, 3, 0.7)});
         auto f = make_objective(bloss, wrt(bW1, bW2), accept_newton_solution, output_per_unit);
-        REQUIRE(f.has_block_inverse());
+        REQUIRE(f.has_functional_inverse());
+        STATIC_REQUIRE(decltype(f)::functional_inverse_rows() == 10);  // W1's input; W2's per-unit solve takes any batch
         f.set_data(bx, X).set_data(by, Y);
         param_set grad, step;
         const double loss = f.block_newton_step(theta, grad, step);
         INFO("seed " << seed);
+        CHECK(f.last_inverse_route() == inverse_route::functional_inverse);
         CHECK(loss == Approx(f.value(theta)).epsilon(1e-14));
         for (const double r : block_residuals(f, theta, grad, step)) CHECK(r <= 1e-10);
-        // Without output_per_unit the batch of 7 is refused at W2's input, by name.
+        // Without output_per_unit the batch of 7 is above W2's input width 4: the block solve.
         auto narrow = make_objective(bloss, wrt(bW1, bW2), accept_newton_solution);
+        STATIC_REQUIRE(decltype(narrow)::functional_inverse_rows() == 4);
         narrow.set_data(bx, X).set_data(by, Y);
-        CHECK_THROWS_WITH(narrow.block_newton_step(theta, grad, step), Catch::Contains("output_per_unit"));
+        narrow.block_newton_step(theta, grad, step);
+        CHECK(narrow.last_inverse_route() == inverse_route::block_solve);
+        for (const double r : block_residuals(narrow, theta, grad, step)) CHECK(r <= 1e-10);
     }
 }
 

@@ -1,22 +1,27 @@
 #pragma once
-// Per-layer Newton through the functional inverse (the B-operator), docs/theory.md:
+// Per-layer Newton on the exact layer blocks, docs/theory.md §3–4:
 //
-//   block_newton     the direction is −Δ with Δ_l = H_l⁺·G_l (f.block_newton_step), then an Armijo
-//                    line search or a fixed step. One forward/backward pass and one downward
-//                    solve per iteration; only for networks the B-operator accepts.
-//   fd_block_newton  the same step by finite differences of the functional inverse
-//                    (fd_newton_step, through f.fd_block_newton_step).
+//   block_newton         the direction is −Δ with Δ_l = H_l⁺·G_l (f.block_newton_step), then an
+//                        Armijo line search or a fixed step. A graph objective computes Δ by the
+//                        functional inverse's one downward pass where the type system accepts
+//                        the network and the batch fits its widths, by the block solve (the
+//                        minimum-norm H_l⁺, any batch) elsewhere.
+//   fd_block_newton      the same step by finite differences of the functional inverse
+//                        (fd_newton_step, through f.fd_block_newton_step): networks bop accepts.
+//   damped_block_newton  Levenberg–Marquardt on the blocks, Δ_l = −(H_l + λI)⁻¹·G_l with λ from
+//                        the reduction ratio (optim/damped_block_newton.hpp): the stochastic one.
 //
-// Both need the block_solver capability (optim/capabilities.hpp), which a graph objective has
-// where the B-operator accepts its network. Failures are statuses, not exceptions: an objective
-// without it or a batch the inverse cannot handle (rank_error) ends the run with
-// step_outcome::status::not_applicable and the reason, with advice; an exhausted line search with
-// line_search_failed.
+// All need the block_solver capability (optim/capabilities.hpp), which a graph objective has
+// where every parameter is a layer weight or bias. Failures are statuses, not exceptions: an
+// objective without it or an inverse that cannot be formed (rank_error, size_error) ends the run
+// with step_outcome::status::not_applicable and the reason, with advice; an exhausted line search
+// with line_search_failed.
 #include <cstddef>
 #include <limits>
 #include <string>
 #include <utility>
 
+#include "damped_block_newton.hpp"
 #include "newton_common.hpp"
 
 namespace gateaux {
@@ -26,12 +31,13 @@ namespace detail::newton {
 // What to do when the per-layer inverse cannot be formed at this batch.
 inline std::string rank_advice(const char* who, const char* what) {
     return std::string(who) + ": " + what +
-           ". The per-layer inverse needs independent rows of each layer input (batch ≤ its width), "
+           ". The functional inverse needs independent rows of each layer input (batch ≤ its width), "
            "well-conditioned weights above and, with smooth activations, invertible per-sample curvature blocks T_b "
-           "(they degrade as units saturate or the residual vanishes). Remedies: smaller batches (graph_objective::use_minibatches), the output-layer "
-           "fallback output_per_unit (a bop/newton_step option, exact for any batch), or Hessian-free CG "
-           "(hessian_free, or preconditioned_hessian_free, whose block preconditioner falls back to the identity "
-           "where the inverse fails)";
+           "(they degrade as units saturate or the residual vanishes); a graph objective takes the block solve there, "
+           "which needs none of this. Remedies for an objective without it: smaller batches "
+           "(graph_objective::use_minibatches), the output-layer fallback output_per_unit (a bop/newton_step option, "
+           "exact for any batch), damped_block_newton, or Hessian-free CG (hessian_free, or preconditioned_hessian_free, "
+           "whose block preconditioner falls back to the identity where the inverse fails)";
 }
 
 // The part both block Newton variants share: the step at the current point is computed by the
@@ -146,6 +152,8 @@ private:
                 pending_ = rank_advice(name().c_str(), e.what());
             } catch (const domain_error& e) {  // finite differences only: the inverse left its domain
                 pending_ = name() + ": " + e.what() + "; try a smaller difference step r";
+            } catch (const size_error& e) {  // the block solve's dense block above its memory limit
+                pending_ = name() + ": " + e.what() + "; damped_block_newton on a curvature sample below the widths avoids it";
             }
         }
         if (pending_.empty()) return outcome(step_outcome::status::ok, loss_, g_, step_norm, alpha);

@@ -7,7 +7,8 @@
 //   curvature_products<K>   C·v for a curvature matrix C of kind K: hessian_products (H·v, the
 //                           R-operator), gauss_newton_products (G·v), fisher_products (F·v)
 //   block_solver            the per-layer Newton step Δ_l = H_l⁺·G_l, the block inverse
-//                           blockdiag(H_l⁺)·v, the step by finite differences of the inverse map
+//                           blockdiag(H_l⁺)·v, their damped forms with (H_l + λI)⁻¹, the step by
+//                           finite differences of the inverse map
 //   layer_statistics        per layer: its input h_{l−1} and its δ_l = ∂L/∂net_l (under the data's
 //                           targets, or targets drawn from the model), the output curvature
 //                           factors: what Kronecker-factored curvature (K-FAC) is built from
@@ -34,11 +35,12 @@ namespace gateaux {
 
 // target_draws: forward passes that drew targets from the model (the sampled Fisher's).
 struct evaluation_counts {
+    // block_solves: undamped per-layer inverses (chain or block solve); damped_block_solves: (H_l + λI)⁻¹.
     std::size_t values = 0, gradients = 0, hessian_vectors = 0, gauss_newton_vectors = 0, fisher_vectors = 0,
-                block_solves = 0, hessians = 0, layer_statistics = 0, target_draws = 0;
+                block_solves = 0, damped_block_solves = 0, hessians = 0, layer_statistics = 0, target_draws = 0;
     std::size_t total() const {
-        return values + gradients + hessian_vectors + gauss_newton_vectors + fisher_vectors + block_solves + hessians +
-               layer_statistics + target_draws;
+        return values + gradients + hessian_vectors + gauss_newton_vectors + fisher_vectors + block_solves +
+               damped_block_solves + hessians + layer_statistics + target_draws;
     }
     // What happened between two readings (minimize reports a run's own counts).
     friend evaluation_counts operator-(evaluation_counts a, const evaluation_counts& b) {
@@ -48,6 +50,7 @@ struct evaluation_counts {
         a.gauss_newton_vectors -= b.gauss_newton_vectors;
         a.fisher_vectors -= b.fisher_vectors;
         a.block_solves -= b.block_solves;
+        a.damped_block_solves -= b.damped_block_solves;
         a.hessians -= b.hessians;
         a.layer_statistics -= b.layer_statistics;
         a.target_draws -= b.target_draws;
@@ -131,18 +134,31 @@ using gauss_newton_products = curvature_products<curvature_matrix::gauss_newton>
 using fisher_products = curvature_products<curvature_matrix::fisher>;
 
 // ---------------------------------------------------------------- per-layer block solver
+// The blocks H_l of the Hessian on the diagonal, one per layer (a weight and its bias together),
+// each with the others held fixed, and D_l the loss's own l2 penalty on the layer (part of H_l
+// here). Undamped, the minimum-norm H_l⁺ where H_l is singular (or, with the objective's
+// accept_newton_solution, a Newton solution H_l·Δ_l = G_l); damped, (H_l + λI)⁻¹. The curvature
+// is that of the curvature rows (data_batches) times their scale, as for the curvature products.
 class block_solver {
 public:
     static constexpr std::string_view name = "block_solver";
     static constexpr std::string_view absent =
-        "it has no per-layer inverse (a graph objective has one where bop accepts the network: docs/theory.md); "
-        "use a Hessian-free or quasi-Newton optimizer";
+        "it has no per-layer inverse (a graph objective has one where every parameter is a layer weight h·W or bias "
+        "x + b on the one path to a sum(...) or mean(...) of squared_error or cross_entropy, plus l2 penalties: "
+        "docs/theory.md); use a Hessian-free or quasi-Newton optimizer";
     virtual ~block_solver() = default;
     // Per-layer (block-diagonal) Newton: step_l = H_l⁺·G_l, with the loss (returned) and the
-    // gradient g from the same pass. rank_error where the inverse cannot be formed at this batch.
+    // gradient g from the same pass, on the current batch. rank_error where the inverse cannot be
+    // formed (a graph objective's block solve forms it at any batch; see there).
     virtual double block_newton_step(const param_set& x, param_set& g, param_set& step) = 0;
-    // out = blockdiag(H_l⁺)·v
+    // out = blockdiag(H_l⁺)·v, on the curvature rows
     virtual void block_inverse(const param_set& x, const param_set& v, param_set& out) = 0;
+    // out = blockdiag(H_l + λI)⁻¹·v, on the curvature rows (λ ≥ 0; rank_error where H_l + λI is
+    // singular, which for λ > 0 needs an indefinite H_l with eigenvalue −λ)
+    virtual void damped_block_inverse(const param_set& x, const param_set& v, double lambda, param_set& out) = 0;
+    // step_l = (H_l + λI)⁻¹·G_l with loss (returned) and gradient g of the same pass, on the
+    // current batch: the curvature of every row of it, not of a curvature sample.
+    virtual double damped_block_newton_step(const param_set& x, double lambda, param_set& g, param_set& step) = 0;
     // The step by finite differences of the functional inverse (central at G(1 ± r/2), or
     // Richardson); fills the gradient too and returns the loss.
     virtual double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) = 0;

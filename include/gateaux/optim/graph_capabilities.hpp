@@ -6,10 +6,14 @@
 //   fisher             the same, against a data leaf as the target (sampled targets replace it)
 //   layer_statistics   that, and every parameter is a layer weight h·W or a bias x + b on the one
 //                      path to the loss (the generic curvature pass finds it: curvature_path.hpp)
-//   block_solver       bop accepts every parameter, with the objective's B-operator options
+//   block_solver       block_solve serves every parameter (each a layer weight or bias on the one
+//                      path to a parsed loss, l2 penalties allowed); where bop also accepts them
+//                      with the objective's options, its chain is the undamped route at batches
+//                      within the layer widths (chain_rows)
 //
 // A capability the graph lacks is not a base class at all (an empty `without<C>` stands in the
 // mixin's place), so the objective's type says what it offers.
+#include <algorithm>
 #include <array>
 #include <concepts>
 #include <cstddef>
@@ -18,6 +22,7 @@
 
 #include "../core/expr.hpp"
 #include "../core/meta.hpp"
+#include "../symbolic/block_solve.hpp"
 #include "../symbolic/bop.hpp"
 #include "../symbolic/curvature_path.hpp"
 #include "../symbolic/wrt.hpp"
@@ -39,6 +44,26 @@ struct objective_options {
                   "output_per_unit (output_damped takes its λ per call: use bop(...) with a program instead)");
     template <class L, class... P>
     static constexpr bool available = bop::supported<L, bop_options<O...>, P...>();
+    // The most rows at which the functional inverse can exist: its chain, master formula and
+    // Newton solution need independent rows of each layer input h (B ≤ n_{l−1}, n_{l−1} + 1 for
+    // a joint weight-and-bias block); output_per_unit and a bias's own block take any batch.
+    template <class L, class... P>
+    static constexpr std::size_t chain_rows() {
+        std::size_t limit = std::size_t(-1);
+        (
+            [&] {
+                using path = curvature::path_of<L, P>;
+                if constexpr (path::status == curvature::path_status::weight) {
+                    constexpr bop::formula f = bop::choose<path, bop_options<O...>>();
+                    if constexpr (f == bop::formula::chain || f == bop::formula::master || f == bop::formula::newton_solution) {
+                        constexpr std::size_t joint = decltype(bop::partner<L, P, P...>())::size;
+                        limit = std::min(limit, std::size_t(curvature::layer_input<path>::cols) + joint);
+                    }
+                }
+            }(),
+            ...);
+        return limit;
+    }
     template <class L, class W>
     static constexpr auto newton(L loss, W w) {
         return newton_step(loss, w, O{}...);
@@ -125,7 +150,11 @@ struct graph_support {
     static constexpr bool gauss_newton = bop::parse_loss<Loss>::ok;
     static constexpr bool fisher = gauss_newton && target_is_data<Loss>();
     static constexpr bool layer_statistics = fisher && layer_roles<Loss, P...>::found;
-    static constexpr bool block_solver = Options::template available<Loss, P...>;
+    // The functional inverse (bop's chain) where the type system accepts it; the block solve serves
+    // every parameter it serves and more, so it decides the capability.
+    static constexpr bool chain = Options::template available<Loss, P...>;
+    static constexpr bool block_solve = block_solve_available<Loss, P...>;
+    static constexpr bool block_solver = chain || block_solve;
 };
 
 // The graph-dependent capabilities as mixins: each overrides its interface's functions by
@@ -161,6 +190,12 @@ public:
     void block_inverse(const param_set& x, const param_set& v, param_set& out) final {
         static_cast<Self&>(*this).block_inverse_impl(x, v, out);
     }
+    void damped_block_inverse(const param_set& x, const param_set& v, double lambda, param_set& out) final {
+        static_cast<Self&>(*this).damped_block_inverse_impl(x, v, lambda, out);
+    }
+    double damped_block_newton_step(const param_set& x, double lambda, param_set& g, param_set& step) final {
+        return static_cast<Self&>(*this).damped_block_newton_impl(x, lambda, g, step);
+    }
     double fd_block_newton_step(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) final {
         return static_cast<Self&>(*this).fd_block_newton_impl(x, r, scheme, g, step);
     }
@@ -168,9 +203,13 @@ public:
 };
 
 // Why the finite-difference block step is not available for these parameters ("" where it is):
-// inverse_gradient (symbolic/inverse.hpp) inverts the gradient map of layer weights only.
-template <class Loss, class... P>
+// inverse_gradient (symbolic/inverse.hpp) inverts the gradient map of layer weights only, and is
+// the twin of the functional inverse, so only where bop accepts the network.
+template <class Loss, bool Chain, class... P>
 std::string fd_unavailable_for() {
+    if constexpr (!Chain)
+        return "the finite-difference step differences the functional inverse of the gradient map (symbolic/inverse.hpp), "
+               "which bop refuses for this network; block_newton's step comes from the block solve";
     std::string bias;
     ((bias.empty() && !layer_roles<Loss, P...>::template is_weight<P> ? (void)(bias = P::name.view()) : (void)0), ...);
     if (bias.empty()) return {};

@@ -26,15 +26,16 @@
 //                 line search use all rows)
 //
 // preconditioning  CG takes any preconditioner (optim/preconditioner.hpp): the identity (plain CG,
-//                  the default), the diagonal of B + λI, or the exact per-layer inverse
-//                  M⁻¹ = blockdiag(H_l⁺) of the B-operator (preconditioned_hessian_free). The
-//                  latter need not be positive definite (indefinite blocks, smooth activations),
+//                  the default), the diagonal of B + λI, the exact per-layer inverse
+//                  M⁻¹ = blockdiag(H_l⁺) (preconditioned_hessian_free), or the damped blocks
+//                  M = blockdiag(H_l + λI) with CG's own λ. The last two
+//                  need not be positive definite (indefinite blocks, smooth activations),
 //                  which CG requires. Whenever rᵀM⁻¹r ≤ 0 (or M⁻¹r is not finite) that iteration
 //                  uses the identity (z = r) and the search direction restarts from z; with a
 //                  preconditioner that is not always positive definite the β of the remaining
 //                  iterations is Polak–Ribière's zᵀ(r − r_prev)/(z_prevᵀr_prev) (flexible CG),
 //                  which tolerates a preconditioner that changes between iterations. A rank_error
-//                  from it (a batch larger than a width) drops the preconditioner for the rest of
+//                  from it (a block it cannot invert) drops the preconditioner for the rest of
 //                  that CG run. Both events are counted.
 //
 // Needs: the curvature products of the chosen kind (hessian_products, gauss_newton_products or fisher_products),

@@ -9,7 +9,9 @@
 //                          cross_entropy (the losses the B-operator's loss parser knows);
 //                          fisher_products, where the target is a data leaf (use_fisher)
 //   layers                 layer_statistics: every parameter a layer weight h·W or bias x + b
-//   bop accepts the net    block_solver: newton_step, bop and fd_newton_step, with the options
+//   layers, l2 allowed     block_solver: the per-layer blocks, undamped by the functional inverse
+//                          where the type system accepts it at the rows in use, by the block solve
+//                          elsewhere; damped always by the block solve (optim/block_programs.hpp)
 //
 // A capability the graph lacks is not a base class at all: the type says what it offers (a
 // compile error where an optimizer needs it, optim/minimize.hpp), and capability<C>(f) is null.
@@ -38,6 +40,7 @@
 #include "../symbolic/hessian.hpp"
 #include "../symbolic/hvp.hpp"
 #include "../symbolic/inverse.hpp"
+#include "block_programs.hpp"
 #include "capabilities.hpp"
 #include "data_rows.hpp"
 #include "fisher_program.hpp"
@@ -69,7 +72,7 @@ class graph_objective final
     static constexpr bool gn_ok = detail::graph_support<Loss, Options, P...>::gauss_newton;
     static constexpr bool fisher_ok = detail::graph_support<Loss, Options, P...>::fisher;
     static constexpr bool stats_ok = detail::graph_support<Loss, Options, P...>::layer_statistics;
-    static constexpr bool bop_ok = detail::graph_support<Loss, Options, P...>::block_solver;
+    static constexpr bool block_ok = detail::graph_support<Loss, Options, P...>::block_solver;
     friend class detail::graph_gauss_newton<graph_objective>;
     friend class detail::graph_fisher<graph_objective>;
     friend class detail::graph_layer_statistics<graph_objective>;
@@ -80,18 +83,6 @@ class graph_objective final
         else
             return Loss{};
     }
-    static constexpr auto make_newton() {
-        if constexpr (bop_ok)
-            return Options::newton(Loss{}, w);
-        else
-            return Loss{};
-    }
-    static constexpr auto make_bop() {
-        if constexpr (bop_ok)
-            return Options::inverse(Loss{}, w);
-        else
-            return Loss{};
-    }
     using GN = decltype(make_gn());
     // The Fisher's and the statistics' programs and the draw of targets, where the graph has them.
     template <bool Has, class T, class C>
@@ -99,8 +90,7 @@ class graph_objective final
     using fisher_t = part_if<fisher_ok, detail::fisher_program<Loss, P...>, fisher_products>;
     using draw_t = part_if<fisher_ok, detail::target_draw<Loss, P...>, fisher_products>;
     using stats_t = part_if<stats_ok, detail::statistics_program<Loss, P...>, layer_statistics>;
-    using NS = decltype(make_newton());
-    using BI = decltype(make_bop());
+    using blocks_t = part_if<block_ok, detail::block_programs<Loss, Options, P...>, block_solver>;
 
 public:
     graph_objective() = default;
@@ -232,7 +222,21 @@ public:
     static constexpr bool has_gauss_newton() { return gn_ok; }
     static constexpr bool has_fisher() { return fisher_ok; }
     static constexpr bool has_layer_statistics() { return stats_ok; }
-    static constexpr bool has_block_inverse() { return bop_ok; }
+    static constexpr bool has_block_inverse() { return block_ok; }
+    // Whether the functional inverse (bop's chain) serves the undamped blocks, and up to how many
+    // rows (0 where it does not); the block solve serves the rest (optim/block_programs.hpp).
+    static constexpr bool has_functional_inverse() { return detail::graph_support<Loss, Options, P...>::chain; }
+    static constexpr std::size_t functional_inverse_rows()
+        requires(block_ok)
+    {
+        return blocks_t::chain_rows;
+    }
+    // The route of the last block_newton_step, block_inverse or damped call (none before the first).
+    inverse_route last_inverse_route() const
+        requires(block_ok)
+    {
+        return blocks_.route();
+    }
 
 private:
     // The graph-dependent capabilities (the mixins of graph_capabilities.hpp forward here);
@@ -268,39 +272,20 @@ private:
     }
 
     double block_newton_impl(const param_set& x, param_set& g, param_set& step) {
-        bind_params(newton_prog_, x);
-        newton_prog_.run();
-        ++counts.gradients;
-        ++counts.block_solves;
-        copy_out<G>(newton_prog_, g);
-        copy_out<NS>(newton_prog_, step);
-        return newton_prog_.scalar(Loss{});
+        return blocks_.newton_step(x, rows_.batch_rows(), counts, g, step);
     }
     void block_inverse_impl(const param_set& x, const param_set& v, param_set& out) {
-        bind_params(bop_prog_, x);
-        bind_directions(bop_prog_, v);
-        bop_prog_.run();
-        ++counts.block_solves;
-        copy_out<BI>(bop_prog_, out);
-        if (rows_.curvature_scale() != 1.0) out.scale(1.0 / rows_.curvature_scale());
+        blocks_.inverse(x, v, rows_.curvature_rows(), rows_.curvature_scale(), counts, out);
     }
-    static std::string fd_unavailable_impl() { return detail::fd_unavailable_for<Loss, P...>(); }
+    void damped_block_inverse_impl(const param_set& x, const param_set& v, double lambda, param_set& out) {
+        blocks_.damped_inverse(x, v, lambda, rows_.curvature_scale(), counts, out);
+    }
+    double damped_block_newton_impl(const param_set& x, double lambda, param_set& g, param_set& step) {
+        return blocks_.damped_step(x, lambda, counts, g, step);
+    }
+    static std::string fd_unavailable_impl() { return blocks_t::fd_unavailable(); }
     double fd_block_newton_impl(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) {
-        if constexpr (!(detail::layer_roles<Loss, P...>::template is_weight<P> && ...)) {
-            (void)x, (void)r, (void)scheme, (void)g, (void)step;
-            throw error("gateaux::objective::fd_block_newton_step: " + fd_unavailable_impl());
-        } else {
-            bind_params(grad_prog_, x);
-            grad_prog_.run();
-            ++counts.gradients;
-            copy_out<G>(grad_prog_, g);
-            const double loss = grad_prog_.scalar(Loss{});
-            const auto d = fd_newton_step(grad_prog_, Loss{}, w, r, scheme);
-            ++counts.block_solves;
-            if (step.size() != sizeof...(P)) step = param_set(std::vector<tensor>(sizeof...(P)));
-            for (std::size_t i = 0; i < sizeof...(P); ++i) step[i] = d[i];
-            return loss;
-        }
+        return blocks_t::fd_step(grad_prog_, x, r, scheme, counts, g, step);
     }
 
     // What data_rows calls to bind a data tensor to the programs.
@@ -346,12 +331,12 @@ private:
         if (to != bind_to::curvature) {
             value_prog_.bind(l, t);
             grad_prog_.bind(l, t);
-            if constexpr (bop_ok && decltype(newton_prog_)::computes(L{})) newton_prog_.bind(l, t);
+            if constexpr (block_ok) blocks_.bind_main(l, t);
         }
         if (to != bind_to::main) {
             if constexpr (decltype(hv_prog_)::computes(L{})) hv_prog_.bind(l, t);
             if constexpr (gn_ok && decltype(gn_prog_)::computes(L{})) gn_prog_.bind(l, t);
-            if constexpr (bop_ok && decltype(bop_prog_)::computes(L{})) bop_prog_.bind(l, t);
+            if constexpr (block_ok) blocks_.bind_curvature(l, t);
             if constexpr (fisher_ok) {
                 fisher_.bind_data(l, t);
                 if constexpr (std::same_as<L, typename detail::curvature::loss_parts<Loss>::target>) curvature_target_ = &t;
@@ -364,11 +349,10 @@ private:
     decltype(compile(Loss{}, G{})) grad_prog_;
     decltype(compile(Loss{}, HV{})) hv_prog_;
     decltype(compile(Loss{}, GN{})) gn_prog_;
-    decltype(compile(Loss{}, G{}, NS{})) newton_prog_;
-    decltype(compile(Loss{}, BI{})) bop_prog_;
     [[no_unique_address]] fisher_t fisher_;
     [[no_unique_address]] stats_t stats_;
     [[no_unique_address]] draw_t draw_;
+    [[no_unique_address]] blocks_t blocks_;
     fisher_estimate estimate_ = fisher_estimate::empirical;
     const tensor* curvature_target_ = nullptr;          // the loss's target, curvature rows
     std::vector<const tensor*> curvature_bound_;        // per data slot: what the curvature programs see
@@ -378,9 +362,9 @@ private:
 
 // Options (any of accept_newton_solution, output_per_unit) choose the B-operator's formulas for
 // block_newton_step and block_inverse, as for newton_step(loss, w, options...): e.g. a network
-// whose widths fall above a layer needs accept_newton_solution, a batch wider than the output
-// layer's input output_per_unit. Without them the objective has the per-layer inverse (the
-// block_solver capability) only where the default rules give one.
+// whose widths fall above a layer takes the functional inverse's Newton solution (not the
+// minimum-norm one) with accept_newton_solution, a batch wider than the output layer's input its
+// per-unit solve with output_per_unit. Without them those blocks come from the block solve.
 template <expression Loss, class... P, class... O>
 graph_objective<Loss, detail::objective_options<O...>, P...> make_objective(Loss, params<P...>, O...) {
     static_assert(Loss::rows == 1 && Loss::cols == 1, "gateaux::make_objective(loss, wrt(...)) requires a scalar (1×1) loss");

@@ -9,11 +9,16 @@
 //                                 coordinate (optim/curvature_diagonal.hpp, as diagonal Newton):
 //                                 n products per CG run, so for small problems (refused above
 //                                 options::max_parameters).
-//   block_inverse_preconditioner  M⁻¹ = blockdiag(H_l⁺) from the B-operator (the block_solver
-//                                 capability): the exact inverse of the block-diagonal part of H.
-//                                 It ignores λ, is not positive definite where a block H_l is
-//                                 indefinite (smooth activations), and does not exist at a batch
-//                                 larger than a width (rank_error).
+//   block_inverse_preconditioner  M⁻¹ = blockdiag(H_l⁺) (the block_solver capability): the exact
+//                                 inverse of the block-diagonal part of H, by the functional
+//                                 inverse where it applies and the block solve elsewhere. It
+//                                 ignores λ, and is not positive definite where a block H_l is
+//                                 indefinite (smooth activations).
+//   damped_block_preconditioner   M = blockdiag(H_l + λI) with CG's own λ, by the block solve:
+//                                 positive definite where every H_l ⪰ 0 (piecewise-linear
+//                                 activations under the squared error, where H_l is also the
+//                                 Gauss–Newton block), and the damped system's own block diagonal
+//                                 there. One damped block solve per CG iteration.
 //
 // Another preconditioner (K-FAC, say) derives from preconditioner. What CG does when one fails is
 // the same for all and is CG's (hessian_free): where rᵀM⁻¹r ≤ 0 or M⁻¹r is not finite that
@@ -112,6 +117,33 @@ public:
 
 private:
     block_solver* solver_ = nullptr;  // of the objective prepare() was given
+};
+
+// H_l are the Hessian's diagonal blocks (with the loss's l2 penalty), whatever kind of curvature
+// CG multiplies by; for the kinds that are positive semi-definite (Gauss–Newton, Fisher) they
+// agree with its blocks where the activations are piecewise linear under the squared error. With
+// smooth activations a block can be indefinite and M with it: CG's fallbacks (the identity where
+// rᵀM⁻¹r ≤ 0, the flexible β) cover that, so it does not claim to be positive definite.
+class damped_block_preconditioner final : public preconditioner {
+public:
+    std::string name() const override { return "damped-block"; }
+    std::string not_applicable(objective& f, const param_set&) const override {
+        return detail::missing(f, capability_list<block_solver>{});
+    }
+    void prepare(objective& f, const param_set&, const curvature_operator&, double damping) override {
+        solver_ = capability<block_solver>(f);
+        if (solver_ == nullptr) throw error("gateaux::damped_block_preconditioner: " + detail::lacking<block_solver>());
+        lambda_ = damping;
+    }
+    void apply(objective&, const param_set& x, const param_set& r, param_set& z) override {
+        solver_->damped_block_inverse(x, r, lambda_, z);
+    }
+    bool positive_definite() const override { return false; }
+    double damping() const { return lambda_; }  // λ of the last CG run
+
+private:
+    block_solver* solver_ = nullptr;  // of the objective prepare() was given
+    double lambda_ = 0.0;
 };
 
 }  // namespace gateaux

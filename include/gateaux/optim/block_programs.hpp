@@ -1,0 +1,281 @@
+#pragma once
+// The programs behind a graph objective's block_solver capability (optim/capabilities.hpp), and
+// the choice of route between them:
+//
+//   functional inverse   compile(loss, grad, newton_step(loss, w, options...)) and
+//                        compile(loss, bop(loss, w, options...)): one downward pass, exact where
+//                        the type system accepts the network (symbolic/bop_plan.hpp), and only at
+//                        batches within the layer widths (chain_rows)
+//   block solve          compile(loss, grad, block_step(loss, w, damped)) and
+//                        compile(loss, block_solve(loss, w, damped)): (H_l + D_l + λI)⁻¹ at any
+//                        batch, widths, activations and l2 penalty, λ bound to `damping`; λ = 0
+//                        gives the minimum-norm H_l⁺ (symbolic/block_solve.hpp)
+//
+// Undamped calls take the functional inverse where it applies at the rows in use, and the block
+// solve everywhere else, including where the functional inverse reports a rank_error at run time
+// (an ill-conditioned layer input, weight above, or T_b); damped calls always take the block
+// solve. The step forms run on the batch rows (with the gradient's pass); the inverse forms on the
+// curvature rows, scaled as the curvature products are: for a sum(...) loss on a curvature sample
+// of k of B rows the block is c·H_sample with c = B/k, so (c·H + λI)⁻¹·v = (1/c)·(H + (λ/c)·I)⁻¹·v.
+// Only a loss that is exactly sum(...) is scaled (optim/data_rows.hpp), and such a loss carries no
+// l2 penalty, so D = 0 wherever c ≠ 1 and binding λ/c is exact.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
+#include "../eval/program.hpp"
+#include "../symbolic/block_solve.hpp"
+#include "../symbolic/bop.hpp"
+#include "../symbolic/grad.hpp"
+#include "../symbolic/inverse.hpp"
+#include "capabilities.hpp"
+#include "graph_capabilities.hpp"
+#include "param_set.hpp"
+
+namespace gateaux {
+
+// The route of a graph objective's last per-layer inverse (graph_objective::last_inverse_route).
+enum class inverse_route { none, functional_inverse, block_solve };
+
+inline const char* to_string(inverse_route r) {
+    return r == inverse_route::functional_inverse ? "functional inverse" : r == inverse_route::block_solve ? "block solve" : "none";
+}
+
+namespace detail {
+
+// compile(E...) where a route exists, an empty stand-in where it does not (never compiled then).
+struct no_program {
+    static constexpr bool computes(auto) { return false; }
+};
+template <bool Has, class... E>
+struct program_if {
+    using type = decltype(compile(E{}...));
+};
+template <class... E>
+struct program_if<false, E...> {
+    using type = no_program;
+};
+
+template <class Loss, class Options, class... P>
+class block_programs {
+    using support = graph_support<Loss, Options, P...>;
+    static constexpr params<P...> w{};
+    using G = decltype(grad(Loss{}, w));
+    static constexpr bool chain_ok = support::chain;
+    static constexpr bool solve_ok = support::block_solve;
+    static constexpr auto make_newton() {
+        if constexpr (chain_ok)
+            return Options::newton(Loss{}, w);
+        else
+            return Loss{};
+    }
+    static constexpr auto make_bop() {
+        if constexpr (chain_ok)
+            return Options::inverse(Loss{}, w);
+        else
+            return Loss{};
+    }
+    static constexpr auto make_step() {
+        if constexpr (solve_ok)
+            return block_step(Loss{}, w, damped);
+        else
+            return Loss{};
+    }
+    static constexpr auto make_solve() {
+        if constexpr (solve_ok)
+            return block_solve(Loss{}, w, damped);
+        else
+            return Loss{};
+    }
+    using NS = decltype(make_newton());
+    using BI = decltype(make_bop());
+    using BS = decltype(make_step());
+    using BV = decltype(make_solve());
+
+public:
+    // The most rows at which the functional inverse is tried (0 where the type system refuses it).
+    static constexpr std::size_t chain_rows = [] {
+        if constexpr (chain_ok)
+            return Options::template chain_rows<Loss, P...>();
+        else
+            return std::size_t(0);
+    }();
+
+    template <class L>
+    void bind_main(L l, const tensor& t) {
+        if constexpr (decltype(newton_)::computes(L{})) newton_.bind(l, t);
+        if constexpr (decltype(step_)::computes(L{})) step_.bind(l, t);
+    }
+    template <class L>
+    void bind_curvature(L l, const tensor& t) {
+        if constexpr (decltype(inverse_)::computes(L{})) inverse_.bind(l, t);
+        if constexpr (decltype(solve_)::computes(L{})) solve_.bind(l, t);
+    }
+
+    inverse_route route() const { return route_; }
+
+    // Loss, gradient and H_l⁺·G_l on the batch of `rows` rows.
+    double newton_step(const param_set& x, std::size_t rows, evaluation_counts& counts, param_set& g, param_set& step) {
+        if constexpr (chain_ok) {
+            if (!solve_ok || rows <= chain_rows) {
+                try {
+                    bind_params(newton_, x);
+                    newton_.run();
+                    ++counts.gradients;
+                    ++counts.block_solves;
+                    copy_out<G>(newton_, g);
+                    copy_out<NS>(newton_, step);
+                    route_ = inverse_route::functional_inverse;
+                    return newton_.scalar(Loss{});
+                } catch (const rank_error&) {
+                    if (!solve_ok) throw;
+                }
+            }
+        }
+        const double loss = run_step(x, 0.0, counts, g, step);
+        ++counts.block_solves;
+        return loss;
+    }
+
+    // blockdiag(C_l⁺)·v on the curvature rows (`rows` of them), C = scale·H.
+    void inverse(const param_set& x, const param_set& v, std::size_t rows, double scale, evaluation_counts& counts,
+                 param_set& out) {
+        if constexpr (chain_ok) {
+            if (!solve_ok || rows <= chain_rows) {
+                try {
+                    bind_params(inverse_, x);
+                    bind_directions(inverse_, v);
+                    inverse_.run();
+                    ++counts.block_solves;
+                    copy_out<BI>(inverse_, out);
+                    if (scale != 1.0) out.scale(1.0 / scale);
+                    route_ = inverse_route::functional_inverse;
+                    return;
+                } catch (const rank_error&) {
+                    if (!solve_ok) throw;
+                }
+            }
+        }
+        run_solve(x, v, 0.0, scale, out);
+        ++counts.block_solves;
+    }
+
+    // blockdiag(C_l + λI)⁻¹·v on the curvature rows, C = scale·H.
+    void damped_inverse(const param_set& x, const param_set& v, double lambda, double scale, evaluation_counts& counts,
+                        param_set& out) {
+        check_damping(lambda);
+        run_solve(x, v, lambda, scale, out);
+        ++counts.damped_block_solves;
+    }
+
+    // Loss, gradient and (H_l + λI)⁻¹·G_l on the batch rows.
+    double damped_step(const param_set& x, double lambda, evaluation_counts& counts, param_set& g, param_set& step) {
+        check_damping(lambda);
+        const double loss = run_step(x, lambda, counts, g, step);
+        ++counts.damped_block_solves;
+        return loss;
+    }
+
+    // Why the finite-difference step is unavailable, or "".
+    static std::string fd_unavailable() { return fd_unavailable_for<Loss, chain_ok, P...>(); }
+
+    // The step by finite differences of the inverse gradient map, from the gradient program `prog`.
+    template <class Prog>
+    static double fd_step(Prog& prog, const param_set& x, double r, fd_scheme scheme, evaluation_counts& counts, param_set& g,
+                          param_set& step) {
+        if constexpr (!chain_ok || !(layer_roles<Loss, P...>::template is_weight<P> && ...)) {
+            (void)prog, (void)x, (void)r, (void)scheme, (void)counts, (void)g, (void)step;
+            throw error("gateaux::objective::fd_block_newton_step: " + fd_unavailable());
+        } else {
+            bind_params(prog, x);
+            prog.run();
+            ++counts.gradients;
+            copy_out<G>(prog, g);
+            const double loss = prog.scalar(Loss{});
+            const auto d = fd_newton_step(prog, Loss{}, w, r, scheme);
+            ++counts.block_solves;
+            if (step.size() != sizeof...(P)) step = param_set(std::vector<tensor>(sizeof...(P)));
+            for (std::size_t i = 0; i < sizeof...(P); ++i) step[i] = d[i];
+            return loss;
+        }
+    }
+
+private:
+    static void check_damping(double lambda) {
+        if (!(lambda >= 0.0) || !std::isfinite(lambda))
+            throw value_error("gateaux::objective: the damping λ of a block solve must be finite and ≥ 0, got " +
+                              number_string(lambda));
+    }
+    double run_step(const param_set& x, double lambda, evaluation_counts& counts, param_set& g, param_set& step) {
+        if constexpr (solve_ok) {
+            bind_params(step_, x);
+            lambda_(0, 0) = lambda;
+            step_.bind(damping, lambda_);
+            step_.run();
+            ++counts.gradients;
+            copy_out<G>(step_, g);
+            copy_out<BS>(step_, step);
+            route_ = inverse_route::block_solve;
+            return step_.scalar(Loss{});
+        } else {
+            (void)x, (void)lambda, (void)counts, (void)g, (void)step;
+            throw error("gateaux::objective: no block solve for these parameters (block_solve_available is false)");
+        }
+    }
+    void run_solve(const param_set& x, const param_set& v, double lambda, double scale, param_set& out) {
+        if constexpr (solve_ok) {
+            bind_params(solve_, x);
+            bind_directions(solve_, v);
+            lambda_(0, 0) = lambda / scale;
+            solve_.bind(damping, lambda_);
+            solve_.run();
+            copy_out<BV>(solve_, out);
+            if (scale != 1.0) out.scale(1.0 / scale);
+            route_ = inverse_route::block_solve;
+        } else {
+            (void)x, (void)v, (void)lambda, (void)scale, (void)out;
+            throw error("gateaux::objective: no block solve for these parameters (block_solve_available is false)");
+        }
+    }
+
+    template <class Prog>
+    static void bind_params(Prog& prog, const param_set& x) {
+        if (x.size() != sizeof...(P))
+            throw shape_error("gateaux::objective: expected " + std::to_string(sizeof...(P)) + " parameter blocks, got " +
+                              std::to_string(x.size()));
+        std::size_t i = 0;
+        (prog.bind(P{}, x[i++]), ...);
+    }
+    template <class Prog>
+    static void bind_directions(Prog& prog, const param_set& v) {
+        std::size_t i = 0;
+        (prog.bind(direction(P{}), v[i++]), ...);
+    }
+    // Into out's existing storage where the shapes agree (no allocation in the steady state).
+    template <class Group, class Prog>
+    static void copy_out(const Prog& prog, param_set& out) {
+        if (out.size() != sizeof...(P)) out = param_set(std::vector<tensor>(sizeof...(P)));
+        std::size_t i = 0;
+        auto one = [&](const tensor& t) {
+            if (out[i].shape() != t.shape()) out[i].resize(t.shape());
+            std::copy(t.begin(), t.end(), out[i].begin());
+            ++i;
+        };
+        (one(prog[Group::of(P{})]), ...);
+    }
+
+    typename program_if<chain_ok, Loss, G, NS>::type newton_;
+    typename program_if<chain_ok, Loss, BI>::type inverse_;
+    typename program_if<solve_ok, Loss, G, BS>::type step_;
+    typename program_if<solve_ok, Loss, BV>::type solve_;
+    tensor lambda_ = tensor(xt::zeros<double>({std::size_t(1), std::size_t(1)}));  // bound to `damping` before each run
+    inverse_route route_ = inverse_route::none;
+};
+
+}  // namespace detail
+
+}  // namespace gateaux
