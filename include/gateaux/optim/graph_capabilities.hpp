@@ -56,7 +56,7 @@ struct objective_options {
                 if constexpr (path::status == curvature::path_status::weight) {
                     constexpr bop::formula f = bop::choose<path, bop_options<O...>>();
                     if constexpr (f == bop::formula::chain || f == bop::formula::master || f == bop::formula::newton_solution) {
-                        constexpr std::size_t joint = decltype(bop::partner<L, P, P...>())::size;
+                        constexpr std::size_t joint = decltype(curvature::partner<L, P, P...>())::size;
                         limit = std::min(limit, std::size_t(curvature::layer_input<path>::cols) + joint);
                     }
                 }
