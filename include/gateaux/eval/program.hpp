@@ -25,26 +25,25 @@ namespace detail {
 template <class Op>
 concept constant_op = requires { requires Op::constant; };
 
-// Operand positions come from meta::position on the schedule (Sched, a meta::list): one class per
-// schedule, and no instantiation over the whole list per lookup. Taking the schedule as one type,
-// rather than as a pack, also keeps each step's instantiation independent of its length.
-template <class N, class Sched>
-constexpr step make_step() {
-    if constexpr (is_leaf<N>) {
-        return step{nullptr, {}, N::rows, N::cols, false};
-    } else {
-        return [&]<class... A>(meta::list<A...>) {
-            return [&]<std::size_t... I>(std::index_sequence<I...>) {
-                static_assert(sizeof...(A) <= max_arity);
-                return step{&run_kernel<typename N::op, I...>,
-                            {static_cast<std::uint32_t>(meta::position<Sched, A>)...},
-                            N::rows,
-                            N::cols,
-                            constant_op<typename N::op>};
-            }(std::index_sequence_for<A...>{});
-        }(typename N::args{});
-    }
-}
+// A node's step: its kernel, its operands' positions in the schedule (Sched, a meta::list) by
+// meta::position (one class per schedule, nothing instantiated over the whole list per lookup),
+// its shape. A class template, one instantiation per node: each lambda of a function doing the
+// same is a class and a function of its own.
+template <class N, class Sched, class Args = typename N::args, class Slots = std::make_index_sequence<N::args::size>>
+struct step_of;
+template <class N, class Sched, class... A, std::size_t... I>
+struct step_of<N, Sched, meta::list<A...>, std::index_sequence<I...>> {
+    static_assert(sizeof...(A) <= max_arity);
+    static constexpr step value{&run_kernel<typename N::op, I...>,
+                                {static_cast<std::uint32_t>(meta::position<Sched, A>)...},
+                                N::rows,
+                                N::cols,
+                                constant_op<typename N::op>};
+};
+template <class K, fixed_string Name, dim R, dim C, class Sched>
+struct step_of<leaf<K, Name, R, C>, Sched, meta::list<>, std::index_sequence<>> {
+    static constexpr step value{nullptr, {}, R, C, false};
+};
 
 template <class N>
 constexpr leaf_info make_leaf_info(std::uint32_t index) {
@@ -55,7 +54,10 @@ template <class Sched>
 struct tables;
 template <class... N>
 struct tables<meta::list<N...>> {
-    static constexpr std::array<step, sizeof...(N)> steps{make_step<N, meta::list<N...>>()...};
+    // Named once: spelling meta::list<N...> inside the expansion below would rebuild (hash and
+    // compare) the whole list for every node.
+    using schedule = meta::list<N...>;
+    static constexpr std::array<step, sizeof...(N)> steps{step_of<N, schedule>::value...};
     static constexpr std::size_t n_leaves = (std::size_t(is_leaf<N>) + ... + 0);
     static constexpr std::array<leaf_info, n_leaves> leaves = [] {
         std::array<leaf_info, n_leaves> out{};
