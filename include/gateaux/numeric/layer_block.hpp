@@ -4,20 +4,31 @@
 // blocks T_b (m×m, symmetric, possibly singular or indefinite), with the coordinates of W
 // vectorised row by row,
 //
-//     H = Σ_b (h_bᵀ·h_b) ⊗ T_b = Uᵀ·T·U,   U = [h_1ᵀ ⊗ I; …; h_Bᵀ ⊗ I],   T = blockdiag(T_b),
+//     H = Σ_b (h_bᵀ·h_b) ⊗ T_b = Uᵀ·T·U,   U = h ⊗ I = [h_1 ⊗ I; …; h_B ⊗ I],   T = blockdiag(T_b).
 //
-// so H·V = hᵀ·[rows_b (h_b·V)·T_b]. D damps the first n − s rows of W by λ and the last s rows
-// (a bias folded in as the input [h 1]) by λ_s ≤ λ. Three routes, chosen at run time:
+// D damps the first n − s rows of W by λ and the last s rows (a bias folded in as the input
+// [h 1]) by λ_s. Three routes, chosen at run time:
 //
-//   reduced   λ > 0: the push-through identity (λI + UᵀTU)⁻¹ = (1/λ)[I − Uᵀ(λI + T·U·Uᵀ)⁻¹·T·U],
-//             with U·Uᵀ = (h·hᵀ) ⊗ I: one LU of the (B·m)×(B·m) matrix M = λI + [K_bc·T_b]
-//             (K = h·hᵀ), no T⁻¹; a λ_s ≠ λ on the last rows by Woodbury on those s·m
-//             coordinates (a Schur complement of s·m × s·m). Cheapest when B is small.
-//   dense     H + D assembled (B·(n·m)² flops, one GEMM) and factorised by LDLᵀ; λ = 0 by its
-//             symmetric eigendecomposition, the minimum-norm H⁺·V. Cheapest when B is large.
+//   reduced   λ > 0: with hᵀ = Q·R (Householder, Q n×r orthonormal, r = min(B, n)), h = L·Qᵀ with
+//             L = Rᵀ (B×r), so H = (Q ⊗ I)·S·(Q ⊗ I)ᵀ with the symmetric (r·m)×(r·m) matrix
+//             S = (L ⊗ I)ᵀ·T·(L ⊗ I), whose (a, c) block is Σ_b L_ba·L_bc·T_b, and
+//                 (λI + H)⁻¹·V = Q·(λI + S)⁻¹·(Qᵀ·V) + (V − Q·Qᵀ·V)/λ.
+//             One factorisation of λI + S (Cholesky where positive definite, else LDLᵀ), no T⁻¹;
+//             the spectrum of λI + S is that of λI + H on the range of Q ⊗ I. A λ_s ≠ λ on the last
+//             rows by Woodbury on those s·m coordinates (their s·m solves in one call, a Schur
+//             complement of s·m × s·m). Cheapest when B is below n.
+//   dense     H + D assembled the same way with L = h (the (n·m)² block, B·(n·m)² flops in one GEMM)
+//             and factorised by Cholesky, or LDLᵀ where indefinite; where some coordinates are
+//             undamped, the minimum-norm (H + D)⁺·V from its symmetric eigendecomposition.
+//             Cheapest when B is at or above n.
 //   master    λ = λ_s = 0, rank h = B and every T_b invertible: (UᵀTU)⁺ = U⁺·T⁻¹·U⁺ᵀ, i.e.
 //             h⁺·[rows_b (h⁺ᵀ·V)_b·T_b⁻¹] (the B-operator's master formula), the minimum-norm
 //             solution from one LDLᵀ per sample; where a T_b is singular, the dense route.
+//
+// S (and the dense block) are assembled by one GEMM, X = Gᵀ·[vec T_1; …; vec T_B] with
+// G_b,(a,c) = L_ba·L_bc over the pairs a ≥ c, and copied into place m entries at a time. The
+// systems reach (B·m)² and (n·m)² doubles; they live in per-thread workspace kept between solves
+// (as lapack::scratch), so a solve repeated at the same sizes allocates nothing.
 //
 // Where every coordinate is damped (λ > 0, and λ_s > 0 if s > 0), a singular system is a
 // rank_error naming the block (it can only come from an indefinite H). Where some coordinates are
@@ -30,6 +41,8 @@
 #include <string>
 #include <vector>
 
+#include <xtensor-blas/xblas.hpp>
+#include <xtensor-blas/xlapack.hpp>
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "../core/errors.hpp"
@@ -52,13 +65,18 @@ struct block_damping {
     bool all_damped() const { return rows > 0.0 && (last_rows == 0 || last > 0.0); }
 };
 
-// The route a solve of these shapes takes: the reduced system when its LU (⅔(B·m)³ flops)
-// costs less than assembling and factorising the dense block (B·(n·m)² + ⅓(n·m)³).
+// The route a solve of these shapes takes: the reduced system when assembling and factorising it
+// (B·(r·m)² + ⅓(r·m)³ flops, r = min(B, n), plus the Woodbury correction's s·m solves and its
+// Schur complement where λ_s ≠ λ) costs less than the dense block (B·(n·m)² + ⅓(n·m)³); at a tie
+// (B ≥ n) the dense block, which needs neither the QR nor the correction.
 inline block_route choose_route(std::size_t b, std::size_t n, std::size_t m, const block_damping& d) {
     if (d.rows == 0.0 && d.last == 0.0) return b <= n ? block_route::master : block_route::dense;
     if (d.rows == 0.0) return block_route::dense;
-    const double bm = double(b * m), nm = double(n * m);
-    return 2.0 / 3.0 * bm * bm * bm <= double(b) * nm * nm + nm * nm * nm / 3.0 ? block_route::reduced : block_route::dense;
+    const double rm = double(std::min(b, n)) * double(m), nm = double(n) * double(m), bd = double(b);
+    const double s = d.last_rows > 0 && d.last != d.rows ? double(d.last_rows) * double(m) : 0.0;
+    const double reduced = bd * rm * rm + rm * rm * rm / 3.0 + 2.0 * rm * rm * s + 2.0 / 3.0 * s * s * s;
+    const double dense = bd * nm * nm + nm * nm * nm / 3.0;
+    return reduced < dense ? block_route::reduced : block_route::dense;
 }
 
 namespace detail {
@@ -68,112 +86,181 @@ inline std::string refusal_condition(double rcond) {
            number_string(1.0 / inverse_tolerance());
 }
 
-// P = h·V (B×m) and R_b = P_b·T_b, into r.
-inline void curvature_rows(const tensor& h, const tensor& t, const tensor& v, tensor& r) {
-    const std::size_t b = h.shape(0), m = v.shape(1);
-    tensor p = tensor::from_shape({b, m});
-    xt::blas::gemm(h, v, p);
-    r.resize({b, m});
-    for (std::size_t s = 0; s < b; ++s)
-        for (std::size_t j = 0; j < m; ++j) {
-            double acc = 0.0;
-            for (std::size_t i = 0; i < m; ++i) acc += p(s, i) * t(s * m + i, j);
-            r(s, j) = acc;
-        }
+// Per-thread workspace that only grows: the pair products, the GEMM's result, the system.
+enum workspace_slot { pair_slot, product_slot, system_slot };
+template <workspace_slot Slot>
+inline double* workspace(std::size_t n) {
+    thread_local std::vector<double> buffer;
+    if (buffer.size() < n) buffer.resize(n);
+    return buffer.data();
 }
 
-// (λI + UᵀTU)⁻¹·V for every column block of `rhs` (each n×m, stacked as a (k·n)×m tensor),
-// sharing one LU of M.
-class reduced_system {
-public:
-    reduced_system(const tensor& h, const tensor& t, double lambda, const std::string& name) : h_(h), t_(t), lambda_(lambda) {
-        const std::size_t b = h.shape(0), m = t.shape(1), nn = b * m;
-        tensor k = tensor::from_shape({b, b});
-        xt::blas::gemm(h, h, k, false, true);
-        lu_.assign(nn * nn, 0.0);
-        // Column-major M: entry ((s, i), (c, j)) = λ·δ + K_sc·T_s[i, j].
-        for (std::size_t c = 0; c < b; ++c)
+// s := (L ⊗ I)ᵀ·T·(L ⊗ I) + diag(damp(k)), (r·m)×(r·m), column-major with both triangles filled;
+// L is B×r (row-major), t the curvature stack ((B·m)×m). Block (a, c) is Σ_b L_ba·L_bc·T_b: for
+// the pairs a ≥ c one GEMM gives X = Gᵀ·[vec T_b] (rows: pairs; G_b,(a,c) = L_ba·L_bc), and each
+// block goes into place a column of m entries at a time, read as T_b[j, ·] = T_b[·, j].
+template <class Damp>
+void assemble(const double* l, std::size_t b, std::size_t r, const tensor& t, Damp damp, double* s) {
+    using lapack::index;
+    const std::size_t m = t.shape(1), mm = m * m, pairs = r * (r + 1) / 2, nn = r * m;
+    double* g = workspace<pair_slot>(b * pairs);
+    for (std::size_t k = 0; k < b; ++k) {
+        const double* lk = l + k * r;
+        double* gk = g + k * pairs;
+        for (std::size_t a = 0, p = 0; a < r; ++a)
+            for (std::size_t c = 0; c <= a; ++c, ++p) gk[p] = lk[a] * lk[c];
+    }
+    double* x = workspace<product_slot>(pairs * mm);
+    // Row-major X (pairs × m²) = Gᵀ·T is the column-major Xᵀ = Tᵀ·G (T row-major B × m²).
+    cxxblas::gemm<index>(cxxblas::ColMajor, cxxblas::NoTrans, cxxblas::Trans, index(mm), index(pairs), index(b), 1.0, t.data(),
+                         index(mm), g, index(pairs), 0.0, x, index(mm));
+    for (std::size_t a = 0, p = 0; a < r; ++a)
+        for (std::size_t c = 0; c <= a; ++c, ++p) {
+            const double* xp = x + p * mm;
             for (std::size_t j = 0; j < m; ++j) {
-                double* col = lu_.data() + (c * m + j) * nn;
-                for (std::size_t s = 0; s < b; ++s) {
-                    const double ksc = k(s, c);
-                    const double* ts = t.data() + s * m * m;
-                    for (std::size_t i = 0; i < m; ++i) col[s * m + i] = ksc * ts[i * m + j];
-                }
-                col[c * m + j] += lambda;
+                std::copy_n(xp + j * m, m, s + (c * m + j) * nn + a * m);                // column (c, j), rows (a, ·)
+                if (a != c) std::copy_n(xp + j * m, m, s + (a * m + j) * nn + c * m);    // column (a, j), rows (c, ·)
             }
-        // The condition relative to the parts λI and T·(K ⊗ I), not to M itself: where they cancel
-        // (H with eigenvalue −λ), M can be small and yet well-conditioned by its own measure.
-        double norm_m = 0.0, norm_parts = 0.0;
-        for (std::size_t c = 0; c < nn; ++c) {
-            double sm = 0.0, sp = 0.0;
-            for (std::size_t r = 0; r < nn; ++r) {
-                const double e = lu_[c * nn + r];
-                sm += std::abs(e);
-                sp += std::abs(r == c ? e - lambda : e);
-            }
-            norm_m = std::max(norm_m, sm), norm_parts = std::max(norm_parts, sp);
         }
-        piv_.resize(nn);
-        const double rcond = lapack::lu_factor(lu_.data(), lapack::index(nn), piv_.data()) * norm_m / std::max(norm_m, lambda + norm_parts);
-        if (!(rcond >= inverse_tolerance()))
-            throw rank_error("the damped block of " + name + " (reduced system λI + T·(h·hᵀ ⊗ I))",
-                             "singular or ill-conditioned: " + refusal_condition(rcond), rcond == 0.0 ? INFINITY : 1.0 / rcond);
-    }
-    // x = (V − hᵀ·Z)/λ with M·Z = R, R_b = (h_b·V)·T_b.
-    void solve(const tensor& v, tensor& x) const {
-        tensor r;
-        curvature_rows(h_, t_, v, r);
-        lapack::lu_solve('N', lu_.data(), lapack::index(piv_.size()), piv_.data(), r.data(), 1);
-        x = v;
-        xt::blas::gemm(h_, r, x, true, false, -1.0 / lambda_, 1.0 / lambda_);
-    }
+    for (std::size_t k = 0; k < nn; ++k) s[k * nn + k] += damp(k);
+}
 
-private:
-    const tensor& h_;
-    const tensor& t_;
-    double lambda_;
-    std::vector<double> lu_;
-    std::vector<lapack::index> piv_;
+// ‖A‖₁ and the largest damping and ‖A − D‖₁ (A symmetric, column-major, both triangles): the
+// condition is judged relative to the parts D and H, not to A itself. Where they cancel (H with
+// eigenvalue −λ), A can be small and yet well-conditioned by its own measure.
+struct system_norms {
+    double whole = 0.0, parts = 0.0, damping = 0.0;
+    double relative(double rcond) const { return rcond * whole / std::max(whole, damping + parts); }
 };
-
-// H (+ D) assembled: H[(i,j),(k,l)] = Σ_b h_bi·h_bk·T_b[j,l], by one GEMM over b.
-inline tensor dense_block(const tensor& h, const tensor& t, const block_damping& d) {
-    const std::size_t b = h.shape(0), n = h.shape(1), m = t.shape(1), nm = n * m;
-    tensor g = tensor::from_shape({b, n * n}), tt = tensor::from_shape({b, m * m});
-    for (std::size_t s = 0; s < b; ++s) {
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t k = 0; k < n; ++k) g(s, i * n + k) = h(s, i) * h(s, k);
-        std::copy_n(t.data() + s * m * m, m * m, tt.data() + s * m * m);
-    }
-    tensor hk = tensor::from_shape({n * n, m * m});
-    xt::blas::gemm(g, tt, hk, true, false);
-    tensor out = tensor::from_shape({nm, nm});
-    for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t k = 0; k < n; ++k)
-            for (std::size_t j = 0; j < m; ++j)
-                for (std::size_t l = 0; l < m; ++l) out(i * m + j, k * m + l) = hk(i * n + k, j * m + l);
-    for (std::size_t i = 0; i < n; ++i) {
-        const double lambda = i + d.last_rows >= n ? d.last : d.rows;
-        for (std::size_t j = 0; j < m; ++j) out(i * m + j, i * m + j) += lambda;
+template <class Damp>
+system_norms norms_of(const double* a, std::size_t nn, Damp damp) {
+    system_norms out;
+    for (std::size_t c = 0; c < nn; ++c) {
+        const double* col = a + c * nn;
+        double sum = 0.0;
+        for (std::size_t r = 0; r < nn; ++r) sum += std::abs(col[r]);
+        const double dc = damp(c);
+        out.whole = std::max(out.whole, sum);
+        out.parts = std::max(out.parts, sum - std::abs(col[c]) + std::abs(col[c] - dc));
+        out.damping = std::max(out.damping, dc);
     }
     return out;
 }
 
+// A symmetric system factorised in place (column-major, lower triangle): Cholesky where it is
+// positive definite (a damped Gauss–Newton-like block: the usual case, and half the time of an
+// LU), Bunch–Kaufman LDLᵀ otherwise.
+class symmetric_factor {
+public:
+    // Returns LAPACK's reciprocal condition estimate (0 when singular); refill() writes the matrix
+    // again after a Cholesky that found it indefinite.
+    template <class Refill>
+    double factor(double* a, lapack::index n, double anorm, Refill refill) {
+        a_ = a, n_ = n;
+        thread_local std::vector<double> work;
+        thread_local std::vector<lapack::index> iwork;
+        iwork.resize(std::size_t(n));
+        double rcond = 0.0;
+        if (cxxlapack::potrf<lapack::index>('L', n, a, n) == 0) {
+            cholesky_ = true;
+            work.resize(3 * std::size_t(n));
+            cxxlapack::pocon<lapack::index>('L', n, a, n, anorm, rcond, work.data(), iwork.data());
+            return rcond;
+        }
+        cholesky_ = false;
+        refill();
+        piv_.resize(std::size_t(n));
+        double lw = 0.0;
+        cxxlapack::sytrf<lapack::index>('L', n, a, n, piv_.data(), &lw, -1);
+        work.resize(std::max<std::size_t>(std::size_t(lw), 2 * std::size_t(n)));
+        if (cxxlapack::sytrf<lapack::index>('L', n, a, n, piv_.data(), work.data(), lapack::index(work.size())) != 0) return 0.0;
+        cxxlapack::sycon<lapack::index>('L', n, a, n, piv_.data(), anorm, rcond, work.data(), iwork.data());
+        return rcond;
+    }
+    // b := A⁻¹·b for nrhs column-major right-hand sides of length n.
+    void solve(double* b, lapack::index nrhs) const {
+        if (cholesky_)
+            cxxlapack::potrs<lapack::index>('L', n_, nrhs, a_, n_, b, n_);
+        else
+            cxxlapack::sytrs<lapack::index>('L', n_, nrhs, a_, n_, piv_.data(), b, n_);
+    }
+
+private:
+    double* a_ = nullptr;
+    lapack::index n_ = 0;
+    bool cholesky_ = true;
+    std::vector<lapack::index> piv_;
+};
+
+// (λI + H)⁻¹ through the symmetric (r·m)² system λI + S (see the top of this file), sharing one
+// factorisation among any number of right-hand sides.
+class reduced_system {
+public:
+    reduced_system(const tensor& h, const tensor& t, double lambda, const std::string& name)
+        : lambda_(lambda), n_(h.shape(1)), m_(t.shape(1)), r_(std::min(h.shape(0), h.shape(1))) {
+        using lapack::index;
+        const std::size_t b = h.shape(0), n = n_, r = r_, nn = r * m_;
+        // hᵀ = Q·R: the row-major B×n h is the column-major n×B hᵀ.
+        tensor qr = h;
+        std::vector<double> tau(r);
+        double lw = 0.0;
+        cxxlapack::geqrf<index>(index(n), index(b), qr.data(), index(n), tau.data(), &lw, -1);
+        std::vector<double> work(std::max<std::size_t>(std::size_t(lw), std::max(n, b)));
+        cxxlapack::geqrf<index>(index(n), index(b), qr.data(), index(n), tau.data(), work.data(), index(work.size()));
+        tensor l = xt::zeros<double>({b, r});  // L = Rᵀ: L_ka = R_ak, a ≤ k
+        for (std::size_t k = 0; k < b; ++k)
+            for (std::size_t a = 0; a < std::min(k + 1, r); ++a) l(k, a) = qr.data()[k * n + a];
+        cxxlapack::orgqr<index>(index(n), index(r), index(r), qr.data(), index(n), tau.data(), &lw, -1);
+        work.resize(std::max<std::size_t>(work.size(), std::size_t(lw)));
+        cxxlapack::orgqr<index>(index(n), index(r), index(r), qr.data(), index(n), tau.data(), work.data(), index(work.size()));
+        q_ = tensor::from_shape({r, n});  // row-major r×n: Qᵀ (Q's columns are the first r of the buffer)
+        std::copy_n(qr.data(), r * n, q_.data());
+
+        double* a = workspace<system_slot>(nn * nn);
+        const auto damp = [lambda](std::size_t) { return lambda; };
+        assemble(l.data(), b, r, t, damp, a);
+        const system_norms norms = norms_of(a, nn, damp);
+        const double rcond =
+            norms.relative(factor_.factor(a, index(nn), norms.whole, [&] { assemble(l.data(), b, r, t, damp, a); }));
+        if (!(rcond >= inverse_tolerance()))
+            throw rank_error("the damped block of " + name + " (reduced system λI + (L ⊗ I)ᵀ·T·(L ⊗ I), h = L·Qᵀ)",
+                             "singular or ill-conditioned: " + refusal_condition(rcond), rcond == 0.0 ? INFINITY : 1.0 / rcond);
+    }
+    // xs := (λI + H)⁻¹·vs for k right-hand sides side by side: vs is n×(k·m), its q-th m columns V_q.
+    void solve(const tensor& vs, std::size_t k, tensor& xs) const {
+        const std::size_t r = r_, m = m_, nn = r * m, km = k * m;
+        tensor y0 = tensor::from_shape({r, km});
+        xt::blas::gemm(q_, vs, y0);  // Qᵀ·V_q, side by side
+        tensor rhs = tensor::from_shape({k, nn});  // column-major nn×k: vec(Qᵀ·V_q) row by row
+        for (std::size_t q = 0; q < k; ++q)
+            for (std::size_t a = 0; a < r; ++a) std::copy_n(y0.data() + a * km + q * m, m, rhs.data() + q * nn + a * m);
+        factor_.solve(rhs.data(), lapack::index(k));
+        tensor y = tensor::from_shape({r, km});
+        for (std::size_t q = 0; q < k; ++q)
+            for (std::size_t a = 0; a < r; ++a) std::copy_n(rhs.data() + q * nn + a * m, m, y.data() + a * km + q * m);
+        xs = vs;
+        xt::blas::gemm(q_, y0, xs, true, false, -1.0 / lambda_, 1.0 / lambda_);  // (V − Q·Qᵀ·V)/λ
+        xt::blas::gemm(q_, y, xs, true, false, 1.0, 1.0);                        // + Q·(λI + S)⁻¹·Qᵀ·V
+    }
+
+private:
+    double lambda_;
+    std::size_t n_, m_, r_;
+    tensor q_;  // Qᵀ, r×n
+    symmetric_factor factor_;
+};
+
 // Σ_k (v·q_k)/λ_k·q_k over the eigenpairs of the symmetric a whose |λ_k| > tol·max|λ|.
 inline tensor min_norm_solve(const tensor& a, const tensor& v) {
-    const auto [lambda, q] = xt::linalg::eigh(a);
+    const auto [lambda, eigenvectors] = xt::linalg::eigh(a);
+    const tensor q = eigenvectors;
     double big = 0.0;
     for (double e : lambda) big = std::max(big, std::abs(e));
-    tensor x = xt::zeros<double>(v.shape());
-    const std::size_t n = a.shape(0);
-    for (std::size_t k = 0; k < n; ++k) {
-        if (!(std::abs(lambda(k)) > inverse_tolerance() * big)) continue;
-        double c = 0.0;
-        for (std::size_t i = 0; i < n; ++i) c += v.flat(i) * q(i, k);
-        c /= lambda(k);
-        for (std::size_t i = 0; i < n; ++i) x.flat(i) += c * q(i, k);
-    }
+    tensor c = tensor::from_shape({q.shape(1), 1});
+    xt::blas::gemm(q, v, c, true, false);
+    for (std::size_t k = 0; k < c.shape(0); ++k) c(k, 0) = std::abs(lambda(k)) > inverse_tolerance() * big ? c(k, 0) / lambda(k) : 0.0;
+    tensor x = tensor::from_shape({q.shape(0), 1});
+    xt::blas::gemm(q, c, x);
     return x;
 }
 
@@ -188,38 +275,29 @@ inline void check_dense_size(std::size_t nm, std::size_t max_bytes, const std::s
 
 }  // namespace detail
 
-// The dense route: H + D assembled; LDLᵀ where every coordinate is damped, else the minimum-norm
-// solution from its eigendecomposition.
+// The dense route: H + D assembled; Cholesky, or LDLᵀ where indefinite, where every coordinate is
+// damped, else the minimum-norm solution from its eigendecomposition.
 inline block_route solve_dense(const tensor& h, const tensor& t, const tensor& v, const block_damping& d, tensor& x,
                                const std::string& name, std::size_t max_bytes) {
-    const std::size_t n = h.shape(1), m = t.shape(1);
-    detail::check_dense_size(n * m, max_bytes, name);
-    tensor a = detail::dense_block(h, t, d);
+    const std::size_t b = h.shape(0), n = h.shape(1), m = t.shape(1), nm = n * m;
+    detail::check_dense_size(nm, max_bytes, name);
+    const auto damp = [&d, n, m](std::size_t k) { return k / m + d.last_rows >= n ? d.last : d.rows; };
+    double* a = detail::workspace<detail::system_slot>(nm * nm);
+    detail::assemble(h.data(), b, n, t, damp, a);
     tensor rhs = v;
-    rhs.reshape({n * m, 1});
+    rhs.reshape({nm, 1});
     if (!d.all_damped()) {
-        x = detail::min_norm_solve(a, rhs);
+        tensor full = tensor::from_shape({nm, nm});
+        std::copy_n(a, nm * nm, full.data());
+        x = detail::min_norm_solve(full, rhs);
     } else {
-        std::vector<lapack::index> piv(n * m);
-        std::vector<double> work;
-        std::vector<lapack::index> iwork;
-        lapack::inertia in;
-        // As for the reduced system: the condition relative to the parts H and D.
-        double norm_a = 0.0, norm_h = 0.0;
-        for (std::size_t c = 0; c < n * m; ++c) {
-            double sa = 0.0, sh = 0.0;
-            for (std::size_t r = 0; r < n * m; ++r) {
-                sa += std::abs(a(r, c));
-                sh += std::abs(r == c ? a(r, c) - (c / m + d.last_rows >= n ? d.last : d.rows) : a(r, c));
-            }
-            norm_a = std::max(norm_a, sa), norm_h = std::max(norm_h, sh);
-        }
-        const double rcond = lapack::ldl_factor(a.data(), lapack::index(n * m), piv.data(), in, work, iwork) * norm_a /
-                             std::max(norm_a, std::max(d.rows, d.last) + norm_h);
+        const detail::system_norms norms = detail::norms_of(a, nm, damp);
+        detail::symmetric_factor f;
+        const double rcond = norms.relative(f.factor(a, lapack::index(nm), norms.whole, [&] { detail::assemble(h.data(), b, n, t, damp, a); }));
         if (!(rcond >= inverse_tolerance()))
             throw rank_error("the damped block of " + name, "singular or ill-conditioned: " + detail::refusal_condition(rcond),
                              rcond == 0.0 ? INFINITY : 1.0 / rcond);
-        lapack::ldl_solve(a.data(), lapack::index(n * m), piv.data(), rhs.data(), 1);
+        f.solve(rhs.data(), 1);
         x = rhs;
     }
     x.reshape({n, m});
@@ -260,24 +338,20 @@ inline block_route solve_layer_block(const tensor& h, const tensor& t, const ten
     if (route == block_route::dense) return solve_dense(h, t, v, d, x, name, max_bytes);
     // Reduced: λ on every row, then Woodbury for the last rows' λ_s.
     const detail::reduced_system sys(h, t, d.rows, name);
-    sys.solve(v, x);
+    sys.solve(v, 1, x);
     const std::size_t s = d.last_rows * m;
     if (s == 0 || d.last == d.rows) return route;
     // A = A₀ + E·(λ_s − λ)·Eᵀ, E the unit vectors of the last rows' coordinates:
     // A⁻¹V = A₀⁻¹V − A₀⁻¹E·S⁻¹·Eᵀ·A₀⁻¹V with S = I/(λ_s − λ) + Eᵀ·A₀⁻¹·E (s×s).
     const std::size_t first = (n - d.last_rows) * m;
-    tensor cols = tensor::from_shape({n * m, s});  // A₀⁻¹E, a column per coordinate
-    tensor e = xt::zeros<double>({n, m}), ae;
-    for (std::size_t k = 0; k < s; ++k) {
-        e.flat(first + k) = 1.0;
-        sys.solve(e, ae);
-        e.flat(first + k) = 0.0;
-        for (std::size_t i = 0; i < n * m; ++i) cols(i, k) = ae.flat(i);
-    }
+    tensor e = xt::zeros<double>({n, s * m}), ae;  // the unit vectors side by side, solved together
+    for (std::size_t k = 0; k < s; ++k) e((first + k) / m, k * m + (first + k) % m) = 1.0;
+    sys.solve(e, s, ae);
+    const auto col = [&ae, m, s](std::size_t i, std::size_t k) { return ae(i / m, k * m + i % m); };  // (A₀⁻¹E)_ik
     tensor schur = tensor::from_shape({s, s});
     xt::xtensor<double, 1> rhs = xt::zeros<double>({s});
     for (std::size_t i = 0; i < s; ++i) {
-        for (std::size_t k = 0; k < s; ++k) schur(i, k) = cols(first + i, k) + (i == k ? 1.0 / (d.last - d.rows) : 0.0);
+        for (std::size_t k = 0; k < s; ++k) schur(i, k) = col(first + i, k) + (i == k ? 1.0 / (d.last - d.rows) : 0.0);
         rhs(i) = x.flat(first + i);
     }
     std::vector<lapack::index> piv(s);
@@ -293,7 +367,7 @@ inline block_route solve_layer_block(const tensor& h, const tensor& t, const ten
     lapack::lu_solve('N', lu.data(), lapack::index(s), piv.data(), rhs.data(), 1);
     for (std::size_t i = 0; i < n * m; ++i) {
         double c = 0.0;
-        for (std::size_t k = 0; k < s; ++k) c += cols(i, k) * rhs(k);
+        for (std::size_t k = 0; k < s; ++k) c += col(i, k) * rhs(k);
         x.flat(i) -= c;
     }
     return route;
