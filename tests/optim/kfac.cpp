@@ -253,6 +253,45 @@ TEST_CASE("kfac: the factors are moving averages with ε = min(decay, 1 − 1/k)
     }
 }
 
+TEST_CASE("kfac: between refreshes the solve uses the decomposition of the last refresh", "[optim][kfac]") {
+    rng gen(6);
+    const tensor X = gaussian(12, 3, gen), Y = one_hot(12, 3, gen);
+    auto f = make_objective(closs, cw);
+    f.set_data(cx, X).set_data(cy, Y);
+    const param_set t1(std::vector<tensor>{gaussian(3, 4, gen), gaussian(4, 3, gen)});
+    const param_set t2(std::vector<tensor>{gaussian(3, 4, gen), gaussian(4, 3, gen)});
+    kronecker_factors k;
+    layer_statistics::result st;
+    f.statistics(t1, {}, st);
+    k.update(st, kfac_estimate::empirical, 0.5);
+    k.refresh();
+    const auto first = hand_classifier(X, Y, t1);
+    f.statistics(t2, {}, st);
+    k.update(st, kfac_estimate::empirical, 0.5);  // the averages move, the decomposition stays
+    param_set grad, z;
+    f.value_and_gradient(t2, grad);
+    k.solve(grad, 0.1, z);
+    for (std::size_t l = 0; l < 2; ++l) {
+        const auto [A, G] = hand_factors(first[l], 1.0 / 12.0);
+        CHECK(rel(std::vector<double>(z[l].begin(), z[l].end()),
+                  dense_solve(A, G, 0.1, std::vector<double>(grad[l].begin(), grad[l].end()))) <= 1e-12);
+    }
+    CHECK(rel(k.layers()[1].A, hand_factors(first[1], 1.0 / 12.0).first) > 1e-3);  // the average moved (layer 1's A is X's alone)
+    k.refresh();
+    param_set z2;
+    k.solve(grad, 0.1, z2);
+    for (std::size_t l = 0; l < 2; ++l)
+        CHECK(rel(std::vector<double>(z2[l].begin(), z2[l].end()),
+                  dense_solve(k.layers()[l].A, k.layers()[l].G, 0.1, std::vector<double>(grad[l].begin(), grad[l].end()))) <= 1e-12);
+}
+
+stopping quiet(std::size_t iterations) {
+    stopping s;
+    s.max_iterations = iterations;
+    s.gradient_tolerance = 0.0;
+    return s;
+}
+
 // The Hessian of f at th, column by column from H·e_i.
 template <class F>
 tensor hessian_columns(F& f, const param_set& th) {
@@ -330,6 +369,45 @@ TEST_CASE("kfac: one linear layer under the squared error, the exact estimate's 
                 worst_block, worst_step, gap);
 }
 
+TEST_CASE("kfac: on linear least squares with the exact estimate the first step is Newton's, and the model is the "
+          "Gauss–Newton quadratic", "[optim][kfac]") {
+    // With λ₀ = 1e-20 the damped model is the exact quadratic (the factored damping adds terms of
+    // order √λ = 1e-10): α = 1, μ = 0 (no δ_prev), and the step lands on the least-squares solution.
+    for (const std::uint64_t seed : {1, 2, 3}) {
+        rng gen(seed);
+        auto f = make_objective(lloss, wrt(lW, lb));
+        const tensor X = gaussian(20, 5, gen), Y = gaussian(20, 2, gen);
+        f.set_data(lx, X).set_data(ly, Y);
+        param_set th(std::vector<tensor>{gaussian(5, 2, gen), gaussian(1, 2, gen)});
+        const param_set x0 = th;
+        const tensor H = hessian_columns(f, th);
+        param_set g0;
+        f.value_and_gradient(th, g0);
+        kfac::options o;
+        o.estimate = kfac_estimate::exact;
+        o.initial_damping = 1e-20;
+        o.min_damping = 1e-24;
+        kfac opt(o);
+        const result res = minimize(f, th, opt, quiet(1));
+        INFO("seed " << seed << ": " << res.message);
+        REQUIRE(res.iterations == 1);
+        CHECK(res.gradient_norm <= 1e-8 * g0.norm());
+        CHECK(opt.last_model().scale == Approx(1.0).epsilon(1e-8));
+        CHECK(opt.last_model().momentum == 0.0);
+        // predicted = −(gᵀδ + ½δᵀHδ) with the explicit Hessian (= Gauss–Newton here)
+        std::vector<double> d = flat(th), g = flat(g0);
+        const std::vector<double> a = flat(x0);
+        for (std::size_t i = 0; i < d.size(); ++i) d[i] -= a[i];
+        double gd = 0.0, dhd = 0.0;
+        for (std::size_t i = 0; i < d.size(); ++i) {
+            gd += g[i] * d[i];
+            for (std::size_t j = 0; j < d.size(); ++j) dhd += d[i] * H(i, j) * d[j];
+        }
+        CHECK(opt.last_model().predicted == Approx(-(gd + 0.5 * dhd)).epsilon(1e-10));
+        CHECK(opt.last_model().actual == Approx(opt.last_model().predicted).epsilon(1e-8));
+    }
+}
+
 // A teacher network of the same shape makes the regression data.
 struct teacher {
     tensor X, Y;
@@ -344,13 +422,6 @@ struct teacher {
                                               gaussian(1, RO, gen, 0.3)});
     }
 };
-
-stopping quiet(std::size_t iterations) {
-    stopping s;
-    s.max_iterations = iterations;
-    s.gradient_tolerance = 0.0;
-    return s;
-}
 
 // Separable 3-class data: labels from a random tanh teacher of the classifier's shape.
 struct labelled {
@@ -416,6 +487,18 @@ TEST_CASE("kfac: the optimizer trains a tanh classifier (mean) and a tanh regres
         CHECK(loss < 0.25);
         std::printf("kfac minibatches of 16, classifier seed %llu: full-batch loss %.3e after %zu steps\n", (unsigned long long)seed, loss,
                     res.iterations);
+        // Factors from a curvature sample of 16 rows, loss and gradient from all 64.
+        auto h = make_objective(closs, cw);
+        h.set_data(cx, d.X).set_data(cy, d.Y).use_fisher(fisher_estimate::sampled, seed).use_curvature_sample(16, seed);
+        param_set ts = d.start;
+        kfac sampler;
+        const result rs = minimize(h, ts, sampler, quiet(200));
+        INFO("classifier with a curvature sample, seed " << seed << ": " << rs.message);
+        CHECK(rs.reason == stop_reason::max_iterations);
+        CHECK(rs.counts.gradients == rs.counts.layer_statistics);  // the statistics' gradient is the sample's
+        CHECK(rs.final_loss < 5e-2);
+        std::printf("kfac curvature sample of 16, classifier seed %llu: loss %.3e after %zu iterations\n", (unsigned long long)seed,
+                    rs.final_loss, rs.iterations);
     }
     // Regression 6 → 10 → 4 with biases, summed squared error on 64 rows of a teacher of the same
     // shape, 300 iterations: the levels are relative to the initial loss (≈ 1e3). Loss 0 is
