@@ -86,7 +86,9 @@ TEST_CASE("layer block solve: every route against the explicit block", "[numeric
             const std::size_t nullity = seed % 4 == 0 ? std::min<std::size_t>(1, m - 1) : 0;
             const tensor t = curvature_stack(b, m, nullity, g);
             const tensor v = gaussian(n, m, g);
-            const block_damping dampings[] = {{0.0, 0.0, 0}, {0.7, 0.7, 0}, {1.3, 0.0, 1}, {0.9, 0.2, 1}, {0.3, 0.9, 1}};
+            // The last two: a negative l2 penalty on the last row (λ_s < 0), and on every row.
+            const block_damping dampings[] = {{0.0, 0.0, 0}, {0.7, 0.7, 0},  {1.3, 0.0, 1},
+                                              {0.9, 0.2, 1}, {0.3, 0.9, 1}, {0.8, -0.4, 1}, {-0.6, -0.6, 0}};
             for (const block_damping& d : dampings) {
                 const tensor a = explicit_block(h, t, d);
                 tensor rhs = v, want;
@@ -145,7 +147,9 @@ TEST_CASE("layer block solve: a singular fully damped block is refused, the data
         CHECK(bool(v == v0));
         CHECK(bool(h == h0));
         CHECK(bool(t == t0));
-        CHECK_THROWS_AS(solve_layer_block(h, t, v, {-1.0, 0.0, 0}, x, "W"), gateaux::value_error);
+        // A damping may be negative (a negative l2 penalty), not NaN; its last rows lie in the block.
+        CHECK_THROWS_AS(solve_layer_block(h, t, v, {std::nan(""), 0.0, 0}, x, "W"), gateaux::value_error);
+        CHECK_THROWS_AS(solve_layer_block(h, t, v, {1.0, 1.0, n + 1}, x, "W"), gateaux::shape_error);
     }
     CHECK(choose_route(1, 3, 2, {1.0, 1.0, 0}) == block_route::reduced);
     CHECK(choose_route(5, 1, 2, {1.0, 1.0, 0}) == block_route::dense);

@@ -30,9 +30,11 @@
 // systems reach (B·m)² and (n·m)² doubles; they live in per-thread workspace kept between solves
 // (as lapack::scratch), so a solve repeated at the same sizes allocates nothing.
 //
-// Where every coordinate is damped (λ > 0, and λ_s > 0 if s > 0), a singular system is a
-// rank_error naming the block (it can only come from an indefinite H). Where some coordinates are
-// undamped (λ = 0, or a bias row with λ_s = 0) the block may be singular by construction, and the
+// λ and λ_s are the run-time damping plus any l2 penalty, so either may be negative. Where every
+// coordinate is damped (λ ≠ 0, and λ_s ≠ 0 if s > 0), a singular system is a rank_error naming
+// the block (it can only come from an H with eigenvalue −λ, or −λ_s on the last rows' coupling).
+// Where some coordinates are undamped (λ = 0, or a bias row with λ_s = 0) the block may be
+// singular by construction, and the
 // result is the minimum-norm solution (eigenvalues of H + D below inverse_tolerance() times the
 // largest are dropped), through the dense block. A dense block over max_bytes is a size_error.
 #include <algorithm>
@@ -62,7 +64,10 @@ struct block_damping {
     double rows = 0.0;             // λ on the first n − s rows
     double last = 0.0;             // λ_s on the last s rows
     std::size_t last_rows = 0;     // s
-    bool all_damped() const { return rows > 0.0 && (last_rows == 0 || last > 0.0); }
+    // Whether every coordinate carries a diagonal term (λ plus an l2 penalty, which may be
+    // negative): then a singular block is singular by accident and refused, never solved in the
+    // minimum-norm sense.
+    bool all_damped() const { return rows != 0.0 && (last_rows == 0 || last != 0.0); }
 };
 
 // The route a solve of these shapes takes: the reduced system when assembling and factorising it
@@ -142,7 +147,7 @@ system_norms norms_of(const double* a, std::size_t nn, Damp damp) {
         const double dc = damp(c);
         out.whole = std::max(out.whole, sum);
         out.parts = std::max(out.parts, sum - std::abs(col[c]) + std::abs(col[c] - dc));
-        out.damping = std::max(out.damping, dc);
+        out.damping = std::max(out.damping, std::abs(dc));
     }
     return out;
 }
@@ -308,9 +313,12 @@ inline block_route solve_dense(const tensor& h, const tensor& t, const tensor& v
 inline block_route solve_layer_block(const tensor& h, const tensor& t, const tensor& v, const block_damping& d, tensor& x,
                                      const std::string& name, std::size_t max_bytes = std::size_t(256) << 20) {
     const std::size_t b = h.shape(0), n = h.shape(1), m = t.shape(1);
-    if (!(d.rows >= 0.0 && d.last >= 0.0) || d.last_rows > n)
-        throw value_error("gateaux: the damping of " + name + " must be ≥ 0 (got λ = " + number_string(d.rows) + ", λ on the last rows = " +
-                          number_string(d.last) + ")");
+    if (!(std::isfinite(d.rows) && std::isfinite(d.last)))
+        throw value_error("gateaux: the damping of " + name + " must be finite (got λ = " + number_string(d.rows) +
+                          ", λ on the last rows = " + number_string(d.last) + ")");
+    if (d.last_rows > n)
+        throw shape_error("gateaux: the damping of " + name + " names its last " + std::to_string(d.last_rows) +
+                          " rows, but the block has " + std::to_string(n));
     block_route route = choose_route(b, n, m, d);
     if (route == block_route::master) {
         // h⁺ᵀ·V and h⁺·Z by least squares; the route needs rank h = B and invertible T_b, else the
@@ -362,7 +370,7 @@ inline block_route solve_layer_block(const tensor& h, const tensor& t, const ten
         return solve_dense(h, t, v, d, x, name, max_bytes);
     }
     if (!(rcond >= inverse_tolerance()))
-        throw rank_error("the damped block of " + name + " (its undamped coordinates' Schur complement)",
+        throw rank_error("the damped block of " + name + " (the Schur complement of its last rows' damping)",
                          "singular or ill-conditioned: " + detail::refusal_condition(rcond), rcond == 0.0 ? INFINITY : 1.0 / rcond);
     lapack::lu_solve('N', lu.data(), lapack::index(s), piv.data(), rhs.data(), 1);
     for (std::size_t i = 0; i < n * m; ++i) {
