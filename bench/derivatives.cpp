@@ -2,7 +2,7 @@
 // squares, float64), gateaux against the same math written by hand with xtensor-blas
 // (hand_mlp.hpp), all four measured in the same run, interleaved:
 //   gateaux  compile(loss, grad(loss, wrt(W1, W2, W3)))    and    compile(loss, hvp(loss, wrt(W1, W2, W3)))
-//   hand     backward pass; R-forward / R-backward of MATH.md
+//   hand     backward pass; R-forward / R-backward (docs/theory.md)
 // Networks: reference (batch 64, 64→64→64→10) and wide (batch 256, 256→256→256→10).
 //   bench_derivatives [--rounds N] [--reps M] [--wide-reps M] [--warmup K] [--profile]
 //   (defaults: 20 rounds; 200 reps reference, 50 reps wide; warm-up 10)

@@ -1,7 +1,7 @@
 // The speed of the BLAS underneath every other benchmark: square DGEMM through xt::blas::gemm
 // (the call gateaux's matmul makes), for the sizes the benchmarked networks use; and, at n = 64,
 // the LAPACK calls of the B-operator's chain: LU factorisation with its condition estimate, the
-// left-sided solve with n right-hand sides (dgetrs, what right_solve used before stop 8) and the
+// left-sided solve with n right-hand sides (dgetrs, what right_solve used to call) and the
 // right-sided one gateaux now makes (lapack::lu_solve_right: two DTRSM side 'R' and the column
 // interchanges). Run it under each OPENBLAS_CORETYPE to see what the kernel
 // choice alone is worth (docs/performance.md).

@@ -6,14 +6,14 @@
 // Written as one would for a hot loop: every buffer allocated once, matrix products by
 // xt::blas::gemm straight into them (sums of two products accumulate with beta = 1),
 // activations and masks applied in place by plain loops, the residual and the loss in one loop.
-// The math is MATH.md's, with a″ = 0 (leaky ReLU) and a′ = 1 (identity output):
+// The math is that of docs/theory.md, with a″ = 0 (leaky ReLU) and a′ = 1 (identity output):
 //   forward   h_l = a(h_{l−1} W_l), e = out − y
 //   gradient  δ3 = e, δ_l = (δ_{l+1} W_{l+1}ᵀ) ⊙ a′_l, G_l = h_{l−1}ᵀ δ_l
 //   R-forward R{net_l} = R{h_{l−1}} W_l + h_{l−1} V_l, R{h_l} = a′_l ⊙ R{net_l}, R{e} = R{out}
 //   R-backward R{δ_l} = (R{δ_{l+1}} W_{l+1}ᵀ + δ_{l+1} V_{l+1}ᵀ) ⊙ a′_l
 //   H·v       (Hv)_l = R{h_{l−1}}ᵀ δ_l + h_{l−1}ᵀ R{δ_l}     (R{h_0} = R{x} = 0)
 // a′_l is read from h_l's sign: leaky ReLU with a positive slope keeps the sign of its input.
-//   Newton step (square nets only, B = n0 = n1 = n2 = n3; MATH.md's chain with h⁺ = h⁻¹):
+//   Newton step (square nets only, B = n0 = n1 = n2 = n3; the chain of docs/theory.md with h⁺ = h⁻¹):
 //             dnet3 = e, dnet_l = (dnet_{l+1} W_{l+1}⁻¹) ⊘ a′_l, Δ_l = h_{l−1}⁻¹ dnet_l,
 //             by LAPACK LU (dgetrf/dgetrs), with no condition checks.
 #include <algorithm>

@@ -1,12 +1,12 @@
-// The cost of the B-operator's master formula (issue 4), against the chain on the same sizes,
+// The cost of the B-operator's master formula, against the chain on the same sizes,
 // measured in the same run, interleaved. Depth 2, batch = every width = n, identity output,
 // ½ sum of squares, well-conditioned data (mlp_net.hpp, square2):
 //   master  tanh hidden layer: smooth, so the type system picks the master formula for W1
 //           (per-sample blocks T_b, n×n, pulled back and factorised by LDLᵀ); W2 takes the chain
 //   chain   leaky ReLU 0.1 hidden layer: the chain for both layers
 // For each, the program computing loss + gradient + newton_step and the one computing loss +
-// gradient are timed; their difference is the B-operator's own cost, the figure MATH.md's cost
-// table gives (shared forward and backward pass excluded). Both steps are first checked against
+// gradient are timed; their difference is the B-operator's own cost
+// (shared forward and backward pass excluded). Both steps are first checked against
 // the explicit route (explicit.hpp) to 1e-9.
 //   bench_master [--rounds N] [--reps M] [--warmup K]      (defaults 10 rounds × 20 reps, warm-up 3)
 #include <cstdio>

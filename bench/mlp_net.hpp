@@ -77,7 +77,7 @@ struct mlp_net {
 
 // Depth 2 with batch = every width = N (the B-operator benchmarks): mlp<N, N, N>(x, act) with an
 // identity output and ½ sum of squares, on well-conditioned data (x and the weights with
-// singular values in [0.7, 1.4], as MATH.md and the B-operator's acceptance tests build them).
+// singular values in [0.7, 1.4], as the B-operator's acceptance tests build them).
 // With leaky ReLU every layer takes the chain; with tanh the hidden layer takes the master formula.
 template <gateaux::dim N, class Act>
 struct square2 {

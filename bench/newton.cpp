@@ -1,4 +1,4 @@
-// The B-operator's per-layer Newton step (issue 4), against references measured in the same run:
+// The B-operator's per-layer Newton step, against references measured in the same run:
 //   (a) newton_step by the chain against the explicit route (explicit.hpp: each block H_l built
 //       from R-operator columns by hessian_block, then a LAPACK Cholesky solve), depth 2 (leaky
 //       ReLU 0.1 hidden, identity output, ½ sum of squares), batch = every width = n, n = 8 … 128,

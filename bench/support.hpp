@@ -255,7 +255,7 @@ inline tensor gaussian_tensor(std::size_t rows, std::size_t cols, std::uint64_t 
 }
 
 // U·diag(s)·Vᵀ from the SVD of a Gaussian matrix, with the singular values replaced by values
-// uniform in [lo, hi]: cond ≤ hi/lo. MATH.md ("Numerics and test oracles") and the B-operator's
+// uniform in [lo, hi]: cond ≤ hi/lo. The B-operator's
 // acceptance tests (tests/support/oracle.hpp) build their data this way, so that the explicit
 // solve the B-operator is compared with is itself accurate.
 inline tensor well_conditioned(std::size_t rows, std::size_t cols, std::uint64_t seed, double lo = 0.7,

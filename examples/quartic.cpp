@@ -1,4 +1,4 @@
-// The 2-D quartic of the optimization notes, and the paths seven optimizers take across it:
+// A 2-D quartic, and the paths seven optimizers take across it:
 //
 //   loss(x, y) = Σᵢ₌₁⁴ cᵢ·x′ⁱ + Σᵢ₌₁⁴ dᵢ·y′ⁱ + 0.1·x′·y′,   x′ = 0.8x − 0.5,  y′ = 2y,
 //   c = (0.05, 0.2, 1.0, 1), d = (0.02, 0.25, 0.95, 1), started from (−0.9, 0.4).

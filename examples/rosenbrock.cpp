@@ -19,8 +19,8 @@
 //
 // Claims (exit code 1 if one fails): has_block_inverse() is false; the three steps agree along
 // the Newton path (FD within 1e-6 while ‖x − x*‖ > 1e-4, dense within 1e-12, relative); every
-// optimizer below except gradient descent (reported only) reaches ‖x − (1, 1)‖ ≤ 1e-8, within the
-// issue's budgets where it sets one (functional-inverse Newton and Newton ≤ 30, trust region ≤ 40,
+// optimizer below except gradient descent (reported only) reaches ‖x − (1, 1)‖ ≤ 1e-8, within its
+// iteration budget where it has one (functional-inverse Newton and Newton ≤ 30, trust region ≤ 40,
 // BFGS and L-BFGS ≤ 60).
 //
 //   example_rosenbrock           gradient descent limited to 20 000 iterations (ctest)
@@ -161,7 +161,7 @@ private:
 struct contender {
     std::string label;
     std::function<std::unique_ptr<optimizer>()> make;
-    std::size_t budget;  // the iteration budget; 0: reported only
+    std::size_t budget;  // the iteration budget it must meet; 0: reported only
     std::size_t max_iterations;
 };
 

@@ -12,13 +12,13 @@
 // Claims (exit code 1 if one fails), per seed and layer:
 //   analytic   relative error ≤ max(1e-9, 100·eps·cond(H_l)): 1e-9 wherever H_l is well
 //              conditioned; beyond cond ≈ 4.5e5 the LU solve itself is only good to ≈ eps·cond(H_l)
-//   FD, r = 1e-4 (MATH.md's step for leaky ReLU: no truncation error while no kink is crossed)
+//   FD, r = 1e-4 (the default step; for leaky ReLU no truncation error while no kink is crossed)
 //              within the seed's tolerance rtol 1e-3, atol 1e-4 (numpy's allclose) on every seed
 //              where the differences stay on one linear piece: no entry of net1 = x·W1 changes
 //              sign between W1 ± (r/2)·Δ1 (r/2 < min |net1|/|x·Δ1|, the "margin" column). Seeds
 //              where it does are listed and counted; they occur when Δ1 is huge (cond(H1) ≳ 1e6).
 //   FD, r = 1e-9 (the seed's own step) reported against the same tolerance, not asserted: its error
-//              is rounding, about eps/r·cond(h1) times the size of the weights (MATH.md), so on
+//              is rounding, about eps/r·cond(h1) times the size of the weights (docs/theory.md, "The finite-difference twin"), so on
 //              badly conditioned seeds it misses; the table shows by how much and why.
 //
 //   example_seed_check           20 seeds (the seed's experiment)

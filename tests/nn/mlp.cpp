@@ -61,7 +61,7 @@ constexpr auto weight = param<indexed_name<"W", L>(), width<L - 1, Widths...>, w
 template <std::size_t L, dim... Widths>
 constexpr auto bias_of = bias<indexed_name<"b", L>(), width<L, Widths...>>;
 
-// The printed form the network must have, built from the same rules the spec states:
+// The printed form the network must have, built independently from these rules:
 // identity layers leave no node; a bias makes the layer a sum, parenthesised when it feeds a product.
 std::string expected_net(std::size_t depth, const std::string& hidden, const std::string& output, bool biases) {
     std::string h = "x";

@@ -270,7 +270,7 @@ TEST_CASE("tuned heavy ball and Nesterov converge on the quadratic at their theo
 }
 
 TEST_CASE("first-order methods on Rosenbrock from (−1.2, 1): reported, not bounded", "[optim][first_order]") {
-    // The issue asks for gradient descent's iterations and distance to (1, 1) to be shown; no bound.
+    // Gradient descent's iterations and distance to (1, 1) are shown; no bound.
     auto f = rosenbrock_objective();
     rosenbrock_optimizers all;
     for (optimizer* opt : all.list()) {

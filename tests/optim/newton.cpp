@@ -242,7 +242,7 @@ TEST_CASE("fd_block_newton: the finite-difference step tracks the analytic one",
     auto f = make_objective(net_loss, net_w);
     f.set_data(nx, data.x).set_data(ny, data.y);
 
-    // One fixed step each: leaky ReLU has no truncation error until r crosses a kink (MATH.md).
+    // One fixed step each: leaky ReLU has no truncation error until r crosses a kink (docs/theory.md, "The finite-difference twin").
     param_set xa = data.start(), xf = data.start();
     block_newton::options oa;
     oa.line_search = false;

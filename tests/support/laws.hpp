@@ -1,5 +1,5 @@
 #pragma once
-// Shared law checkers for derivative rules (STYLE.md rule 7; JAX's check_grads is the model).
+// Shared law checkers for derivative rules (JAX's check_grads is the model).
 // Each is generic over an expression E and the parameters it is differentiated in (wrt(...)),
 // and takes its samplers and its tolerance as arguments:
 //   check_tangent(e, w, opt, tol)       jvp(e, w)·v against central differences of e along v

@@ -1,6 +1,6 @@
 #pragma once
 // The oracle for the B-operator's acceptance tests (tests/symbolic/bop_*.cpp): networks described
-// as types, well-conditioned random data (MATH.md, "Numerics and test oracles"), and the explicit
+// as types, well-conditioned random data (docs/theory.md, "Numerics"), and the explicit
 // per-layer Hessian block H_l (hessian_block, assembled from R-operator columns) solved by
 // LAPACK through xtensor-blas: an SVD, truncated at the numerical rank, gives H_l⁺ and cond(H_l).
 //
@@ -14,8 +14,8 @@
 //   bop along v   against H_l⁺·v, v ~ N(0, 1)     (err_bop)
 //   ‖H_l·Δ_l − G_l‖/‖G_l‖                           (residual_step: any Newton solution has it ≈ 0)
 //   bop along v = H_l·u (a direction in the range of H_l): ‖H_l·d − v‖/‖v‖ (residual_bop)
-// and records cond(H_l) = σ_max/σ_rank, the numerical rank, the rank MATH.md predicts and the
-// formula the library chose. check_exact asserts what MATH.md calls exact; other tests pick.
+// and records cond(H_l) = σ_max/σ_rank, the numerical rank, the rank docs/theory.md predicts and the
+// formula the library chose. check_exact asserts what docs/theory.md calls exact; other tests pick.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -244,7 +244,7 @@ struct net<K, widths<N...>, acts<A...>, at<C...>, P> {
         return std::size_t(b);
     }();
 
-    // rank T_b at net_l (MATH.md): the output block has rank n_L (n_L − 1 for softmax); a
+    // rank T_b at net_l (docs/theory.md, "One generic pass over the graph"): the output block has rank n_L (n_L − 1 for softmax); a
     // piecewise-linear layer's congruence D·W·T·Wᵀ·D keeps min(n_l, rank above); a smooth
     // layer adds diag(γ⊙a″), generically of full rank n_l.
     static constexpr std::size_t curvature_rank(std::size_t l) {
@@ -291,7 +291,7 @@ struct net<K, widths<N...>, acts<A...>, at<C...>, P> {
 
 struct result {
     std::string row;         // the table row's label
-    std::string formula;     // expected by the row (MATH.md)
+    std::string formula;     // expected by the row (docs/theory.md)
     std::string chosen;      // chosen by the library
     std::size_t layer = 0, batch = 0;
     std::uint64_t seed = 0;
@@ -301,7 +301,7 @@ struct result {
     double err_step = 0.0, err_bop = 0.0;          // against the pseudo-inverse solve
     double residual_step = 0.0, residual_bop = 0.0;  // ‖H·Δ − G‖/‖G‖ and ‖H·d − v‖/‖v‖ with v = H·u
     double step_norm = 0.0, min_norm = 0.0;        // ‖Δ‖ and ‖H⁺G‖
-    // MATH.md's tolerance for an exact formula: the dense solve's own error, ≈ eps·cond(H).
+    // The tolerance for an exact formula: the dense solve's own error, ≈ eps·cond(H).
     double tolerance() const { return 100.0 * eps * cond; }
     std::string where() const {
         char buf[256];
@@ -387,7 +387,7 @@ struct instance {
     }
 
     // Run, and compare every checked layer with its explicit block. `formulas` gives, per checked
-    // layer, the formula MATH.md assigns.
+    // layer, the formula docs/theory.md assigns.
     std::vector<result> compare(const std::string& row, const std::vector<std::string>& formulas) {
         prog.run();
         // Read every result before hessian_block runs the program along its own unit directions.
@@ -467,7 +467,7 @@ inline std::vector<config> configs(std::size_t max_batch, std::uint64_t seed0, s
 
 // ---------------------------------------------------------------- tables of rows
 
-// One row of a test table: a network type, the formula MATH.md assigns to each checked layer,
+// One row of a test table: a network type, the formula docs/theory.md assigns to each checked layer,
 // and the configurations it runs at (B = 1 up to its limit, one seed each).
 template <class Net>
 struct row {
@@ -518,7 +518,7 @@ struct summary {
 // Every configuration of every row of an exact table: newton_step and bop against the
 // pseudo-inverse solve within 100·eps·cond(H_l) (the dense solve's own accuracy; below 1e-9
 // unless cond(H_l) > 4.5e5 forces more, which the summary counts), the Newton residuals within
-// the same, and the formula the library chose and the rank of H_l as MATH.md states.
+// the same, and the formula the library chose and the rank of H_l as docs/theory.md states.
 template <class Net>
 void check_exact(const row<Net>& r, summary& sum) {
     for (const config& c : configs(r.max_batch, r.seed, r.count)) {
@@ -588,7 +588,7 @@ std::array<tensor, instance<Net>::C> hessian_blocks(instance<Net>& net) {
 
 // ---------------------------------------------------------------- the seed's experiment
 
-// The seed's data (MATH.md, "The seed's own step size"): x and every W ~ N(0, 1) + 0.1·I, targets
+// The seed's data: x and every W ~ N(0, 1) + 0.1·I, targets
 // one-hot + 0.1·I, then directions v ~ N(0, 1), drawn in this order from rng(seed), the order
 // bop_seed.cpp uses. For a net whose matrices are all n×n.
 template <class Net>

@@ -1,4 +1,4 @@
-// Acceptance tests of the B-operator (include/gateaux/symbolic/bop.hpp), MATH.md's exact rows for
+// Acceptance tests of the B-operator (include/gateaux/symbolic/bop.hpp), docs/theory.md's exact rows for
 // the cheap chain: widths equal above the layer (n_l = … = n_L), piecewise-linear hidden
 // activations with a′ ≠ 0 (leaky ReLU, identity), squared error, any output activation; and the
 // identity-output exception n_l = … = n_{L−1} ≤ n_L. newton_step and bop are compared with the

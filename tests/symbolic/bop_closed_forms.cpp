@@ -1,4 +1,4 @@
-// The inverse side of the write-up's closed forms (include/gateaux/symbolic/hessian.hpp: dense_bop,
+// The inverse side of the closed forms in closed_forms.cpp (include/gateaux/symbolic/hessian.hpp: dense_bop,
 // hessian_solve, dense_newton_step; bop.hpp: newton_step; inverse.hpp: fd_newton_step):
 //   f(x) = Σ xᵢ³: H = diag(6x), so H⁻¹v = v ⊘ 6x, and the Newton step H⁻¹∇f = 3x² ⊘ 6x = x/2;
 //   f(x) = x₁x₂x₃: H = [[0, x₃, x₂], [x₃, 0, x₁], [x₂, x₁, 0]], det H = 2x₁x₂x₃, and
@@ -8,7 +8,7 @@
 //     least-squares solution — for B > n (overdetermined) the unique one, for B ≤ n the one
 //     nearest Θ, X⁺Y + (I − X⁺X)Θ (X⁺Y itself from Θ = 0). The oracle is LAPACK's least squares
 //     (xt::linalg::lstsq, SVD-based), never the library.
-// Tolerances: the dense solves and lstsq are backward stable, so 100·eps·cond(H) (MATH.md); the
+// Tolerances: the dense solves and lstsq are backward stable, so 100·eps·cond(H) (docs/theory.md, "Numerics"); the
 // finite-difference step is exact for a linear per-sample map but for rounding,
 // oracle::fd_rounding_bound: 2·eps·cond(H)·(‖Θ‖ + ‖Δ‖)/(r·‖Δ‖) relative, Δ the Newton step.
 #include <catch2/catch.hpp>
@@ -191,7 +191,7 @@ struct regression {
             track(rel_error(tensor(-exact[s.of(Theta)]), min_norm), 100 * eps * cond_h);
             exact.bind(Theta, theta).run();
         }
-        // The finite-difference step at MATH.md's r = 1e-4: the per-sample map δ = net − y is
+        // The finite-difference step at r = 1e-4: the per-sample map δ = net − y is
         // linear, so rounding only.
         const double r = 1e-4;
         const tensor fd = fd_newton_step(exact, loss, w, r)[0];

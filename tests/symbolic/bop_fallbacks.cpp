@@ -1,4 +1,4 @@
-// The B-operator's caller-selected fallbacks (MATH.md, "Run-time conditions" and "Damping";
+// The B-operator's caller-selected fallbacks (docs/theory.md, "Fallbacks the caller can choose";
 // include/gateaux/solve/output_unit_solve.hpp, symbolic/hessian.hpp), against LAPACK solves of the
 // explicit blocks (hessian_block from R-operator columns; oracle::pseudo_inverse, an SVD):
 //   output_per_unit   the output block unit by unit, H_j = hᵀ·diag(g·φ′_:j)·h: H_L⁺·v for any batch,
@@ -8,7 +8,7 @@
 //   dense_bop, dense_newton_step   each block solved by LAPACK: any batch and any net, also where
 //                     bop has no formula (a ReLU, a bottleneck), and equal to bop where it has one;
 //   rank_error        the per-unit block's refusal names the weight, the unit and the condition.
-// Tolerance 100·eps·cond of the matrix solved (H_L, or H_L + λI), as MATH.md prescribes.
+// Tolerance 100·eps·cond of the matrix solved (H_L, or H_L + λI), as in docs/theory.md, "Numerics".
 #include <catch2/catch.hpp>
 
 #include <cstdio>

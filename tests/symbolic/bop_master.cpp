@@ -1,4 +1,4 @@
-// Acceptance tests of the B-operator (include/gateaux/symbolic/bop.hpp), MATH.md's exact rows for
+// Acceptance tests of the B-operator (include/gateaux/symbolic/bop.hpp), docs/theory.md's exact rows for
 // the master formula Δ_l = h⁺[rows_b δ_l[b]·T_b⁻¹], T_b the per-sample curvature at net_l solved by
 // LDLᵀ:
 //   piecewise-linear layers with widths non-decreasing upward (n_l ≤ min_{k>l} n_k; for

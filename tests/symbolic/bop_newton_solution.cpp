@@ -1,5 +1,5 @@
 // Acceptance tests of the B-operator's Newton-solution policy (accept_newton_solution,
-// include/gateaux/symbolic/bop.hpp) for widths non-increasing above a layer (MATH.md): there every
+// include/gateaux/symbolic/bop.hpp) for widths non-increasing above a layer (docs/theory.md, "What is rejected, and why"): there every
 // T_b is singular, and the chain with pseudo-inverses of the tall weights solves H_l·Δ = G_l but
 // does not give the minimum-norm H_l⁺·G_l. Checked against the explicit block H_l
 // (tests/support/oracle.hpp):

@@ -1,4 +1,4 @@
-// Acceptance tests of the B-operator (include/gateaux/symbolic/bop.hpp), MATH.md's exact rows for
+// Acceptance tests of the B-operator (include/gateaux/symbolic/bop.hpp), docs/theory.md's exact rows for
 // the output layer and for linear nets:
 //   output layer (l = L): no width rule; Δ_L = h⁺(δ_L ⊘ φ′) for any activation under the squared
 //     error, and h⁺·centre_rows((p − y) ⊘ p) (min-norm) for cross-entropy, whatever lies below

@@ -1,4 +1,4 @@
-// The B-operator's run-time conditions (MATH.md, "Run-time conditions"; include/gateaux/symbolic/
+// The B-operator's run-time conditions (docs/theory.md, "What is rejected, and why"; include/gateaux/symbolic/
 // bop.hpp and the ops it builds on): a pseudo-inverse or solve that is impossible or unreliable
 // raises gateaux::rank_error naming the tensor and the condition, and the run leaves the bound
 // data unchanged (and the program usable once the data is fixed):

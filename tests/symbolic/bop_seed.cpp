@@ -3,9 +3,9 @@
 // identity output, sum(squared_error); x, W1, W2 ~ N(0, 1) + 0.1·I, targets one-hot + 0.1·I;
 // 20 seeds. The analytic per-layer Newton step Δ_l = H_l⁻¹·G_l must match the LU solve of the
 // explicit 9×9 block (hessian_block, from R-operator columns) within 1e-9 where the block is
-// well-conditioned and within 100·eps·cond(H_l) where it is not (MATH.md: the dense solve's own
+// well-conditioned and within 100·eps·cond(H_l) where it is not (the dense solve's own
 // error grows like eps·cond(H_l)). Every seed is asserted; cond is printed per seed.
-// (The finite-difference version of this experiment, with MATH.md's step rule, belongs to its own test.)
+// (The finite-difference version of this experiment is its own test, tests/symbolic/fd_seed.cpp.)
 #include <catch2/catch.hpp>
 
 #include <algorithm>

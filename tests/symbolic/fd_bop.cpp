@@ -1,21 +1,21 @@
 // The finite-difference B-operator on smooth nets (include/gateaux/symbolic/inverse.hpp: fd_bop,
 // fd_newton_step, fd_scheme), against the analytic bop and newton_step (which bop_master.cpp and
 // bop_chain.cpp check against LAPACK solves of the explicit blocks), over tanh nets of depth 1–3,
-// widths 2–8, batch 1 up to the limit, well-conditioned x and W (MATH.md's oracle recipe).
+// widths 2–8, batch 1 up to the limit, well-conditioned x and W (the oracle recipe of docs/theory.md, "Numerics").
 //
-// The step rule. MATH.md: central differences are O(r²), Richardson's (4·D(r/2) − D(r))/3 is
-// O(r⁴), best near r = 1e-4 for the seed's G(1 ± r/2); "with cond ≥ 1e2, r = 1e-4 is already
-// unreliable". What sets the truncation error is how far the perturbed gradient moves the
+// The step rule. Central differences are O(r²), Richardson's (4·D(r/2) − D(r))/3 is
+// O(r⁴), best near r = 1e-4 for the seed's G(1 ± r/2); with cond ≥ 1e2, r = 1e-4 is already
+// unreliable. What sets the truncation error is how far the perturbed gradient moves the
 // parameters: G(1 ± r/2) moves W_l by r/2·‖H_l⁻¹G_l‖, which on random data is often 10–400 times
 // ‖W_l‖ (the Newton step far from a fit), and then r = 1e-4 crosses folds of the per-sample
-// gradient map (inverse_gradient: domain_error) or misses 1e-8. So the step here is MATH.md's
+// gradient map (inverse_gradient: domain_error) or misses 1e-8. So the step here is
 // 1e-4 as a relative change of the parameters, r_l = 1e-4·‖W_l‖/‖H_l⁻¹v_l‖ (the same r when
 // ‖H_l⁻¹v_l‖ = ‖W_l‖), one fd call per layer, and:
 //   Richardson within 1e-8 of the analytic result wherever cond(H_l) ≤ 100 (asserted); printed
 //     for the rest, with the rounding bound (oracle::fd_rounding_bound);
 //   central differences printed with their errors, and asserted to be O(r²): halving r_l
 //     quarters the error (ratio in [3, 5]) where truncation is 100 times the rounding floor;
-//   MATH.md's rule as stated (r = 1e-4 relative to G, all layers in one call) counted and printed.
+//   the literal rule (r = 1e-4 relative to G, all layers in one call) counted and printed.
 // fd_bop's direction v is scaled to ‖G_l‖, so that its r means the same as fd_newton_step's.
 //
 // Leaving the inverse's domain: a tanh layer's δ is bounded per sample, so a target beyond the
@@ -105,7 +105,7 @@ void check_row(const row<Net>& r, fd_summary& sum) {
         const auto hessian = hessian_blocks(net);
         net.prog.run();
         ++sum.configurations;
-        // MATH.md's rule as stated: r = 1e-4 relative to the gradient, all layers in one call.
+        // The literal rule: r = 1e-4 relative to the gradient, all layers in one call.
         try {
             const auto fs = gateaux::fd_newton_step(net.prog, I::loss, I::w, 1e-4, fd_scheme::richardson);
             const auto fb = gateaux::fd_bop(net.prog, I::loss, I::w, net.v, 1e-4, fd_scheme::richardson);
@@ -156,7 +156,7 @@ TEST_CASE("fd_bop on tanh nets: Richardson within 1e-8 of the analytic bop at th
                     lc.central_half, lc.central / lc.central_half, lc.rounding, lc.where.c_str());
         INFO(lc.where << " | cond(H_l) = " << lc.cond);
         worst_central = std::max(worst_central, lc.central);
-        if (lc.cond > 100.0) continue;  // MATH.md: beyond cond 1e2 a step of 1e-4 is unreliable
+        if (lc.cond > 100.0) continue;  // beyond cond 1e2 a step of 1e-4 is unreliable
         ++asserted;
         worst = std::max(worst, lc.richardson);
         CHECK(sci{lc.richardson} <= sci{acceptance});
@@ -168,7 +168,7 @@ TEST_CASE("fd_bop on tanh nets: Richardson within 1e-8 of the analytic bop at th
     }
     std::printf("  %zu configurations, %zu layer checks, %zu with cond(H_l) <= 100 asserted: worst Richardson %.2e (bound %.0e);"
                 " worst central %.2e\n"
-                "  MATH.md's rule as stated (r = 1e-4 relative to G, one call for all layers): %zu of %zu layer checks above "
+                "  the literal rule (r = 1e-4 relative to G, one call for all layers): %zu of %zu layer checks above "
                 "1e-8, %zu calls refused (domain_error)\n",
                 sum.configurations, sum.checks.size(), asserted, worst, acceptance, worst_central, sum.literal_misses,
                 sum.literal_checks, sum.literal_refusals);

@@ -4,7 +4,7 @@
 // the same 20 seeds and draws as bop_seed.cpp (which checks the analytic newton_step). The oracle
 // is the explicit 9×9 block H_l from R-operator columns, solved by LAPACK (SVD).
 //
-// The error model (MATH.md, "Finite differences"): leaky ReLU makes the inverse map piecewise
+// The error model (docs/theory.md, "The finite-difference twin"): leaky ReLU makes the inverse map piecewise
 // linear in r, so a central difference has no truncation error until r crosses a kink, only
 // rounding. Each evaluation of the inverse W = g⁻¹(G′) is accurate to about eps·cond(H_l)·(‖W‖ +
 // ‖H_l⁻¹G_l‖) (the inverse map's condition number is that of its Jacobian H_l); the difference of
@@ -12,9 +12,9 @@
 // below (oracle::fd_rounding_bound, plus the oracle's own 100·eps·cond(H_l)).
 //   r = 1e-9 (the seed's step): that bound is 1e5 times larger than at r = 1e-4. The seed's own
 //     check, numpy.allclose(rtol 1e-3, atol 1e-4), is printed per seed and counted, not asserted:
-//     it misses where the bound exceeds it (MATH.md: seeds 5 and 9 of the seed's numpy data; here,
+//     it misses where the bound exceeds it (seeds 5 and 9 of the seed's numpy data; here,
 //     with std::mt19937_64 data, 6 of 40 layer checks on seeds 5, 6, 12, 15 and 18).
-//   r = 1e-4 (MATH.md's rule): the same bound, 1e5 times smaller (measured errors ≤ 1.3e-8, at
+//   r = 1e-4 (fd_bop's default): the same bound, 1e5 times smaller (measured errors ≤ 1.3e-8, at
 //     cond(H_2) = 1.4e6; ≤ 2.6e-9 where cond(H_l) < 1e6), on every seed where no kink of net_1
 //     lies within r/2·|dnet_1| (dnet_1 = x·H_1⁻¹v). Where one does, the gradient map jumps there
 //     (a′ jumps from 0.5 to 1), and a target beyond the jump has no preimage: inverse_gradient
@@ -171,7 +171,7 @@ TEST_CASE("the seed's experiment at the seed's r = 1e-9: within the rounding bou
     CHECK(kinks == 0);  // r/2 = 5e-10: no net_1 entry is that close to a kink on these seeds
 }
 
-TEST_CASE("the seed's experiment at MATH.md's r = 1e-4: rounding only, about 1e-9, where no kink is in reach",
+TEST_CASE("the seed's experiment at the default r = 1e-4: rounding only, about 1e-9, where no kink is in reach",
           "[symbolic][fd_bop][seed]") {
     instance<N> net(3, 0);
     print_header(1e-4);

@@ -186,7 +186,7 @@ protected:
 };
 
 // The same, with the step from central (or Richardson) differences of the inverse gradient map
-// at G(1 ± r/2) (symbolic/inverse.hpp). MATH.md: for leaky ReLU there is no truncation error
+// at G(1 ± r/2) (symbolic/inverse.hpp). For leaky ReLU there is no truncation error
 // until r crosses a kink, only rounding ≈ eps/r·cond; r = 1e-4 is a sound default there.
 class fd_block_newton final : public detail::newton::block_newton_base {
 public:
