@@ -12,12 +12,15 @@
 //   A_l = (1/B)·Σ_b h̄_b·h̄_bᵀ = E[h̄·h̄ᵀ]              ((n+1)×(n+1))
 //   G_l = (c/g)·Σ_b δ_b·δ_bᵀ                          (m×m)
 //
-// so that A_l ⊗ G_l is K-FAC's replacement, E[h̄h̄ᵀ] ⊗ E[DsDsᵀ]·(scale), of the layer's Fisher
-// block (c/g)·Σ_b (h̄_b·h̄_bᵀ) ⊗ (δ_b·δ_bᵀ) in the objective's own units: under a sum the block of
-// the summed loss (G = c·Σ_b ∂ℓ_b·∂ℓ_bᵀ, B times the per-sample expectation), under a mean the
-// block of the mean (G = c·(1/B)·Σ_b ∂ℓ_b·∂ℓ_bᵀ). Where every sample is the same the two agree
-// with the exact block. Vectorised as the library flattens parameters (W̄ row by row, index
-// i·m + j), (A ⊗ G)·vec(V) = vec(A·V·G), and the preconditioned direction is
+// The layer's Fisher block is exactly (c/g)·Σ_b (h̄_b·h̄_bᵀ) ⊗ (δ_b·δ_bᵀ) (the capability's
+// identity); K-FAC replaces this sum of Kronecker products by A_l ⊗ G_l, a product of sums, which is
+// exact where h̄_b·h̄_bᵀ or δ_b·δ_bᵀ is the same for every b. The normalisation keeps the
+// objective's own units: under sum(...) (g = 1) G = c·Σ_b ∂ℓ_b·∂ℓ_bᵀ, B times the per-sample
+// expectation, and A ⊗ G approximates the curvature of the summed loss; under mean(...)
+// (g = 1/B) G = c·(1/B)·Σ_b ∂ℓ_b·∂ℓ_bᵀ, the per-sample expectation, and A ⊗ G approximates the
+// curvature of the mean. The damping λ (and γ below) is in the same units. Vectorised as the
+// library flattens parameters (W̄ row by row, index i·m + j), (A ⊗ G)·vec(V) = vec(A·V·G), and the
+// preconditioned direction is
 //
 //   (Ā⁻¹ ⊗ Ḡ⁻¹)·vec(∇W̄) = vec(Ā⁻¹·∇W̄·Ḡ⁻¹),   Ā = A + π√γ·I,  Ḡ = G + (√γ/π)·I,
 //   π = √((tr A / dim A) / (tr G / dim G))      (factored Tikhonov damping, the paper's §6.3)
@@ -43,14 +46,15 @@
 // between refreshes (an adapted λ, a rejected step, CG's own λ) needs no new decomposition.
 // A denominator that is not positive (an undamped singular factor) is a rank_error.
 //
-// The optimizer. γ = λ + weight_decay (the paper's γ, with its separate adaptation dropped: λ
-// is adapted and γ follows it). Each iteration: one statistics pass at x (loss, gradient and the
-// factors' statistics; with a curvature sample, value_and_gradient too, since the statistics'
+// The optimizer. γ = λ + weight_decay: the paper adapts γ apart from λ, here γ follows the
+// adapted λ (η = weight_decay is an extra Tikhonov term; the factors do not contain an l2 penalty
+// of the loss). Each iteration: one statistics pass at x (loss, gradient and the factors'
+// statistics; with a curvature sample, value_and_gradient too, since the statistics'
 // gradient is then the sample's), Δ = −(Ā⁻¹ ⊗ Ḡ⁻¹)·∇ per layer, then
 //   rescaling  (option rescale, default on; the paper's §6.4 and §7) δ = α·Δ + μ·δ_prev with α, μ
 //              minimising the exact damped model gᵀδ + ½δᵀ(C + λI)δ, C the whole curvature
-//              (Gauss–Newton by default; two products C·Δ, C·δ_prev per trial, the second reused by
-//              retries at the same point); without momentum μ = 0 and one product. ρ is taken
+//              (Gauss–Newton by default; C·Δ per trial and C·δ_prev once per iteration); without
+//              momentum μ = 0 and only C·Δ. ρ is taken
 //              against the undamped model, predicted = −(gᵀδ + ½δᵀCδ). Without rescale δ = Δ and
 //              predicted is K-FAC's own damped model's, −½gᵀΔ (no products).
 //   λ          ρ < ¼ → λ × damping_increase, ρ > ¾ → λ × damping_decrease, within [min_damping,
@@ -61,9 +65,9 @@
 //   batches    on minibatches the accepted point's loss and gradient are the trial's, and the next
 //              statistics pass is on the next batch (batch_changed), so ρ compares one batch.
 //
-// Cost per iteration: one statistics pass (a forward and a backward pass, with a second backward
-// pass for sampled targets), one loss evaluation per trial, two (rescale with momentum), one, or
-// no curvature products per trial, per layer two GEMMs for the factors and four small GEMMs
+// Cost per iteration: one statistics pass (a forward and a backward pass, and for sampled targets
+// the draw and the deltas under it), one loss evaluation per trial, two curvature products (rescale
+// with momentum; one more per rejected trial), one, or none, per layer two GEMMs for the factors and four small GEMMs
 // (n+1)²·m + (n+1)·m² for the direction, and every inverse_interval iterations an
 // eigendecomposition per factor, O((n+1)³ + m³). Memory: per layer A, G, U_A, U_G: 2·((n+1)² + m²).
 #include <algorithm>
