@@ -11,7 +11,8 @@
 //               estimate = exact (G from the output factors, the true Fisher's expectation) A ⊗ G
 //               is the Hessian block built from H·e_i, and the undamped step is the block Newton
 //               step and a LAPACK solve of the Hessian; the empirical and one-draw sampled G are
-//               not; the optimizer's first step there is Newton's, its model the exact quadratic
+//               not; the optimizer's first step there is Newton's, its model the exact quadratic;
+//               as HF's preconditioner at λ = 0 it makes CG converge in one iteration
 //   training    a tanh classifier (mean) and a tanh regression with biases (sum), full batch,
 //               minibatches, a curvature sample, three seeds, to stated levels; HF-CG
 //               preconditioned by K-FAC against plain HF-CG (CG iterations printed)
@@ -408,6 +409,21 @@ TEST_CASE("kfac: on linear least squares with the exact estimate the first step 
         }
         CHECK(opt.last_model().predicted == Approx(-(gd + 0.5 * dhd)).epsilon(1e-10));
         CHECK(opt.last_model().actual == Approx(opt.last_model().predicted).epsilon(1e-8));
+        // As a preconditioner at λ = 0, M is the Gauss–Newton matrix itself: CG converges in one iteration.
+        hessian_free::options ho;
+        ho.curvature = curvature_matrix::gauss_newton;
+        ho.initial_damping = 0.0;
+        ho.min_damping = 0.0;
+        ho.cg_tolerance = 1e-10;
+        kfac_preconditioner::options po;
+        po.estimate = kfac_estimate::exact;
+        hessian_free hf(ho, kfac_preconditioner(po));
+        param_set th2 = x0;
+        const result rh = minimize(f, th2, hf, quiet(1));
+        INFO("hf-gn-pcg-kfac: " << rh.message);
+        CHECK(rh.iterations == 1);
+        CHECK(hf.last_cg_iterations() == 1);
+        CHECK(rh.gradient_norm <= 1e-8 * g0.norm());
     }
 }
 
@@ -638,6 +654,13 @@ TEST_CASE("kfac: bad options name the option; estimate = exact is refused beyond
     const result res = minimize(f, th, opt, quiet(5));
     CHECK(res.reason == stop_reason::not_applicable);
     CHECK(res.message.find("estimate = exact") != std::string::npos);
+    kfac_preconditioner::options po;
+    po.estimate = kfac_estimate::exact;
+    hessian_free hf(hessian_free::options{}, kfac_preconditioner(po));
+    th = t.start;
+    const result rh = minimize(f, th, hf, quiet(5));
+    CHECK(rh.reason == stop_reason::not_applicable);
+    CHECK(rh.message.find("estimate = exact") != std::string::npos);
 }
 
 }  // namespace

@@ -539,8 +539,20 @@ public:
         detail::check_kfac_options("gateaux::kfac_preconditioner", o.decay, o.inverse_interval);
     }
     std::string name() const override { return "kfac"; }
-    std::string not_applicable(objective& f, const param_set&) const override {
-        return detail::missing(f, capability_list<layer_statistics>{});
+    // With estimate = exact, one statistics pass at x counts the layers (it must be one).
+    std::string not_applicable(objective& f, const param_set& x) const override {
+        std::string why = detail::missing(f, capability_list<layer_statistics>{});
+        if (why.empty() && opt_.estimate == kfac_estimate::exact) {
+            layer_statistics::result st;
+            capability<layer_statistics>(f)->statistics(x, {.sampled_deltas = false, .output_factors = true}, st);
+            std::size_t layers = 0;
+            for (const layer_statistics::block& b : st.blocks)
+                layers += b.kind == layer_statistics::role::weight || b.partner == layer_statistics::none;
+            if (layers != 1)
+                why = "kfac_preconditioner: options::estimate = exact takes the output factors as the layer's, which holds for an "
+                      "objective of one layer only; this one has " + std::to_string(layers) + " layers";
+        }
+        return why;
     }
     void prepare(objective& f, const param_set& x, const curvature_operator&, double damping) override {
         layer_statistics* const ls = capability<layer_statistics>(f);
