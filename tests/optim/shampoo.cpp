@@ -318,8 +318,8 @@ TEST_CASE("shampoo grafted to Adagrad or Adam takes each parameter's step norm f
 
 TEST_CASE("shampoo converges to the least-squares solution", "[optim][shampoo]") {
     for (const std::uint64_t seed : {1, 2, 3}) {
-        using G = least_squares_graph<4, 3>;
-        const problem p(kind::least_squares, 40, 4, 3, seed);
+        using G = least_squares_graph<4, 4>;  // a size the tests above have instantiated
+        const problem p(kind::least_squares, 40, 4, 4, seed);
         auto f = make_objective(G::loss, wrt(G::W, G::b));
         f.set_data(G::x, p.X).set_data(G::y, p.Y);
         const param_set best = p.least_squares_solution();
@@ -337,6 +337,27 @@ TEST_CASE("shampoo converges to the least-squares solution", "[optim][shampoo]")
             CHECK(reached > 0);
         }
     }
+}
+
+TEST_CASE("shampoo floors eigenvalues lost to rounding when ε is tiny beside L", "[optim][shampoo]") {
+    // W of 3×2: G·Gᵀ has rank 2, so after the first step L = εI + G·Gᵀ has an eigenvalue ε = 1e-30,
+    // far below rounding (1e-16·‖L‖): raised to relative_floor·λ_max, which bounds what L^{−1/4}
+    // amplifies by relative_floor^{−1/4} = 1e3.
+    using G = least_squares_graph<3, 2>;
+    const problem p(kind::least_squares, 16, 3, 2, 5);
+    auto f = make_objective(G::loss, wrt(G::W, G::b));
+    f.set_data(G::x, p.X).set_data(G::y, p.Y);
+    param_set x = p.start(5);
+    shampoo opt(shampoo_options{.learning_rate = 0.01, .epsilon = 1e-30});
+    const result r = minimize(f, x, opt, quiet(1, 0.0));
+    CHECK(opt.floored_eigenvalues() >= 1);
+    CHECK(x.finite());
+    CHECK(r.reason == stop_reason::max_iterations);
+    // With ε → 0 the first step's P = (G·Gᵀ)^{−1/4}·G·(Gᵀ·G)^{−1/4} = U·Vᵀ for G = U·Σ·Vᵀ (rank 2):
+    // ‖P‖ = √2. G has no component along the floored direction, so the floor leaves P as it is.
+    std::printf("shampoo at ε = 1e-30: %zu eigenvalues floored, ‖P‖ − √2 = %.2e\n", opt.floored_eigenvalues(),
+                frob(opt.direction(0)) - std::sqrt(2.0));
+    CHECK(frob(opt.direction(0)) == Approx(std::sqrt(2.0)).epsilon(1e-6));
 }
 
 TEST_CASE("shampoo rejects bad options with gateaux::error naming the option", "[optim][shampoo]") {
