@@ -59,7 +59,8 @@
 //              predicted is K-FAC's own damped model's, −½gᵀΔ (no products).
 //   λ          ρ < ¼ → λ × damping_increase, ρ > ¾ → λ × damping_decrease, within [min_damping,
 //              max_damping] (Levenberg–Marquardt, as damped_block_newton).
-//   rejection  a step with ρ < accept_ratio, or one that raises the loss, is not taken; λ is
+//   rejection  a step with ρ < accept_ratio (with the default 0: one that raises the loss beyond
+//              the resolution of f, optim/newton_common.hpp) is not taken; λ is
 //              multiplied by rejection_increase and Δ solved again from the same factors and
 //              gradient (no new statistics); after max_rejections the run ends (line_search_failed).
 //   batches    on minibatches the accepted point's loss and gradient are the trial's, and the next
@@ -317,7 +318,7 @@ public:
         double decay = 0.95;                  // ε of the factors' moving averages, in [0, 1)
         std::size_t inverse_interval = 1;     // eigendecompositions every this many iterations
         double initial_damping = 1.0;         // λ₀ (γ = λ + weight_decay), in the units of the curvature
-        double weight_decay = 0.0;            // η: the loss's own l2 coefficient, if any, added to γ
+        double weight_decay = 0.0;            // η: added to γ and to the rescaling model's λ
         double damping_increase = 1.5;        // ρ < ¼
         double rejection_increase = 10.0;     // each rejected step
         double damping_decrease = 2.0 / 3.0;  // ρ > ¾
@@ -403,7 +404,7 @@ public:
                 model_.actual = loss_ - f1;
                 model_.ratio = reduction_ratio(loss_, f1, model_.predicted);
             }
-            const bool accepted = usable && model_.ratio >= opt_.accept_ratio && std::isfinite(f1) && f1 <= loss_;
+            const bool accepted = usable && std::isfinite(f1) && model_.ratio >= opt_.accept_ratio;
             if (!accepted)
                 lambda_ = std::min(lambda_ * opt_.rejection_increase, opt_.max_damping);
             else if (model_.ratio < 0.25)
@@ -527,6 +528,9 @@ private:
 // otherwise carried into the next use, so a new problem of the same shapes takes a new
 // preconditioner); the factors are decomposed every inverse_interval CG runs. Positive
 // definite for λ > 0; an undamped singular factor is a rank_error, which drops it for that run.
+// Sampled targets are the default here too: factors from the data's targets fit the Gauss–Newton
+// system worse where the residuals are large (on a small tanh regression they took more CG
+// iterations than plain CG, the sampled ones fewer).
 class kfac_preconditioner final : public preconditioner {
 public:
     struct options {
