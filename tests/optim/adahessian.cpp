@@ -320,6 +320,28 @@ TEST_CASE("adahessian refuses an objective without H·v products, leaving x as i
     CHECK(relative_distance(x, before) == 0.0);
 }
 
+TEST_CASE("adahessian on minibatches that share the minimiser converges to it", "[optim][adahessian][minibatch]") {
+    // y = x·W* + b* exactly: every batch's loss is minimised at (W*, b*).
+    for (const std::uint64_t seed : {1, 2, 3}) {
+        using G = least_squares_graph<3, 2>;
+        const problem p(kind::least_squares, 48, 3, 2, seed, 0.0);
+        auto f = make_objective(G::loss, wrt(G::W, G::b));
+        f.set_data(G::x, p.X).set_data(G::y, p.Y).use_minibatches(8, seed + 20);
+        const param_set best = p.least_squares_solution();
+        param_set x = p.start(seed);
+        adahessian opt(adahessian_options{.learning_rate = 0.15, .seed = seed});
+        std::size_t reached = 0;
+        const result r = minimize(f, x, opt, quiet(30000, 0.0), [&](const iteration_record& rec, const param_set& q) {
+            if (relative_distance(q, best) <= 1e-8) reached = rec.iteration;
+            return reached == 0;
+        });
+        std::printf("%s, minibatches of 8 of %s: ‖θ − θ*‖∞ ≤ 1e-8 after %zu iterations\n", opt.name().c_str(), p.name.c_str(),
+                    reached);
+        INFO(p.name << ": " << to_string(r.reason));
+        CHECK(reached > 0);
+    }
+}
+
 TEST_CASE("adahessian rejects bad options with gateaux::error naming the option", "[optim][adahessian]") {
     const double nan_v = std::numeric_limits<double>::quiet_NaN(), inf_v = std::numeric_limits<double>::infinity();
     for (double v : {0.0, -0.1, nan_v, inf_v}) {

@@ -360,6 +360,28 @@ TEST_CASE("shampoo floors eigenvalues lost to rounding when ε is tiny beside L"
     CHECK(frob(opt.direction(0)) == Approx(std::sqrt(2.0)).epsilon(1e-6));
 }
 
+TEST_CASE("shampoo on minibatches that share the minimiser converges to it", "[optim][shampoo][minibatch]") {
+    // y = x·W* + b* exactly: every batch's loss is minimised at (W*, b*).
+    for (const std::uint64_t seed : {1, 2, 3}) {
+        using G = least_squares_graph<3, 2>;
+        const problem p(kind::least_squares, 48, 3, 2, seed, 0.0);
+        auto f = make_objective(G::loss, wrt(G::W, G::b));
+        f.set_data(G::x, p.X).set_data(G::y, p.Y).use_minibatches(8, seed + 20);
+        const param_set best = p.least_squares_solution();
+        param_set x = p.start(seed);
+        shampoo opt(shampoo_options{.learning_rate = 0.5, .graft = shampoo_graft::adagrad});
+        std::size_t reached = 0;
+        const result r = minimize(f, x, opt, quiet(30000, 0.0), [&](const iteration_record& rec, const param_set& q) {
+            if (relative_distance(q, best) <= 1e-8) reached = rec.iteration;
+            return reached == 0;
+        });
+        std::printf("%s, minibatches of 8 of %s: ‖θ − θ*‖∞ ≤ 1e-8 after %zu iterations\n", opt.name().c_str(), p.name.c_str(),
+                    reached);
+        INFO(p.name << ": " << to_string(r.reason));
+        CHECK(reached > 0);
+    }
+}
+
 TEST_CASE("shampoo rejects bad options with gateaux::error naming the option", "[optim][shampoo]") {
     const double nan_v = std::numeric_limits<double>::quiet_NaN(), inf_v = std::numeric_limits<double>::infinity();
     for (double v : {0.0, -0.1, nan_v, inf_v}) {
