@@ -57,6 +57,20 @@ tensor mat_vec(const tensor& m, const tensor& g) {
     return out;
 }
 
+// out += G·Gᵀ, or Gᵀ·G (columns = true)
+void add_gram(const tensor& g, bool columns, tensor& out) {
+    const std::size_t r = g.shape(0), c = g.shape(1);
+    if (columns) {
+        for (std::size_t i = 0; i < c; ++i)
+            for (std::size_t j = 0; j < c; ++j)
+                for (std::size_t k = 0; k < r; ++k) out(i, j) += g(k, i) * g(k, j);
+    } else {
+        for (std::size_t i = 0; i < r; ++i)
+            for (std::size_t j = 0; j < r; ++j)
+                for (std::size_t k = 0; k < c; ++k) out(i, j) += g(i, k) * g(j, k);
+    }
+}
+
 double frob(const tensor& t) {
     double s = 0.0;
     for (double v : t) s += v * v;
@@ -100,9 +114,9 @@ reference_run reference_shampoo(const problem& p, param_set x, const shampoo_opt
         if (follow != nullptr) x = (*follow)[t - 1];
         const param_set g = p.gradient(x);
         const tensor& G = g[0];
-        L += xt::linalg::dot(G, xt::transpose(G));
-        R += xt::linalg::dot(xt::transpose(G), G);
-        Lb += xt::linalg::dot(xt::transpose(g[1]), g[1]);
+        add_gram(G, false, L);
+        add_gram(G, true, R);
+        add_gram(g[1], true, Lb);
         const bool refresh = (t - 1) % o.root_every == 0;
         if (refresh) {
             // (L ⊗ R)^{−1/4} = L^{−1/4} ⊗ R^{−1/4}, from the eigendecompositions of L and R. The
