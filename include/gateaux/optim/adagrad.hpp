@@ -2,9 +2,9 @@
 // Adagrad (Duchi, Hazan & Singer 2011), the diagonal form, element by element:
 //     G ← G + g²,   x ← x − η·g/(√G + ε),   G₀ = initial_accumulator ≥ 0.
 // Each coordinate's step shrinks with the gradients it has seen: steep coordinates slow down
-// early, rarely moving ones keep a large step. With a fixed η the effective step η/√G only
-// decreases, which is what the method's regret bound needs and what makes it forgiving on
-// minibatches (no schedule to tune), and also why it can stall on long runs.
+// early, coordinates whose gradients are rare or small keep a large step. With a fixed η the
+// effective step η/√G only decreases, which is what the method's regret bound needs and what
+// makes it forgiving on minibatches (no schedule to tune), and also why it can stall on long runs.
 //
 // ε is added outside the square root, as in the paper's δ and in PyTorch; it matters only while
 // G is near zero (the first steps, or with initial_accumulator = 0 a coordinate whose gradient has

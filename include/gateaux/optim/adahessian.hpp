@@ -18,7 +18,7 @@
 // spatial positions; here a "row" is a row of the parameter's block as the objective stores it:
 // for a layer weight W of shape n_in × n_out used as net = h·W (h of shape B × n_in), row i is
 // W(i, 0 .. n_out − 1), the n_out weights leaving input unit i, and its n_out entries of D are
-// replaced by their mean. For a linear output under squared error the diagonal is constant along
+// replaced by their mean (of absolute values by default: below). For a linear output under squared error the diagonal is constant along
 // such a row (∂²L/∂W_ij² = Σ_b g·h_bi², whatever j, g the weight of a sample in the loss), so
 // the average keeps the expectation and lowers the variance; in general each entry's expectation
 // becomes its row's mean diagonal, which keeps the scale of each input (the factor Σ_b h_bi² that
@@ -38,15 +38,15 @@
 // shapes, not roles) is averaged over its entries only with average_vectors; a column n×1 has
 // one entry per row and is left as it is.
 //
-// The delayed Hessian update (the paper's §3.4): D is estimated at
-// iterations 1, 1 + u, 1 + 2u, ... (u = update_every) and reused in between, so v is updated every
-// iteration; the products cost s/u per iteration.
+// The delayed Hessian update (the paper's): D is estimated at iterations 1, 1 + u, 1 + 2u, ...
+// (u = update_every) and reused in between, so v is updated every iteration; the products cost
+// s/u per iteration.
 //
 // Points and batches. D is estimated at x before the step, on the rows the objective's curvature
 // sees now (the current minibatch, or its curvature sample; on a full batch with a curvature
 // sample a new sample is drawn for each estimate, data_batches::resample_curvature). The
 // gradient, as for Adam (optim/first_order.hpp), is the one held from the previous evaluation at
-// x: on minibatches, the previous batch's. Both are unbiased at x and their noise is independent.
+// x: on minibatches, the previous batch's. Both are unbiased at x, from different batches.
 //
 // Probes are drawn from a std::mt19937_64 seeded with options::seed: entry k of z (blocks in
 // names() order, each row-major, probes one after the other) is +1 where the k-th draw has its

@@ -23,12 +23,13 @@
 // A^{−1/p} = Q·diag(λ^{−1/p})·Qᵀ. L and R are positive definite in exact arithmetic (≥ εI), but
 // where ε is tiny beside ‖L‖ rounding can leave eigenvalues near zero or negative; each eigenvalue
 // below relative_floor·λ_max is raised to it before the root (counted: floored_eigenvalues()), so
-// the root amplifies no direction by more than relative_floor^{−1/p}. Roots are recomputed every
+// the root amplifies no direction by more than relative_floor^{−1/p} times the top eigenvector's
+// factor λ_max^{−1/p}. Roots are recomputed every
 // root_every iterations (1, 1 + u, ...) and kept in between, while L and R grow every iteration:
 // an eigendecomposition costs O(r³ + c³), the rest of an iteration O(r·c·(r + c)).
 //
-// Grafting (Agarwal et al. 2020): per parameter, the step takes its
-// direction from Shampoo and its norm from another method run alongside on the same gradients,
+// Grafting (Agarwal et al. 2020): per parameter, the step takes its direction from Shampoo and its
+// norm from another method run alongside on the same gradients,
 //     step = ‖s_graft‖ · (−P/‖P‖),   P = the preconditioned gradient above (the step is 0 where P = 0),
 // with s_graft Adagrad's step −η·g/(√a + ε_g), a ← a + g² (a₀ = 0), or Adam's step
 // −η·m̂/(√v̂ + ε_g) (bias-corrected, optim/first_order.hpp; graft_beta1 = 0 grafts to the
