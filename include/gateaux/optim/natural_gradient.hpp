@@ -32,14 +32,18 @@
 //              curvature factor (F_b·F_bᵀ = g·Λ_b): C = c·Σ_b J_bᵀ·g·Λ_b·J_b, the Gauss–Newton
 //              matrix (= the true Fisher for the squared error and softmax cross-entropy). The
 //              statistics give F_b at the loss's output, not propagated back through hidden
-//              layers, so this is available for an objective of one layer whose net is the loss's
-//              output (linear least squares, softmax regression), and refused elsewhere.
+//              layers, so through the statistics this is available for an objective of one layer
+//              whose net is the loss's output (linear least squares, softmax regression), and
+//              refused elsewhere; at any depth, gauss_newton_factors below builds the same rows
+//              from the graph (one backward pass per column of F_b).
 //
 // An l2 penalty of the loss is not part of C (the statistics do not see it): its Hessian is a
 // multiple of I, so a penalty c_p·½‖θ‖² is taken into account by adding c_p to λ.
 //
 //   low_rank_curvature         the factor from one statistics result; gram, times, transpose_times,
 //                              solve (the Woodbury direction)
+//   gauss_newton_factors       the exact Gauss–Newton factor of a graph at any depth (k backward
+//                              passes, k the output width), for natural_gradient's options::factor
 //   natural_gradient_direction (C(x) + λI)⁻¹·g for an objective at x (one statistics pass)
 //   natural_gradient           the optimizer: x ← x + Δ, Δ = −(C + λI)⁻¹·∇L
 //
@@ -53,9 +57,11 @@
 // multiplied by rejection_increase and the direction solved again from the same Gram matrix and
 // gradient; after max_rejections the run ends (line_search_failed). With line_search, the step
 // length along Δ is chosen by Armijo backtracking from 1 (optim/line_search.hpp) and ρ is that of
-// the step taken; with a fixed λ (adapt_damping off) a failed search ends the run. On minibatches
-// the accepted point's loss and gradient are the trial's, and the next statistics pass is on the
-// next batch (batch_changed).
+// the step taken; with a fixed λ (adapt_damping off) a rejected step or failed search ends the
+// run. On minibatches the accepted point's loss and gradient are the trial's, and the next
+// statistics pass is on the next batch (batch_changed). With options::factor the factor comes from
+// the caller (gauss_newton_factors: k forward and backward passes on the rows it is bound to) and
+// loss and gradient from value_and_gradient.
 //
 // Cost per iteration (B curvature rows, N = B, or B·k for exact; layer l with n_l inputs and m_l
 // outputs): the Gram matrix Σ_l N²·(n_l + m_l) flops (two GEMMs per layer), its Cholesky N³/3 per
@@ -65,6 +71,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <string>
 #include <utility>
@@ -74,7 +81,13 @@
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
+#include "../eval/program.hpp"
+#include "../ops/squared_error.hpp"
+#include "../ops/sum.hpp"
+#include "../symbolic/fisher.hpp"
+#include "../symbolic/layer_statistics.hpp"
 #include "capabilities.hpp"
+#include "graph_capabilities.hpp"
 #include "line_search.hpp"
 #include "minimize.hpp"
 #include "newton_common.hpp"
@@ -114,6 +127,18 @@ public:
 
     std::size_t rows() const { return rows_; }
     const std::vector<block>& blocks() const { return blocks_; }
+
+    // From blocks given directly: every block's delta (and a weight's input) has `rows` rows.
+    static low_rank_curvature from_blocks(std::size_t rows, std::vector<block> blocks) {
+        for (const block& b : blocks)
+            if (b.delta.dimension() != 2 || b.delta.shape(0) != rows ||
+                (b.input.size() != 0 && (b.input.dimension() != 2 || b.input.shape(0) != rows)))
+                throw shape_error("gateaux::low_rank_curvature::from_blocks: every block needs " + std::to_string(rows) + " rows");
+        low_rank_curvature c;
+        c.rows_ = rows;
+        c.blocks_ = std::move(blocks);
+        return c;
+    }
 
     // The factor of `st` for estimate e (see the top of this file). Throws error where the
     // statistics cannot give it: exact on an objective of more than one layer, or whose layer's
@@ -284,6 +309,111 @@ private:
     std::vector<block> blocks_;
 };
 
+// The exact Gauss–Newton factor at any depth, from a graph: row (b, j) of J̃ is F_b[:, j]ᵀ·J_b,
+// F_b the output curvature factor (F_b·F_bᵀ = g·Λ_b, symbolic/fisher.hpp), J_b = ∂o_b/∂θ. Per
+// layer that row is h_b ⊗ δ_b^(j), δ^(j) the back-propagation of the seed whose row b is F_b[:, j]
+// (one backward pass of all B rows per column j, k in all). The seed enters through the layer
+// deltas of the surrogate loss sum(squared_error(o, s)), whose output derivative is o − s: s =
+// o − t·seed, the deltas then divided by t (t scales the seed to the size of o, so that the
+// rounding of o − s costs no more than a few ulps of the seed). C = c·J̃ᵀJ̃ = c·Σ_b J_bᵀ·g·Λ_b·J_b,
+// the objective's gauss_newton_vector (without the l2 penalties of the loss, which add to λ).
+//
+//   auto gn = make_gauss_newton_factors(loss, wrt(W1, b1, W2, b2));
+//   gn.bind(x, X).bind(y, Y);                          // the rows the curvature is taken on
+//   low_rank_curvature c = gn.compute(theta);          // N = B·k rows
+//
+// Two programs: the output with its curvature factors, and the surrogate's layer inputs and deltas.
+template <class Loss, class... P>
+class gauss_newton_factors {
+    using parts = detail::curvature::loss_parts<Loss>;
+    static_assert(parts::ok, "gateaux::gauss_newton_factors: the loss must be sum(...) or mean(...) of squared_error or cross_entropy");
+    using O = typename parts::output;
+    using Y = typename parts::target;
+    using S = leaf<target_kind, concat<Y::name, "^">(), Y::rows, Y::cols>;
+    using surrogate = decltype(sum(squared_error(O{}, S{})));
+    using roles = detail::layer_roles<surrogate, P...>;
+    static_assert(roles::found, "gateaux::gauss_newton_factors: every parameter must be a layer weight h·W or bias x + b on the "
+                                "one path to the loss's output");
+    using W = params<P...>;
+    using inputs = decltype(layer_inputs(surrogate{}, typename roles::weights{}));
+    using deltas = decltype(layer_deltas(surrogate{}, W{}));
+    using factors = decltype(output_curvature_factors(Loss{}));
+    using output_program = decltype(compile(O{}, factors{}));
+    using seed_program = decltype(compile(surrogate{}, inputs{}, deltas{}));
+
+public:
+    // Binds a data leaf (an input or the loss's target) of the loss.
+    template <class K, fixed_string N, dim R, dim C>
+    gauss_newton_factors& bind(leaf<K, N, R, C>, const tensor& t) {
+        static_assert(K::is_data, "gateaux::gauss_newton_factors::bind(leaf, tensor): the leaf must be an input or a target");
+        using L = leaf<K, N, R, C>;
+        if constexpr (output_program::computes(L{})) out_.bind(L{}, t);
+        if constexpr (seed_program::computes(L{})) seed_.bind(L{}, t);
+        return *this;
+    }
+
+    // The factor at x, the curvature scaled by `scale` (c: rows/sample for a sum on a subsample).
+    low_rank_curvature compute(const param_set& x, double scale = 1.0) {
+        if (x.size() != sizeof...(P))
+            throw shape_error("gateaux::gauss_newton_factors: expected " + std::to_string(sizeof...(P)) + " parameter blocks, got " +
+                              std::to_string(x.size()));
+        if (!(scale > 0.0) || !std::isfinite(scale))
+            throw error("gateaux::gauss_newton_factors: the curvature scale must be a finite number > 0, not " + number_string(scale));
+        std::size_t i = 0;
+        (out_.bind(P{}, x[i++]), ...);
+        i = 0;
+        (seed_.bind(P{}, x[i++]), ...);
+        out_.run();
+        const tensor o = out_[O{}];
+        const tensor& F = out_[factors{}];
+        const std::size_t B = o.shape(0), k = o.shape(1), N = B * k;
+        const double r = std::sqrt(scale);
+        double omax = 0.0, fmax = 0.0;
+        for (double v : o) omax = std::max(omax, std::abs(v));
+        for (double v : F) fmax = std::max(fmax, std::abs(v));
+        const double t = fmax > 0.0 ? std::max(1.0, omax / fmax) : 1.0;
+        std::vector<low_rank_curvature::block> blocks(sizeof...(P));
+        tensor s = tensor::from_shape({B, k});
+        for (std::size_t j = 0; j < k; ++j) {
+            for (std::size_t b = 0; b < B; ++b)
+                for (std::size_t q = 0; q < k; ++q) s(b, q) = o(b, q) - t * F(b * k + q, j);
+            seed_.bind(S{}, s);
+            seed_.run();
+            i = 0;
+            auto one = [&]<class Q>(Q) {
+                low_rank_curvature::block& out = blocks[i];
+                out.param = i;
+                const tensor& d = seed_[deltas::of(Q{})];
+                const std::size_t m = d.shape(1);
+                if (j == 0) out.delta = tensor::from_shape({N, m});
+                for (std::size_t b = 0; b < B; ++b)
+                    for (std::size_t q = 0; q < m; ++q) out.delta(b * k + j, q) = r * d(b, q) / t;
+                if constexpr (detail::curvature::path_of<surrogate, Q>::status == detail::curvature::path_status::weight) {
+                    if (j == 0) {
+                        const tensor& h = seed_[inputs::of(Q{})];
+                        const std::size_t n = h.shape(1);
+                        out.input = tensor::from_shape({N, n});
+                        for (std::size_t b = 0; b < B; ++b)
+                            for (std::size_t jj = 0; jj < k; ++jj) std::copy_n(h.data() + b * n, n, out.input.data() + (b * k + jj) * n);
+                    }
+                }
+                ++i;
+            };
+            (one(P{}), ...);
+        }
+        return low_rank_curvature::from_blocks(N, std::move(blocks));
+    }
+
+private:
+    output_program out_;
+    seed_program seed_;
+};
+
+template <expression Loss, class... P>
+gauss_newton_factors<Loss, P...> make_gauss_newton_factors(Loss, params<P...>) {
+    return {};
+}
+
 namespace detail {
 inline layer_statistics::request natural_gradient_request(natural_gradient_estimate e) {
     return {.sampled_deltas = e == natural_gradient_estimate::sampled, .output_factors = e == natural_gradient_estimate::exact};
@@ -325,6 +455,11 @@ public:
         std::size_t max_rejections = 30;  // in one iteration
         bool line_search = false;         // Armijo backtracking along Δ from α = 1
         armijo_backtracking search{};
+        // Where set, the factor at x comes from here instead of the layer statistics (estimate is
+        // then not used, and loss and gradient come from value_and_gradient): e.g. the exact
+        // Gauss–Newton factor of a network of any depth, [&](const param_set& x) { return
+        // gn.compute(x); } with gn a gauss_newton_factors bound to the objective's rows.
+        std::function<low_rank_curvature(const param_set&)> factor{};
     };
     struct model {
         double damping = 0.0, predicted = 0.0, actual = 0.0, ratio = 0.0, step = 1.0;
@@ -346,7 +481,9 @@ public:
         if (!(o.accept_ratio >= 0.0 && o.accept_ratio < 0.25)) throw error(std::string(who) + ": options::accept_ratio must be in [0, ¼)");
         if (o.max_rejections == 0) throw error(std::string(who) + ": options::max_rejections must be ≥ 1");
     }
-    std::string name() const override { return std::string("natural-gradient-") + to_string(opt_.estimate); }
+    std::string name() const override {
+        return std::string("natural-gradient-") + (opt_.factor ? "given" : to_string(opt_.estimate));
+    }
 
     double damping() const { return lambda_; }
     const model& last_model() const { return model_; }
@@ -357,7 +494,7 @@ public:
         lambda_ = opt_.adapt_damping ? std::clamp(opt_.initial_damping, opt_.min_damping, opt_.max_damping) : opt_.initial_damping;
         rejected_ = 0;
         model_ = {};
-        const std::string why = detail::missing(f, needs{});
+        const std::string why = opt_.factor ? std::string() : detail::missing(f, needs{});
         if (!why.empty()) return detail::newton::start_outcome(name(), why, f.value_and_gradient(x, g_), g_);
         evaluate(f, x, false);
         if (!pending_.empty()) {
@@ -454,6 +591,17 @@ private:
     // Loss, gradient, the factor and its Gram matrix at x (a new curvature sample first where asked).
     void evaluate(objective& f, const param_set& x, bool resample) {
         pending_.clear();
+        if (opt_.factor) {
+            try {
+                curvature_ = opt_.factor(x);
+                gram_ = curvature_.gram();
+            } catch (const error& e) {
+                pending_ = name() + ": " + e.what();
+                return;
+            }
+            loss_ = f.value_and_gradient(x, g_);
+            return;
+        }
         layer_statistics* const ls = capability<layer_statistics>(f);
         if (ls == nullptr) {
             pending_ = name() + ": " + detail::lacking<layer_statistics>();
