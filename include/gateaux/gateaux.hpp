@@ -69,6 +69,7 @@
 #include "optim/lbfgs.hpp"
 #include "optim/line_search.hpp"
 #include "optim/minimize.hpp"
+#include "optim/natural_gradient.hpp"
 #include "optim/newton.hpp"
 #include "optim/newton_common.hpp"
 #include "optim/objective.hpp"
