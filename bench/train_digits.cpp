@@ -8,7 +8,7 @@
 //             choose settings)
 //
 //   bench_train_digits [--data FILE] [--export DIR] [--repeat N] [--only TEXT]
-// --only runs the rows whose "network optimizer" contains TEXT.
+// --only runs the rows whose "network optimizer" contains TEXT, or one of its '|'-separated parts.
 // --export writes the training rows and the leaky net's starting weights as CSV, so that
 // bench/train_digits_scipy.py can run scipy's L-BFGS-B on exactly the same objective and start.
 // Each figure is the median over N runs (default 3) of the wall time until the whole-set
@@ -359,7 +359,16 @@ int main(int argc, char** argv) {
     std::printf("%-26s %-52s %10s %10s %12s %12s %9s  %s\n", "network", "optimizer", "seconds", "iterations", "evaluations",
                 "final loss", "held-out", "stopped");
     for (const entry& e : entries) {
-        if (!only.empty() && (e.net + " " + e.label).find(only) == std::string::npos) continue;
+        if (!only.empty()) {
+            const std::string name = e.net + " " + e.label;
+            bool wanted = false;
+            for (std::size_t from = 0; from <= only.size() && !wanted;) {
+                const std::size_t bar = std::min(only.find('|', from), only.size());
+                wanted = name.find(only.substr(from, bar - from)) != std::string::npos;
+                from = bar + 1;
+            }
+            if (!wanted) continue;
+        }
         std::vector<timing> runs;
         for (int k = 0; k < repeat; ++k) {
             auto opt = e.make();
