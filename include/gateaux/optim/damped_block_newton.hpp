@@ -75,7 +75,8 @@ public:
     };
 
     damped_block_newton() : damped_block_newton(options{}) {}
-    explicit damped_block_newton(const options& o) : opt_(o) {
+    explicit damped_block_newton(const options& o)
+        : opt_(o), damping_{o.damping_increase, o.damping_decrease, o.damping_increase, o.min_damping, o.max_damping} {
         if (!(o.initial_damping > 0.0 && o.min_damping > 0.0 && o.min_damping <= o.max_damping))
             throw error("gateaux::damped_block_newton: the damping bounds must satisfy 0 < min_damping ≤ max_damping, λ₀ > 0");
         if (!(o.damping_increase > 1.0 && o.damping_decrease > 0.0 && o.damping_decrease < 1.0))
@@ -96,7 +97,7 @@ public:
         step_ = x.zeros_like();
         dir_ = x.zeros_like();
         prev_ = x.zeros_like();
-        lambda_ = std::clamp(opt_.initial_damping, opt_.min_damping, opt_.max_damping);
+        lambda_ = damping_.clamp(opt_.initial_damping);
         rejected_ = searched_ = singular_ = 0;
         model_ = {};
         std::string why = detail::missing(f, needs{});
@@ -106,11 +107,7 @@ public:
         }
         if (!why.empty()) return detail::newton::start_outcome(name(), why, f.value_and_gradient(x, g_), g_);
         evaluate(f, x, false);
-        if (!pending_.empty()) {
-            loss_ = f.value_and_gradient(x, g_);
-            return detail::newton::outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
-        }
-        return detail::newton::outcome(step_outcome::status::ok, loss_, g_, 0.0, 0.0);
+        return detail::newton::evaluated_start(f, x, pending_, loss_, g_);
     }
 
     // A new minibatch: loss, gradient and step on it, at the damping reached so far.
@@ -138,10 +135,7 @@ public:
                 model_.actual = loss_ - f1;
                 model_.ratio = reduction_ratio(loss_, f1, model_.predicted);
             }
-            if (model_.ratio < 0.25)
-                lambda_ = std::min(lambda_ * opt_.damping_increase, opt_.max_damping);
-            else if (model_.ratio > 0.75)
-                lambda_ = std::max(lambda_ * opt_.damping_decrease, opt_.min_damping);
+            lambda_ = damping_.after(lambda_, model_.ratio);
             double alpha = 1.0;
             bool accepted = usable && model_.ratio >= opt_.accept_ratio;
             if (!accepted && usable && opt_.line_search) {
@@ -195,26 +189,14 @@ private:
         // min over (α, μ) of gᵀδ + ½δᵀ(C + λI)δ, δ = α·Δ + μ·δ_prev: a 2×2 system (1×1 without δ_prev).
         product_(x, step_, c_step_);
         const bool two = opt_.momentum && prev_.max_abs() > 0.0;
-        const double a11 = step_.dot(c_step_) + lambda_ * step_.dot(step_), b1 = -g_.dot(step_);
-        double alpha = 0.0, mu = 0.0;
-        if (two) {
-            const double a12 = step_.dot(c_prev_) + lambda_ * step_.dot(prev_);
-            const double a22 = prev_.dot(c_prev_) + lambda_ * prev_.dot(prev_), b2 = -g_.dot(prev_);
-            const double det = a11 * a22 - a12 * a12;
-            if (a11 > 0.0 && a22 > 0.0 && det > 1e-12 * a11 * a22) alpha = (b1 * a22 - b2 * a12) / det, mu = (a11 * b2 - a12 * b1) / det;
-            else if (a11 > 0.0) alpha = b1 / a11;
-        } else if (a11 > 0.0) {
-            alpha = b1 / a11;
-        }
-        if (!(alpha != 0.0 || mu != 0.0) || !std::isfinite(alpha) || !std::isfinite(mu)) return false;
+        const detail::newton::rescaled_step r = detail::newton::rescale_step(g_, step_, c_step_, prev_, c_prev_, two, lambda_);
+        if (!r.usable) return false;
+        const double alpha = r.alpha, mu = r.mu;
         dir_.assign(step_);
         dir_.scale(alpha);
         if (two) dir_.axpy(mu, prev_);
-        // δᵀCδ from the two products: α²·ΔᵀCΔ + 2αμ·ΔᵀCδ_prev + μ²·δ_prevᵀCδ_prev.
-        double quad = alpha * alpha * step_.dot(c_step_);
-        if (two) quad += 2.0 * alpha * mu * step_.dot(c_prev_) + mu * mu * prev_.dot(c_prev_);
         const double gd = g_.dot(dir_);
-        model_.predicted = -(gd + 0.5 * quad);
+        model_.predicted = -(gd + 0.5 * r.quad);
         model_.scale = alpha, model_.momentum = mu;
         return gd < 0.0 && model_.predicted > 0.0;
     }
@@ -266,7 +248,7 @@ private:
                     pending_ = name() + ": the damped blocks stay singular up to λ = " + number_string(lambda_) + ": " + e.what();
                     return;
                 }
-                lambda_ = std::min(lambda_ * opt_.damping_increase, opt_.max_damping);
+                lambda_ = damping_.after_rejection(lambda_);
             } catch (const size_error& e) {
                 pending_ = name() + ": " + e.what() + "; a curvature sample (use_curvature_sample) below the layer widths takes "
                                                       "the reduced system instead";
@@ -276,6 +258,7 @@ private:
     }
 
     options opt_;
+    detail::newton::lm_damping damping_;  // the adaptation of λ, from opt_ (a rejection raises it as ρ < ¼ does)
     curvature_operator product_;  // C·v for rescale
     param_set step_, dir_, prev_, c_step_, c_prev_, trial_, g_trial_;  // Δ at the current point and λ; δ; δ_prev
     double lambda_ = 0.0;

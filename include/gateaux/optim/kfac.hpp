@@ -90,16 +90,7 @@
 
 namespace gateaux {
 
-enum class kfac_estimate { sampled, empirical, exact };
-
-inline const char* to_string(kfac_estimate e) {
-    switch (e) {
-        case kfac_estimate::sampled: return "sampled";
-        case kfac_estimate::empirical: return "empirical";
-        case kfac_estimate::exact: return "exact";
-    }
-    return "?";
-}
+using kfac_estimate = curvature_estimate;
 
 // The Kronecker factors of every layer, their averages, decompositions and the damped solve.
 class kronecker_factors {
@@ -336,19 +327,16 @@ public:
     };
 
     kfac() : kfac(options{}) {}
-    explicit kfac(const options& o) : opt_(o) {
+    explicit kfac(const options& o)
+        : opt_(o), damping_{o.damping_increase, o.damping_decrease, o.rejection_increase, o.min_damping, o.max_damping} {
         detail::check_kfac_options("gateaux::kfac", o.decay, o.inverse_interval);
         if (!(o.initial_damping > 0.0))
             throw error("gateaux::kfac: options::initial_damping must be > 0, not " + number_string(o.initial_damping));
         if (!(o.min_damping > 0.0 && o.min_damping <= o.max_damping))
             throw error("gateaux::kfac: options::min_damping and max_damping must satisfy 0 < min_damping ≤ max_damping");
         if (!(o.weight_decay >= 0.0)) throw error("gateaux::kfac: options::weight_decay must be ≥ 0");
-        if (!(o.damping_increase > 1.0)) throw error("gateaux::kfac: options::damping_increase must be > 1");
-        if (!(o.rejection_increase > 1.0)) throw error("gateaux::kfac: options::rejection_increase must be > 1");
-        if (!(o.damping_decrease > 0.0 && o.damping_decrease < 1.0))
-            throw error("gateaux::kfac: options::damping_decrease must be in (0, 1)");
-        if (!(o.accept_ratio >= 0.0 && o.accept_ratio < 0.25)) throw error("gateaux::kfac: options::accept_ratio must be in [0, ¼)");
-        if (o.max_rejections == 0) throw error("gateaux::kfac: options::max_rejections must be ≥ 1");
+        damping_.check("gateaux::kfac");
+        detail::newton::check_rejections("gateaux::kfac", o.accept_ratio, o.max_rejections);
     }
     std::string name() const override { return opt_.rescale ? "kfac" : "kfac-unscaled"; }
 
@@ -359,7 +347,7 @@ public:
 
     step_outcome start(objective& f, param_set& x) override {
         g_ = x.zeros_like(), step_ = x.zeros_like(), dir_ = x.zeros_like(), prev_ = x.zeros_like();
-        lambda_ = std::clamp(opt_.initial_damping, opt_.min_damping, opt_.max_damping);
+        lambda_ = damping_.clamp(opt_.initial_damping);
         rejected_ = iterations_ = 0;
         model_ = {};
         factors_.clear();
@@ -370,11 +358,7 @@ public:
         }
         if (!why.empty()) return detail::newton::start_outcome(name(), why, f.value_and_gradient(x, g_), g_);
         evaluate(f, x, false);
-        if (!pending_.empty()) {
-            loss_ = f.value_and_gradient(x, g_);
-            return detail::newton::outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
-        }
-        return detail::newton::outcome(step_outcome::status::ok, loss_, g_, 0.0, 0.0);
+        return detail::newton::evaluated_start(f, x, pending_, loss_, g_);
     }
 
     void batch_changed(objective& f, const param_set& x) override { evaluate(f, x, false); }
@@ -405,12 +389,7 @@ public:
                 model_.ratio = reduction_ratio(loss_, f1, model_.predicted);
             }
             const bool accepted = usable && std::isfinite(f1) && model_.ratio >= opt_.accept_ratio;
-            if (!accepted)
-                lambda_ = std::min(lambda_ * opt_.rejection_increase, opt_.max_damping);
-            else if (model_.ratio < 0.25)
-                lambda_ = std::min(lambda_ * opt_.damping_increase, opt_.max_damping);
-            else if (model_.ratio > 0.75)
-                lambda_ = std::max(lambda_ * opt_.damping_decrease, opt_.min_damping);
+            lambda_ = accepted ? damping_.after(lambda_, model_.ratio) : damping_.after_rejection(lambda_);
             if (accepted) {
                 const double norm = dir_.norm();
                 prev_.assign(dir_);
@@ -447,27 +426,16 @@ private:
             return gd < 0.0;
         }
         product_(x, step_, c_step_);
-        const double lam = lambda_ + opt_.weight_decay;
         const bool two = opt_.momentum && prev_.max_abs() > 0.0;
-        const double a11 = step_.dot(c_step_) + lam * step_.dot(step_), b1 = -g_.dot(step_);
-        double alpha = 0.0, mu = 0.0;
-        if (two) {
-            const double a12 = step_.dot(c_prev_) + lam * step_.dot(prev_);
-            const double a22 = prev_.dot(c_prev_) + lam * prev_.dot(prev_), b2 = -g_.dot(prev_);
-            const double det = a11 * a22 - a12 * a12;
-            if (a11 > 0.0 && a22 > 0.0 && det > 1e-12 * a11 * a22) alpha = (b1 * a22 - b2 * a12) / det, mu = (a11 * b2 - a12 * b1) / det;
-            else if (a11 > 0.0) alpha = b1 / a11;
-        } else if (a11 > 0.0) {
-            alpha = b1 / a11;
-        }
-        if (!(alpha != 0.0 || mu != 0.0) || !std::isfinite(alpha) || !std::isfinite(mu)) return false;
+        const detail::newton::rescaled_step r =
+            detail::newton::rescale_step(g_, step_, c_step_, prev_, c_prev_, two, lambda_ + opt_.weight_decay);
+        if (!r.usable) return false;
+        const double alpha = r.alpha, mu = r.mu;
         dir_.assign(step_);
         dir_.scale(alpha);
         if (two && mu != 0.0) dir_.axpy(mu, prev_);
-        double quad = alpha * alpha * step_.dot(c_step_);
-        if (two) quad += 2.0 * alpha * mu * step_.dot(c_prev_) + mu * mu * prev_.dot(c_prev_);
         const double gd = g_.dot(dir_);
-        model_.predicted = -(gd + 0.5 * quad);
+        model_.predicted = -(gd + 0.5 * r.quad);
         model_.scale = alpha, model_.momentum = mu;
         return gd < 0.0 && model_.predicted > 0.0;
     }
@@ -511,6 +479,7 @@ private:
     }
 
     options opt_;
+    detail::newton::lm_damping damping_;  // the adaptation of λ, from opt_
     kronecker_factors factors_;
     layer_statistics::result stats_;
     curvature_operator product_;

@@ -95,16 +95,7 @@
 
 namespace gateaux {
 
-enum class natural_gradient_estimate { empirical, sampled, exact };
-
-inline const char* to_string(natural_gradient_estimate e) {
-    switch (e) {
-        case natural_gradient_estimate::empirical: return "empirical";
-        case natural_gradient_estimate::sampled: return "sampled";
-        case natural_gradient_estimate::exact: return "exact";
-    }
-    return "?";
-}
+using natural_gradient_estimate = curvature_estimate;
 
 namespace detail {
 // Refuses a damping that is not a positive finite number, naming the caller.
@@ -467,19 +458,16 @@ public:
     };
 
     natural_gradient() : natural_gradient(options{}) {}
-    explicit natural_gradient(const options& o) : opt_(o) {
+    explicit natural_gradient(const options& o)
+        : opt_(o), damping_{o.damping_increase, o.damping_decrease, o.rejection_increase, o.min_damping, o.max_damping} {
         const char* who = "gateaux::natural_gradient";
         if (!(o.initial_damping > 0.0) || !std::isfinite(o.initial_damping))
             throw error(std::string(who) + ": options::initial_damping (λ) must be a finite number > 0, not " +
                         number_string(o.initial_damping));
         if (!(o.min_damping > 0.0 && o.min_damping <= o.max_damping) || !std::isfinite(o.max_damping))
             throw error(std::string(who) + ": options::min_damping and max_damping must satisfy 0 < min_damping ≤ max_damping < ∞");
-        if (!(o.damping_increase > 1.0)) throw error(std::string(who) + ": options::damping_increase must be > 1");
-        if (!(o.rejection_increase > 1.0)) throw error(std::string(who) + ": options::rejection_increase must be > 1");
-        if (!(o.damping_decrease > 0.0 && o.damping_decrease < 1.0))
-            throw error(std::string(who) + ": options::damping_decrease must be in (0, 1)");
-        if (!(o.accept_ratio >= 0.0 && o.accept_ratio < 0.25)) throw error(std::string(who) + ": options::accept_ratio must be in [0, ¼)");
-        if (o.max_rejections == 0) throw error(std::string(who) + ": options::max_rejections must be ≥ 1");
+        damping_.check(who);
+        detail::newton::check_rejections(who, o.accept_ratio, o.max_rejections);
     }
     std::string name() const override {
         return std::string("natural-gradient-") + (opt_.factor ? "given" : to_string(opt_.estimate));
@@ -491,17 +479,13 @@ public:
 
     step_outcome start(objective& f, param_set& x) override {
         g_ = x.zeros_like(), step_ = x.zeros_like();
-        lambda_ = opt_.adapt_damping ? std::clamp(opt_.initial_damping, opt_.min_damping, opt_.max_damping) : opt_.initial_damping;
+        lambda_ = opt_.adapt_damping ? damping_.clamp(opt_.initial_damping) : opt_.initial_damping;
         rejected_ = 0;
         model_ = {};
         const std::string why = opt_.factor ? std::string() : detail::missing(f, needs{});
         if (!why.empty()) return detail::newton::start_outcome(name(), why, f.value_and_gradient(x, g_), g_);
         evaluate(f, x, false);
-        if (!pending_.empty()) {
-            loss_ = f.value_and_gradient(x, g_);
-            return detail::newton::outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
-        }
-        return detail::newton::outcome(step_outcome::status::ok, loss_, g_, 0.0, 0.0);
+        return detail::newton::evaluated_start(f, x, pending_, loss_, g_);
     }
 
     void batch_changed(objective& f, const param_set& x) override { evaluate(f, x, false); }
@@ -550,14 +534,7 @@ public:
                 model_.ratio = reduction_ratio(loss_, f1, model_.predicted);
             }
             const bool accepted = usable && std::isfinite(f1) && (searched || model_.ratio >= opt_.accept_ratio);
-            if (opt_.adapt_damping) {
-                if (!accepted)
-                    lambda_ = std::min(lambda_ * opt_.rejection_increase, opt_.max_damping);
-                else if (model_.ratio < 0.25)
-                    lambda_ = std::min(lambda_ * opt_.damping_increase, opt_.max_damping);
-                else if (model_.ratio > 0.75)
-                    lambda_ = std::max(lambda_ * opt_.damping_decrease, opt_.min_damping);
-            }
+            if (opt_.adapt_damping) lambda_ = accepted ? damping_.after(lambda_, model_.ratio) : damping_.after_rejection(lambda_);
             if (accepted) {
                 const double norm = alpha * step_.norm();
                 x.assign(trial_);
@@ -627,6 +604,7 @@ private:
     }
 
     options opt_;
+    detail::newton::lm_damping damping_;  // the adaptation of λ, from opt_
     layer_statistics::result stats_;
     low_rank_curvature curvature_;
     tensor gram_;

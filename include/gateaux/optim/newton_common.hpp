@@ -3,7 +3,9 @@
 // diagonal_newton.hpp, hessian_free.hpp, bfgs.hpp): the Armijo search for Newton-type
 // directions and the reduction ratio, both aware of the resolution of f; parameters as one flat
 // vector; the explicit Hessian and its Cholesky and |H| (absolute-eigenvalue) solves, with the
-// dense products by BLAS; the step_outcome constructor.
+// dense products by BLAS; the step_outcome constructor. For the damped curvature methods
+// (damped_block_newton.hpp, kfac.hpp, natural_gradient.hpp): which curvature estimate they take,
+// the Levenberg–Marquardt adaptation of the damping λ, and the step rescaled by the damped model.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -13,13 +15,85 @@
 
 #include <xtensor-blas/xlinalg.hpp>  // brings xblas and xlapack, in the order they need
 
+#include "../core/errors.hpp"
 #include "../symbolic/hessian.hpp"  // default_hessian_bytes, the explicit Hessian's memory limit
 #include "capabilities.hpp"
 #include "line_search.hpp"
 #include "minimize.hpp"
 #include "param_set.hpp"
 
+namespace gateaux {
+
+// Which output derivatives a curvature from layer statistics is built from: targets drawn from
+// the model's predictive distribution (the true Fisher), the data's targets (the empirical
+// Fisher), or the output curvature factors (its expectation over the draw).
+enum class curvature_estimate { sampled, empirical, exact };
+
+inline const char* to_string(curvature_estimate e) {
+    switch (e) {
+        case curvature_estimate::sampled: return "sampled";
+        case curvature_estimate::empirical: return "empirical";
+        case curvature_estimate::exact: return "exact";
+    }
+    return "?";
+}
+
+}  // namespace gateaux
+
 namespace gateaux::detail::newton {
+
+// Levenberg–Marquardt adaptation of the damping λ from the reduction ratio ρ: ρ < ¼ → λ × increase,
+// ρ > ¾ → λ × decrease, and a rejected step → λ × rejection_increase, within [min, max].
+struct lm_damping {
+    double increase, decrease, rejection_increase, min, max;
+
+    double clamp(double lambda) const { return std::clamp(lambda, min, max); }
+    double after(double lambda, double rho) const {
+        if (rho < 0.25) return std::min(lambda * increase, max);
+        if (rho > 0.75) return std::max(lambda * decrease, min);
+        return lambda;
+    }
+    double after_rejection(double lambda) const { return std::min(lambda * rejection_increase, max); }
+    // Refuses factors that would not move λ the way the ratio asks, naming the options.
+    void check(const std::string& who) const {
+        if (!(increase > 1.0)) throw error(who + ": options::damping_increase must be > 1");
+        if (!(rejection_increase > 1.0)) throw error(who + ": options::rejection_increase must be > 1");
+        if (!(decrease > 0.0 && decrease < 1.0)) throw error(who + ": options::damping_decrease must be in (0, 1)");
+    }
+};
+
+// Refuses an acceptance threshold outside [0, ¼) and a zero budget of rejections.
+inline void check_rejections(const std::string& who, double accept_ratio, std::size_t max_rejections) {
+    if (!(accept_ratio >= 0.0 && accept_ratio < 0.25)) throw error(who + ": options::accept_ratio must be in [0, ¼)");
+    if (max_rejections == 0) throw error(who + ": options::max_rejections must be ≥ 1");
+}
+
+// The step δ = α·Δ + μ·δ_prev minimising the damped model gᵀδ + ½δᵀ(C + λI)δ (a 2×2 system, 1×1
+// without δ_prev: `two` false), from the products C·Δ and C·δ_prev; quad = δᵀCδ.
+struct rescaled_step {
+    double alpha = 0.0, mu = 0.0, quad = 0.0;
+    bool usable = false;  // a nonzero finite (α, μ)
+};
+inline rescaled_step rescale_step(const param_set& g, const param_set& step, const param_set& c_step, const param_set& prev,
+                                  const param_set& c_prev, bool two, double lambda) {
+    rescaled_step r;
+    const double a11 = step.dot(c_step) + lambda * step.dot(step), b1 = -g.dot(step);
+    if (two) {
+        const double a12 = step.dot(c_prev) + lambda * step.dot(prev);
+        const double a22 = prev.dot(c_prev) + lambda * prev.dot(prev), b2 = -g.dot(prev);
+        const double det = a11 * a22 - a12 * a12;
+        if (a11 > 0.0 && a22 > 0.0 && det > 1e-12 * a11 * a22) r.alpha = (b1 * a22 - b2 * a12) / det, r.mu = (a11 * b2 - a12 * b1) / det;
+        else if (a11 > 0.0) r.alpha = b1 / a11;
+    } else if (a11 > 0.0) {
+        r.alpha = b1 / a11;
+    }
+    if (!(r.alpha != 0.0 || r.mu != 0.0) || !std::isfinite(r.alpha) || !std::isfinite(r.mu)) return r;
+    // δᵀCδ from the two products: α²·ΔᵀCΔ + 2αμ·ΔᵀCδ_prev + μ²·δ_prevᵀCδ_prev.
+    r.quad = r.alpha * r.alpha * step.dot(c_step);
+    if (two) r.quad += 2.0 * r.alpha * r.mu * step.dot(c_prev) + r.mu * r.mu * prev.dot(c_prev);
+    r.usable = true;
+    return r;
+}
 
 using lapack_index = xt::blas_index_t;
 
@@ -161,6 +235,16 @@ inline step_outcome start_outcome(const std::string& who, const std::string& why
                                   double step_size = 0.0) {
     if (why.empty()) return outcome(step_outcome::status::ok, loss, g, 0.0, step_size);
     return outcome(step_outcome::status::not_applicable, loss, g, 0.0, 0.0, who + ": " + why);
+}
+
+// start()'s answer after the first evaluation at the starting point: ok, or not_applicable with
+// the failure it left in `pending` (then loss and gradient from value_and_gradient).
+inline step_outcome evaluated_start(objective& f, const param_set& x, const std::string& pending, double& loss, param_set& g) {
+    if (!pending.empty()) {
+        loss = f.value_and_gradient(x, g);
+        return outcome(step_outcome::status::not_applicable, loss, g, 0.0, 0.0, pending);
+    }
+    return outcome(step_outcome::status::ok, loss, g, 0.0, 0.0);
 }
 
 }  // namespace gateaux::detail::newton
