@@ -6,13 +6,13 @@
 //   split     1500 training samples, 297 held out (fixed shuffle)
 //   goal      training loss ≤ 0.02
 //
-// Damped block Newton solves the exact per-layer blocks (H_l + λI)⁻¹·G_l at the full batch (the
-// block solve: any batch, widths and activation). Hessian-free CG uses the whole training set for
+// Damped block Newton solves the exact per-layer blocks (H_l + λI)⁻¹·G_l on 24 rows sampled per
+// iteration (loss and gradient on all rows; the block solve: any batch, widths and activation). Hessian-free CG uses the whole training set for
 // loss and gradient; one variant evaluates its curvature products on 200 rows sampled per
 // iteration.
 //
 //   example_digits            reduced run (ctest): 400 training samples, short limits
-//   example_digits --full     the comparison scripts/demo runs (about a minute)
+//   example_digits --full     the comparison scripts/demo runs (a minute or two)
 //   options: --data FILE  --out DIR (CSV histories and the plot; default build/digits)
 #include <algorithm>
 #include <cstdlib>

@@ -67,9 +67,10 @@
 //              statistics pass is on the next batch (batch_changed), so ρ compares one batch.
 //
 // Cost per iteration: one statistics pass (a forward and a backward pass, and for sampled targets
-// the draw and the deltas under it), one loss evaluation per trial, two curvature products (rescale
-// with momentum; one more per rejected trial), one, or none, per layer two GEMMs for the factors and four small GEMMs
-// (n+1)²·m + (n+1)·m² for the direction, and every inverse_interval iterations an
+// the draw and the deltas under it), one loss evaluation per trial, two curvature products with
+// rescale and momentum (one without momentum, none without rescale; one more per rejected trial),
+// per layer two GEMMs for the factors and four small GEMMs (n+1)²·m + (n+1)·m² for the direction,
+// and every inverse_interval iterations an
 // eigendecomposition per factor, O((n+1)³ + m³). Memory: per layer A, G, U_A, U_G: 2·((n+1)² + m²).
 #include <algorithm>
 #include <cmath>
@@ -118,12 +119,14 @@ public:
     // Folds one statistics result into the averages (decay ∈ [0, 1); 0 keeps only this one).
     // Statistics of other shapes (another objective) start the averages afresh.
     void update(const layer_statistics::result& st, kfac_estimate e, double decay) {
+        if (st.rows == 0) throw error("gateaux::kfac: the statistics have no rows");
+        if (!(st.sample_weight > 0.0) || !(st.curvature_scale > 0.0))
+            throw error("gateaux::kfac: the statistics' sample weight and curvature scale must be > 0");
         if (!layers_.empty() && !same_layout(st)) clear();
         if (layers_.empty()) layout(st, e);
         ++updates_;
         const double eps = std::min(decay, 1.0 - 1.0 / double(updates_));
         const double B = double(st.rows);
-        if (st.rows == 0) throw error("gateaux::kfac: the statistics have no rows");
         for (layer& L : layers_) {
             const std::size_t dA = dim_a(L), m = L.outputs;
             tensor A = xt::zeros<double>({dA, dA});
@@ -185,17 +188,19 @@ public:
         refreshed_ = true;
     }
 
-    // out = blockdiag((A_l + π√γ·I)⁻¹ ⊗ (G_l + √γ/π·I)⁻¹)·v at the last refresh (γ ≥ 0); a
-    // parameter in no layer (none here: every block is a layer's) is copied.
+    // out = blockdiag((A_l + π√γ·I)⁻¹ ⊗ (G_l + √γ/π·I)⁻¹)·v at the last refresh (γ ≥ 0). Every
+    // block of v belongs to a layer; a vector shaped otherwise is a shape_error, checked before
+    // anything is written, so out is unchanged on error.
     void solve(const param_set& v, double gamma, param_set& out) const {
         if (!refreshed_) throw error("gateaux::kfac: the factors are solved before their first refresh");
+        for (const layer& L : layers_)
+            if ((L.weight != none && (L.weight >= v.size() || v[L.weight].shape(0) != L.inputs || v[L.weight].shape(1) != L.outputs)) ||
+                (L.bias != none && (L.bias >= v.size() || v[L.bias].size() != L.outputs)))
+                throw shape_error("gateaux::kfac: the vector's blocks are not shaped like the layers of the factors");
         if (!out.same_shape(v)) out = v.zeros_like();
         const double r = std::sqrt(std::max(gamma, 0.0));
         for (const layer& L : layers_) {
             const std::size_t dA = dim_a(L), m = L.outputs;
-            if ((L.weight != none && (L.weight >= v.size() || v[L.weight].shape(0) != L.inputs || v[L.weight].shape(1) != m)) ||
-                (L.bias != none && (L.bias >= v.size() || v[L.bias].size() != m)))
-                throw shape_error("gateaux::kfac: the vector's blocks are not shaped like the layers of the factors");
             tensor V = tensor::from_shape({dA, m});
             gather(L, v, V);
             tensor T = xt::linalg::dot(xt::linalg::dot(xt::transpose(L.UA), V), L.UG);
@@ -330,11 +335,12 @@ public:
     explicit kfac(const options& o)
         : opt_(o), damping_{o.damping_increase, o.damping_decrease, o.rejection_increase, o.min_damping, o.max_damping} {
         detail::check_kfac_options("gateaux::kfac", o.decay, o.inverse_interval);
-        if (!(o.initial_damping > 0.0))
-            throw error("gateaux::kfac: options::initial_damping must be > 0, not " + number_string(o.initial_damping));
+        if (!(o.initial_damping > 0.0) || !std::isfinite(o.initial_damping))
+            throw error("gateaux::kfac: options::initial_damping must be finite and > 0, not " + number_string(o.initial_damping));
         if (!(o.min_damping > 0.0 && o.min_damping <= o.max_damping))
             throw error("gateaux::kfac: options::min_damping and max_damping must satisfy 0 < min_damping ≤ max_damping");
-        if (!(o.weight_decay >= 0.0)) throw error("gateaux::kfac: options::weight_decay must be ≥ 0");
+        if (!(o.weight_decay >= 0.0) || !std::isfinite(o.weight_decay))
+            throw error("gateaux::kfac: options::weight_decay must be finite and ≥ 0");
         damping_.check("gateaux::kfac");
         detail::newton::check_rejections("gateaux::kfac", o.accept_ratio, o.max_rejections);
     }

@@ -572,6 +572,7 @@ private:
             try {
                 curvature_ = opt_.factor(x);
                 gram_ = curvature_.gram();
+                curvature_.times(x, jd_);  // the factor's blocks against the parameters' shapes
             } catch (const error& e) {
                 pending_ = name() + ": " + e.what();
                 return;
