@@ -60,8 +60,43 @@ struct program_if<false, E...> {
     using type = no_program;
 };
 
+// Moving parameter blocks in and out of a graph objective's programs, in the order of wrt(P...):
+// shared by the objective (optim/objective.hpp) and its block programs.
+template <class... P>
+struct param_io {
+    static void check_blocks(const param_set& x) {
+        if (x.size() != sizeof...(P))
+            throw shape_error("gateaux::objective: expected " + std::to_string(sizeof...(P)) + " parameter blocks, got " +
+                              std::to_string(x.size()));
+    }
+    template <class Prog>
+    static void bind_params(Prog& prog, const param_set& x) {
+        check_blocks(x);
+        std::size_t i = 0;
+        (prog.bind(P{}, x[i++]), ...);
+    }
+    template <class Prog>
+    static void bind_directions(Prog& prog, const param_set& v) {
+        std::size_t i = 0;
+        (prog.bind(direction(P{}), v[i++]), ...);
+    }
+    // Into out's existing storage where the shapes agree (no allocation in the steady state).
+    template <class Group, class Prog>
+    static void copy_out(const Prog& prog, param_set& out) {
+        if (out.size() != sizeof...(P)) out = param_set(std::vector<tensor>(sizeof...(P)));
+        std::size_t i = 0;
+        auto one = [&](const tensor& t) {
+            if (out[i].shape() != t.shape()) out[i].resize(t.shape());
+            std::copy(t.begin(), t.end(), out[i].begin());
+            ++i;
+        };
+        (one(prog[Group::of(P{})]), ...);
+    }
+};
+
 template <class Loss, class Options, class... P>
 class block_programs {
+    using io = param_io<P...>;
     using support = graph_support<Loss, Options, P...>;
     static constexpr params<P...> w{};
     using G = decltype(grad(Loss{}, w));
@@ -123,12 +158,12 @@ public:
         if constexpr (chain_ok) {
             if (!solve_ok || rows <= chain_rows) {
                 try {
-                    bind_params(newton_, x);
+                    io::bind_params(newton_, x);
                     newton_.run();
                     ++counts.gradients;
                     ++counts.block_solves;
-                    copy_out<G>(newton_, g);
-                    copy_out<NS>(newton_, step);
+                    io::template copy_out<G>(newton_, g);
+                    io::template copy_out<NS>(newton_, step);
                     route_ = inverse_route::functional_inverse;
                     return newton_.scalar(Loss{});
                 } catch (const rank_error&) {
@@ -147,11 +182,11 @@ public:
         if constexpr (chain_ok) {
             if (!solve_ok || rows <= chain_rows) {
                 try {
-                    bind_params(inverse_, x);
-                    bind_directions(inverse_, v);
+                    io::bind_params(inverse_, x);
+                    io::bind_directions(inverse_, v);
                     inverse_.run();
                     ++counts.block_solves;
-                    copy_out<BI>(inverse_, out);
+                    io::template copy_out<BI>(inverse_, out);
                     if (scale != 1.0) out.scale(1.0 / scale);
                     route_ = inverse_route::functional_inverse;
                     return;
@@ -191,10 +226,10 @@ public:
             (void)prog, (void)x, (void)r, (void)scheme, (void)counts, (void)g, (void)step;
             throw error("gateaux::objective::fd_block_newton_step: " + fd_unavailable());
         } else {
-            bind_params(prog, x);
+            io::bind_params(prog, x);
             prog.run();
             ++counts.gradients;
-            copy_out<G>(prog, g);
+            io::template copy_out<G>(prog, g);
             const double loss = prog.scalar(Loss{});
             const auto d = fd_newton_step(prog, Loss{}, w, r, scheme);
             ++counts.block_solves;
@@ -212,13 +247,13 @@ private:
     }
     double run_step(const param_set& x, double lambda, evaluation_counts& counts, param_set& g, param_set& step) {
         if constexpr (solve_ok) {
-            bind_params(step_, x);
+            io::bind_params(step_, x);
             lambda_(0, 0) = lambda;
             step_.bind(damping, lambda_);
             step_.run();
             ++counts.gradients;
-            copy_out<G>(step_, g);
-            copy_out<BS>(step_, step);
+            io::template copy_out<G>(step_, g);
+            io::template copy_out<BS>(step_, step);
             route_ = inverse_route::block_solve;
             return step_.scalar(Loss{});
         } else {
@@ -228,12 +263,12 @@ private:
     }
     void run_solve(const param_set& x, const param_set& v, double lambda, double scale, param_set& out) {
         if constexpr (solve_ok) {
-            bind_params(solve_, x);
-            bind_directions(solve_, v);
+            io::bind_params(solve_, x);
+            io::bind_directions(solve_, v);
             lambda_(0, 0) = lambda / scale;
             solve_.bind(damping, lambda_);
             solve_.run();
-            copy_out<BV>(solve_, out);
+            io::template copy_out<BV>(solve_, out);
             if (scale != 1.0) out.scale(1.0 / scale);
             route_ = inverse_route::block_solve;
         } else {
@@ -242,31 +277,6 @@ private:
         }
     }
 
-    template <class Prog>
-    static void bind_params(Prog& prog, const param_set& x) {
-        if (x.size() != sizeof...(P))
-            throw shape_error("gateaux::objective: expected " + std::to_string(sizeof...(P)) + " parameter blocks, got " +
-                              std::to_string(x.size()));
-        std::size_t i = 0;
-        (prog.bind(P{}, x[i++]), ...);
-    }
-    template <class Prog>
-    static void bind_directions(Prog& prog, const param_set& v) {
-        std::size_t i = 0;
-        (prog.bind(direction(P{}), v[i++]), ...);
-    }
-    // Into out's existing storage where the shapes agree (no allocation in the steady state).
-    template <class Group, class Prog>
-    static void copy_out(const Prog& prog, param_set& out) {
-        if (out.size() != sizeof...(P)) out = param_set(std::vector<tensor>(sizeof...(P)));
-        std::size_t i = 0;
-        auto one = [&](const tensor& t) {
-            if (out[i].shape() != t.shape()) out[i].resize(t.shape());
-            std::copy(t.begin(), t.end(), out[i].begin());
-            ++i;
-        };
-        (one(prog[Group::of(P{})]), ...);
-    }
 
     typename program_if<chain_ok, Loss, G, NS>::type newton_;
     typename program_if<chain_ok, Loss, BI>::type inverse_;

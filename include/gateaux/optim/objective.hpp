@@ -179,30 +179,30 @@ public:
     }
 
     double value(const param_set& x) override {
-        bind_params(value_prog_, x);
+        io::bind_params(value_prog_, x);
         value_prog_.run();
         ++counts.values;
         return value_prog_.scalar(Loss{});
     }
     double value_and_gradient(const param_set& x, param_set& g) override {
-        bind_params(grad_prog_, x);
+        io::bind_params(grad_prog_, x);
         grad_prog_.run();
         ++counts.gradients;
-        copy_out<G>(grad_prog_, g);
+        io::template copy_out<G>(grad_prog_, g);
         return grad_prog_.scalar(Loss{});
     }
     void hessian_vector(const param_set& x, const param_set& v, param_set& hv) override {
-        bind_params(hv_prog_, x);
-        bind_directions(hv_prog_, v);
+        io::bind_params(hv_prog_, x);
+        io::bind_directions(hv_prog_, v);
         hv_prog_.run();
         ++counts.hessian_vectors;
-        copy_out<HV>(hv_prog_, hv);
+        io::template copy_out<HV>(hv_prog_, hv);
         if (rows_.curvature_scale() != 1.0) hv.scale(rows_.curvature_scale());
     }
     tensor hessian(const param_set& x, std::size_t max_bytes) override {
         param_set v = parameters_like();
-        bind_params(hv_prog_, x);
-        bind_directions(hv_prog_, v);
+        io::bind_params(hv_prog_, x);
+        io::bind_directions(hv_prog_, v);
         ++counts.hessians;
         tensor h = gateaux::hessian(hv_prog_, Loss{}, w, max_bytes);
         if (rows_.curvature_scale() != 1.0) h *= rows_.curvature_scale();
@@ -242,21 +242,21 @@ private:
     // The graph-dependent capabilities (the mixins of graph_capabilities.hpp forward here);
     // instantiated only where the graph has them.
     void gauss_newton_impl(const param_set& x, const param_set& v, param_set& out) {
-        bind_params(gn_prog_, x);
-        bind_directions(gn_prog_, v);
+        io::bind_params(gn_prog_, x);
+        io::bind_directions(gn_prog_, v);
         gn_prog_.run();
         ++counts.gauss_newton_vectors;
-        copy_out<GN>(gn_prog_, out);
+        io::template copy_out<GN>(gn_prog_, out);
         if (rows_.curvature_scale() != 1.0) out.scale(rows_.curvature_scale());
     }
     void fisher_impl(const param_set& x, const param_set& v, param_set& out) {
-        check_blocks(x);
+        io::check_blocks(x);
         fisher_.run(x, v, estimate_ == fisher_estimate::sampled ? draw_.at(x, counts) : data_targets(), out);
         ++counts.fisher_vectors;
         if (rows_.curvature_scale() != 1.0) out.scale(rows_.curvature_scale());
     }
     void statistics_impl(const param_set& x, const layer_statistics::request& what, layer_statistics::result& out) {
-        check_blocks(x);
+        io::check_blocks(x);
         stats_.run(x, what.sampled_deltas ? draw_.at(x, counts) : data_targets(), what, rows_.curvature_scale(), out);
         ++counts.layer_statistics;
     }
@@ -298,33 +298,7 @@ private:
         };
     }
 
-    static void check_blocks(const param_set& x) {
-        if (x.size() != sizeof...(P))
-            throw shape_error("gateaux::objective: expected " + std::to_string(sizeof...(P)) + " parameter blocks, got " +
-                              std::to_string(x.size()));
-    }
-    template <class Prog>
-    static void bind_params(Prog& prog, const param_set& x) {
-        check_blocks(x);
-        std::size_t i = 0;
-        (prog.bind(P{}, x[i++]), ...);
-    }
-    template <class Prog>
-    static void bind_directions(Prog& prog, const param_set& v) {
-        std::size_t i = 0;
-        (prog.bind(direction(P{}), v[i++]), ...);
-    }
-    template <class Group, class Prog>
-    static void copy_out(const Prog& prog, param_set& out) {
-        if (out.size() != sizeof...(P)) out = param_set(std::vector<tensor>(sizeof...(P)));
-        std::size_t i = 0;
-        auto one = [&](const tensor& t) {
-            if (out[i].shape() != t.shape()) out[i].resize(t.shape());
-            std::copy(t.begin(), t.end(), out[i].begin());
-            ++i;
-        };
-        (one(prog[Group::of(P{})]), ...);
-    }
+    using io = detail::param_io<P...>;
     template <class L>
     void bind_data(L l, const tensor& t, detail::bind_to to) {
         using detail::bind_to;
