@@ -1,0 +1,274 @@
+#pragma once
+// The Kronecker factors of K-FAC (Martens & Grosse 2015) for every layer of an objective with the
+// layer_statistics capability (optim/capabilities.hpp): their moving averages, eigendecompositions
+// and the damped solve. optim/kfac.hpp builds the optimizer kfac and the preconditioner
+// kfac_preconditioner on them.
+//
+// The factors. A layer is a weight W_l (n×m, rows are inputs) with its bias b_l where the
+// objective has both (then h̄ = [h 1] and W̄ = [W; b], (n+1)×m), or a bias alone (h̄ = 1). On the
+// B curvature rows, with g the weight of a sample in the loss (1 under sum(...), 1/B under
+// mean(...)), c the curvature scale (rows/sample for a sum on a curvature sample, else 1) and δ_b
+// the layer's back-propagated output derivative as the statistics give it (row b = g·∂ℓ_b/∂net_l),
+//
+//   A_l = (1/B)·Σ_b h̄_b·h̄_bᵀ = E[h̄·h̄ᵀ]              ((n+1)×(n+1))
+//   G_l = (c/g)·Σ_b δ_b·δ_bᵀ                          (m×m)
+//
+// The layer's Fisher block is exactly (c/g)·Σ_b (h̄_b·h̄_bᵀ) ⊗ (δ_b·δ_bᵀ) (the capability's
+// identity); K-FAC replaces this sum of Kronecker products by A_l ⊗ G_l, a product of sums, which is
+// exact where h̄_b·h̄_bᵀ or δ_b·δ_bᵀ is the same for every b. The normalisation keeps the
+// objective's own units: under sum(...) (g = 1) G = c·Σ_b ∂ℓ_b·∂ℓ_bᵀ, B times the per-sample
+// expectation, and A ⊗ G approximates the curvature of the summed loss; under mean(...)
+// (g = 1/B) G = c·(1/B)·Σ_b ∂ℓ_b·∂ℓ_bᵀ, the per-sample expectation, and A ⊗ G approximates the
+// curvature of the mean. The damping λ (and γ below) is in the same units. Vectorised as the
+// library flattens parameters (W̄ row by row, index i·m + j), (A ⊗ G)·vec(V) = vec(A·V·G), and the
+// preconditioned direction is
+//
+//   (Ā⁻¹ ⊗ Ḡ⁻¹)·vec(∇W̄) = vec(Ā⁻¹·∇W̄·Ḡ⁻¹),   Ā = A + π√γ·I,  Ḡ = G + (√γ/π)·I,
+//   π = √((tr A / dim A) / (tr G / dim G))      (factored Tikhonov damping, the paper's §6.3)
+//
+// two small solves per layer. Which δ (options::estimate):
+//   sampled    targets drawn from the model's predictive distribution (graph_objective::use_fisher
+//              seeds the draw): a one-draw estimate of the true Fisher's G (the default, the paper's)
+//   empirical  the data's targets: the empirical Fisher
+//   exact      G = c·Σ_b F_b·F_bᵀ from the output curvature factors (F_b·F_bᵀ = g·Λ_b): the
+//              expectation of the sampled G over the draw, for the output layer only. The
+//              statistics give F_b at the loss's output, not propagated back through hidden
+//              layers, so it is accepted only for an objective with one layer whose net is the
+//              loss's output (linear least squares, softmax regression); an activation after the
+//              layer cannot be seen from the statistics and is the caller's to avoid. For one
+//              linear layer under the squared error Λ_b = I for every b, and A ⊗ G is then exactly
+//              the layer's Hessian (= Gauss–Newton) block.
+//
+// Averages and refreshes. The factors are exponential moving averages over the iterations,
+// F ← ε·F + (1 − ε)·F_new with ε = min(decay, 1 − 1/k) at the k-th update (so the first is the
+// statistics themselves). Every inverse_interval updates the averages are eigendecomposed
+// (A = U_A·S_A·U_Aᵀ, G = U_G·S_G·U_Gᵀ) and π is taken from their traces; the damping is applied
+// at use, (Ā⁻¹ ⊗ Ḡ⁻¹)·v = U_A·[(U_Aᵀ·V·U_G) ⊘ ((s_A + π√γ)(s_G + √γ/π)ᵀ)]·U_Gᵀ, so a change of γ
+// between refreshes (an adapted λ, a rejected step, CG's own λ) needs no new decomposition.
+// A denominator that is not positive (an undamped singular factor) is a rank_error.
+//
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "../core/errors.hpp"
+#include "capabilities.hpp"
+#include "newton_common.hpp"
+#include "param_set.hpp"
+
+namespace gateaux {
+
+using kfac_estimate = curvature_estimate;
+
+// The Kronecker factors of every layer, their averages, decompositions and the damped solve.
+class kronecker_factors {
+public:
+    static constexpr std::size_t none = layer_statistics::none;
+    struct layer {
+        std::size_t weight = none, bias = none;  // indices into the parameters (names() order)
+        std::size_t inputs = 0, outputs = 0;     // dim A = inputs (+1 with a bias; 1 for a bias alone), dim G = outputs
+        tensor A, G;                             // the averages
+        tensor UA, UG;                           // their eigenvectors (columns), at the last refresh
+        std::vector<double> sA, sG;              // and eigenvalues (negative rounding clamped to 0)
+        double pi = 1.0;                         // π at the last refresh
+    };
+
+    const std::vector<layer>& layers() const { return layers_; }
+    std::size_t updates() const { return updates_; }
+    bool refreshed() const { return refreshed_; }
+    // Forgets the averages and the layout (a new run).
+    void clear() {
+        layers_.clear();
+        updates_ = 0;
+        refreshed_ = false;
+    }
+
+    // Folds one statistics result into the averages (decay ∈ [0, 1); 0 keeps only this one).
+    // Statistics of other shapes (another objective) start the averages afresh.
+    void update(const layer_statistics::result& st, kfac_estimate e, double decay) {
+        if (st.rows == 0) throw error("gateaux::kfac: the statistics have no rows");
+        if (!(st.sample_weight > 0.0) || !(st.curvature_scale > 0.0))
+            throw error("gateaux::kfac: the statistics' sample weight and curvature scale must be > 0");
+        if (!layers_.empty() && !same_layout(st)) clear();
+        if (layers_.empty()) layout(st, e);
+        ++updates_;
+        const double eps = std::min(decay, 1.0 - 1.0 / double(updates_));
+        const double B = double(st.rows);
+        for (layer& L : layers_) {
+            const std::size_t dA = dim_a(L), m = L.outputs;
+            tensor A = xt::zeros<double>({dA, dA});
+            if (L.weight != none) {
+                const tensor& h = st.blocks[L.weight].input;
+                const std::size_t n = h.shape(1);
+                tensor hh = xt::linalg::dot(xt::transpose(h), h);
+                for (std::size_t i = 0; i < n; ++i)
+                    for (std::size_t j = 0; j < n; ++j) A(i, j) = hh(i, j) / B;
+                if (L.bias != none) {
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double s = 0.0;
+                        for (std::size_t b = 0; b < st.rows; ++b) s += h(b, i);
+                        A(i, n) = A(n, i) = s / B;
+                    }
+                    A(n, n) = 1.0;
+                }
+            } else {
+                A(0, 0) = 1.0;
+            }
+            tensor G = xt::zeros<double>({m, m});
+            if (e == kfac_estimate::exact) {
+                const tensor& F = st.output_factors;
+                if (F.shape(1) != m || F.shape(0) != st.rows * m)
+                    throw error("gateaux::kfac: options::estimate = exact needs the layer's outputs to be the loss's outputs");
+                for (std::size_t b = 0; b < st.rows; ++b)
+                    for (std::size_t i = 0; i < m; ++i)
+                        for (std::size_t j = 0; j < m; ++j) {
+                            double s = 0.0;
+                            for (std::size_t k = 0; k < m; ++k) s += F(b * m + i, k) * F(b * m + j, k);
+                            G(i, j) += st.curvature_scale * s;
+                        }
+            } else {
+                const std::size_t any = L.weight != none ? L.weight : L.bias;
+                const tensor& d = e == kfac_estimate::sampled ? st.blocks[any].sampled_delta : st.blocks[any].delta;
+                G = xt::linalg::dot(xt::transpose(d), d);
+                G *= st.curvature_scale / st.sample_weight;
+            }
+            if (updates_ == 1 || L.A.size() == 0) {
+                L.A = std::move(A), L.G = std::move(G);
+            } else {
+                L.A = eps * L.A + (1.0 - eps) * A;
+                L.G = eps * L.G + (1.0 - eps) * G;
+            }
+        }
+    }
+
+    // Eigendecomposes the averages and takes π from their traces.
+    void refresh() {
+        for (layer& L : layers_) {
+            decompose(L.A, L.UA, L.sA);
+            decompose(L.G, L.UG, L.sG);
+            double ta = 0.0, tg = 0.0;
+            for (double v : L.sA) ta += v;
+            for (double v : L.sG) tg += v;
+            ta /= double(L.sA.size()), tg /= double(L.sG.size());
+            L.pi = ta > 0.0 && tg > 0.0 && std::isfinite(ta) && std::isfinite(tg) ? std::sqrt(ta / tg) : 1.0;
+        }
+        refreshed_ = true;
+    }
+
+    // out = blockdiag((A_l + π√γ·I)⁻¹ ⊗ (G_l + √γ/π·I)⁻¹)·v at the last refresh (γ ≥ 0). Every
+    // block of v belongs to a layer; a vector shaped otherwise is a shape_error, checked before
+    // anything is written, so out is unchanged on error.
+    void solve(const param_set& v, double gamma, param_set& out) const {
+        if (!refreshed_) throw error("gateaux::kfac: the factors are solved before their first refresh");
+        for (const layer& L : layers_)
+            if ((L.weight != none && (L.weight >= v.size() || v[L.weight].shape(0) != L.inputs || v[L.weight].shape(1) != L.outputs)) ||
+                (L.bias != none && (L.bias >= v.size() || v[L.bias].size() != L.outputs)))
+                throw shape_error("gateaux::kfac: the vector's blocks are not shaped like the layers of the factors");
+        if (!out.same_shape(v)) out = v.zeros_like();
+        const double r = std::sqrt(std::max(gamma, 0.0));
+        for (const layer& L : layers_) {
+            const std::size_t dA = dim_a(L), m = L.outputs;
+            tensor V = tensor::from_shape({dA, m});
+            gather(L, v, V);
+            tensor T = xt::linalg::dot(xt::linalg::dot(xt::transpose(L.UA), V), L.UG);
+            const double da = L.pi * r, dg = r / L.pi;
+            for (std::size_t i = 0; i < dA; ++i)
+                for (std::size_t j = 0; j < m; ++j) {
+                    const double den = (L.sA[i] + da) * (L.sG[j] + dg);
+                    if (!(den > 0.0) || !std::isfinite(den))
+                        throw rank_error("kfac factor", "a damped Kronecker factor is singular (γ = " + number_string(gamma) + ")", den);
+                    T(i, j) /= den;
+                }
+            V = xt::linalg::dot(xt::linalg::dot(L.UA, T), xt::transpose(L.UG));
+            scatter(L, V, out);
+        }
+    }
+
+    // The damped factors Ā = A + π√γ·I and Ḡ = G + √γ/π·I of layer l, with π of the last refresh.
+    std::pair<tensor, tensor> damped(std::size_t l, double gamma) const {
+        const layer& L = layers_[l];
+        const double r = std::sqrt(std::max(gamma, 0.0));
+        tensor A = L.A, G = L.G;
+        for (std::size_t i = 0; i < A.shape(0); ++i) A(i, i) += L.pi * r;
+        for (std::size_t i = 0; i < G.shape(0); ++i) G(i, i) += r / L.pi;
+        return {A, G};
+    }
+
+private:
+    static std::size_t dim_a(const layer& L) { return L.weight == none ? 1 : L.inputs + (L.bias != none ? 1 : 0); }
+
+    void layout(const layer_statistics::result& st, kfac_estimate e) {
+        for (std::size_t i = 0; i < st.blocks.size(); ++i) {
+            const layer_statistics::block& b = st.blocks[i];
+            layer L;
+            if (b.kind == layer_statistics::role::weight) {
+                L.weight = i, L.bias = b.partner;
+                L.inputs = b.input.shape(1);
+            } else {
+                if (b.partner != none) continue;  // with its weight
+                L.bias = i, L.inputs = 0;
+            }
+            L.outputs = b.delta.shape(1);
+            layers_.push_back(std::move(L));
+        }
+        if (e == kfac_estimate::exact && layers_.size() != 1) {
+            const std::size_t n = layers_.size();
+            layers_.clear();
+            throw error("gateaux::kfac: options::estimate = exact takes the output factors as the layer's, which holds for "
+                        "an objective of one layer only; this one has " + std::to_string(n) + " layers");
+        }
+    }
+
+    bool same_layout(const layer_statistics::result& st) const {
+        std::size_t blocks = 0;
+        for (const layer& L : layers_) {
+            blocks += (L.weight != none) + (L.bias != none);
+            const std::size_t any = L.weight != none ? L.weight : L.bias;
+            if (any >= st.blocks.size() || st.blocks[any].delta.shape(1) != L.outputs) return false;
+            if (L.weight != none && (st.blocks[L.weight].kind != layer_statistics::role::weight ||
+                                     st.blocks[L.weight].partner != L.bias || st.blocks[L.weight].input.shape(1) != L.inputs))
+                return false;
+        }
+        return blocks == st.blocks.size();
+    }
+
+    static void decompose(const tensor& M, tensor& U, std::vector<double>& s) {
+        const tensor S = 0.5 * (M + xt::transpose(M));
+        auto [w, V] = xt::linalg::eigh(S);
+        U = V;
+        s.assign(w.begin(), w.end());
+        for (double& x : s) x = std::max(x, 0.0);  // positive semi-definite: negatives are rounding
+    }
+
+    static void gather(const layer& L, const param_set& v, tensor& V) {
+        const std::size_t m = L.outputs;
+        std::size_t row = 0;
+        if (L.weight != none) {
+            const tensor& w = v[L.weight];
+            std::copy(w.begin(), w.end(), V.begin());
+            row = w.shape(0);
+        }
+        if (L.bias != none) std::copy_n(v[L.bias].begin(), m, V.begin() + row * m);
+    }
+    static void scatter(const layer& L, const tensor& V, param_set& out) {
+        const std::size_t m = L.outputs;
+        std::size_t row = 0;
+        if (L.weight != none) {
+            tensor& w = out[L.weight];
+            std::copy_n(V.begin(), w.size(), w.begin());
+            row = w.shape(0);
+        }
+        if (L.bias != none) std::copy_n(V.begin() + row * m, m, out[L.bias].begin());
+    }
+
+    std::vector<layer> layers_;
+    std::size_t updates_ = 0;
+    bool refreshed_ = false;
+};
+
+}  // namespace gateaux
