@@ -5,9 +5,16 @@
 //
 // The factors, their averages and the damped solve: optim/kronecker_factors.hpp.
 //
-// The optimizer. γ = λ + weight_decay: the paper adapts γ apart from λ, here γ follows the
-// adapted λ (η = weight_decay is an extra Tikhonov term; the factors do not contain an l2 penalty
-// of the loss). Each iteration: one statistics pass at x (loss, gradient and the factors'
+// The optimizer. γ, the factored damping of the solve, is by default λ + weight_decay: it follows
+// the adapted λ (η = weight_decay is an extra Tikhonov term; the factors do not contain an l2
+// penalty of the loss). With adapt_gamma (which needs rescale) γ is adapted apart from λ, as the
+// paper's §6.6: every gamma_interval iterations the direction is solved at γ·ω, γ and γ/ω
+// (ω = gamma_factor, default (19/20)^20: the paper's √(19/20)^T₂ on its √-scaled γ, with T₂ = 20,
+// squared since γ here is in the units of the curvature), each rescaled, and the one with the
+// lowest damped model gᵀδ + ½δᵀ(C + (λ + η)I)δ is taken, with its γ; γ stays within
+// [min_damping + η, max_damping]. A rejected step leaves γ, and so Δ, as they are: the larger λ
+// shortens the rescaled step α·Δ.
+// Each iteration: one statistics pass at x (loss, gradient and the factors'
 // statistics; with a curvature sample, value_and_gradient too, since the statistics'
 // gradient is then the sample's), Δ = −(Ā⁻¹ ⊗ Ḡ⁻¹)·∇ per layer, then
 //   rescaling  (option rescale, default on; the paper's §6.4 and §7) δ = α·Δ + μ·δ_prev with α, μ
@@ -77,10 +84,15 @@ public:
         bool rescale = true;                  // δ = α·Δ (+ μ·δ_prev) from the exact model
         bool momentum = true;                 // with rescale: the μ·δ_prev term
         curvature_matrix rescale_curvature = curvature_matrix::gauss_newton;
+        bool adapt_gamma = false;             // with rescale: γ adapted apart from λ (see above)
+        std::size_t gamma_interval = 20;      // T₂: γ's candidates are compared every this many iterations
+        double gamma_factor = 0.35848592240854227;  // ω ∈ (0, 1): candidates γ·ω, γ, γ/ω; (19/20)^20
     };
     struct model {
         double damping = 0.0, predicted = 0.0, actual = 0.0, ratio = 0.0;
         double scale = 1.0, momentum = 0.0;  // α, μ
+        double gamma = 0.0;                  // the factored damping of the solve
+        double damped = 0.0;                 // the damped model's value gᵀδ + ½δᵀ(C + (λ + η)I)δ (with rescale)
     };
 
     kfac() : kfac(options{}) {}
@@ -94,19 +106,25 @@ public:
         if (!(o.weight_decay >= 0.0) || !std::isfinite(o.weight_decay))
             throw error("gateaux::kfac: options::weight_decay must be finite and ≥ 0");
         damping_.check("gateaux::kfac");
+        if (o.adapt_gamma && !o.rescale) throw error("gateaux::kfac: options::adapt_gamma compares the exact model's values and needs rescale");
+        if (o.adapt_gamma && o.gamma_interval == 0) throw error("gateaux::kfac: options::gamma_interval must be ≥ 1");
+        if (o.adapt_gamma && !(o.gamma_factor > 0.0 && o.gamma_factor < 1.0))
+            throw error("gateaux::kfac: options::gamma_factor must be in (0, 1), not " + number_string(o.gamma_factor));
         detail::newton::check_rejections("gateaux::kfac", o.accept_ratio, o.max_rejections);
     }
     std::string name() const override { return opt_.rescale ? "kfac" : "kfac-unscaled"; }
 
     double damping() const { return lambda_; }
+    double factor_damping() const { return gamma(); }  // γ: λ + η, or the adapted γ
     const model& last_model() const { return model_; }
     const kronecker_factors& factors() const { return factors_; }
     std::size_t rejected_steps() const { return rejected_; }
 
     step_outcome start(objective& f, param_set& x) override {
-        g_ = x.zeros_like(), step_ = x.zeros_like(), dir_ = x.zeros_like(), prev_ = x.zeros_like();
+        g_ = x.zeros_like(), step_ = x.zeros_like(), dir_ = x.zeros_like(), best_dir_ = x.zeros_like(), prev_ = x.zeros_like();
         lambda_ = damping_.clamp(opt_.initial_damping);
-        rejected_ = iterations_ = 0;
+        gamma_ = clamp_gamma(lambda_ + opt_.weight_decay);
+        rejected_ = iterations_ = steps_ = 0;
         model_ = {};
         factors_.clear();
         std::string why = detail::missing(f, needs{});
@@ -130,16 +148,9 @@ public:
             if (!product_) return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, name() + ": " + product_.lacking());
             if (opt_.momentum && prev_.max_abs() > 0.0) product_(x, prev_, c_prev_);
         }
+        const bool choose = opt_.adapt_gamma && steps_++ % opt_.gamma_interval == 0;
         for (std::size_t rejections = 0;; ++rejections) {
-            bool usable = true;
-            try {
-                factors_.solve(g_, gamma(), step_);
-                step_.scale(-1.0);
-                usable = direction(x);
-            } catch (const rank_error&) {
-                usable = false;
-                model_ = {lambda_, 0.0, 0.0, -std::numeric_limits<double>::infinity(), 1.0, 0.0};
-            }
+            const bool usable = choose && rejections == 0 ? choose_gamma(x) : solve(x, gamma());
             double f1 = std::numeric_limits<double>::quiet_NaN();
             if (usable) {
                 f1 = trial(f, x, batched);
@@ -171,11 +182,44 @@ public:
     }
 
 private:
-    double gamma() const { return lambda_ + opt_.weight_decay; }
+    double gamma() const { return opt_.adapt_gamma ? gamma_ : lambda_ + opt_.weight_decay; }
+    double clamp_gamma(double g) const { return std::clamp(g, opt_.min_damping + opt_.weight_decay, opt_.max_damping); }
+
+    // dir_ and model_ from the factors' solve at γ; false where there is no usable descent step.
+    bool solve(const param_set& x, double gamma) {
+        try {
+            factors_.solve(g_, gamma, step_);
+            step_.scale(-1.0);
+            const bool usable = direction(x);
+            model_.gamma = gamma;
+            return usable;
+        } catch (const rank_error&) {
+            model_ = {lambda_, 0.0, 0.0, -std::numeric_limits<double>::infinity(), 1.0, 0.0, gamma, 0.0};
+            return false;
+        }
+    }
+
+    // The directions at γ·ω, γ and γ/ω: dir_ and model_ become the one with the lowest damped
+    // model, and γ its γ. One solve and one curvature product per candidate.
+    bool choose_gamma(const param_set& x) {
+        const double candidates[3] = {gamma_, clamp_gamma(gamma_ * opt_.gamma_factor), clamp_gamma(gamma_ / opt_.gamma_factor)};
+        bool found = false;
+        model best{};
+        for (const double c : candidates) {
+            if (!solve(x, c) || (found && !(model_.damped < best.damped))) continue;
+            found = true, best = model_;
+            std::swap(best_dir_, dir_);
+        }
+        if (!found) return false;
+        std::swap(best_dir_, dir_);
+        model_ = best;
+        gamma_ = best.gamma;
+        return true;
+    }
 
     // dir_ from step_ = Δ, and the model's predicted decrease; false where it is no descent.
     bool direction(const param_set& x) {
-        model_ = {lambda_, 0.0, 0.0, -std::numeric_limits<double>::infinity(), 1.0, 0.0};
+        model_ = {lambda_, 0.0, 0.0, -std::numeric_limits<double>::infinity(), 1.0, 0.0, 0.0, 0.0};
         if (!step_.finite()) return false;
         if (!opt_.rescale) {
             dir_.assign(step_);
@@ -194,6 +238,7 @@ private:
         if (two && mu != 0.0) dir_.axpy(mu, prev_);
         const double gd = g_.dot(dir_);
         model_.predicted = -(gd + 0.5 * r.quad);
+        model_.damped = gd + 0.5 * (r.quad + (lambda_ + opt_.weight_decay) * dir_.dot(dir_));
         model_.scale = alpha, model_.momentum = mu;
         return gd < 0.0 && model_.predicted > 0.0;
     }
@@ -241,11 +286,11 @@ private:
     kronecker_factors factors_;
     layer_statistics::result stats_;
     curvature_operator product_;
-    param_set step_, dir_, prev_, c_step_, c_prev_, trial_, g_trial_;
-    double lambda_ = 0.0;
+    param_set step_, dir_, best_dir_, prev_, c_step_, c_prev_, trial_, g_trial_;
+    double lambda_ = 0.0, gamma_ = 0.0;
     model model_;
     std::string pending_;
-    std::size_t rejected_ = 0, iterations_ = 0;
+    std::size_t rejected_ = 0, iterations_ = 0, steps_ = 0;
 };
 
 // M = blockdiag((A_l + π√λ·I) ⊗ (G_l + √λ/π·I)) for Hessian-free CG's system (C + λI)·p = −g, with
