@@ -17,7 +17,7 @@ out=${2:-bench-results}
 CORES=${CORES:-default SkylakeX}
 MAX_EXPLICIT=${MAX_EXPLICIT:-128}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-programs=(gemm activation forward derivatives newton master block_solve train_digits)
+programs=(gemm activation forward derivatives newton master block_solve train_digits iteration_cost)
 
 cmake -S "$root" -B "$build" -DGATEAUX_BUILD_BENCH=ON -DGATEAUX_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target "${programs[@]/#/bench_}"

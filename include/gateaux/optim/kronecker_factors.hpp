@@ -99,31 +99,38 @@ public:
         ++updates_;
         const double eps = std::min(decay, 1.0 - 1.0 / double(updates_));
         const double B = double(st.rows);
+        if (e == kfac_estimate::exact) {  // checked before any average changes
+            const tensor& F = st.output_factors;
+            for (const layer& L : layers_)
+                if (F.dimension() != 2 || F.shape(1) != L.outputs || F.shape(0) != st.rows * L.outputs)
+                    throw error("gateaux::kfac: options::estimate = exact needs the layer's outputs to be the loss's outputs");
+        }
         for (layer& L : layers_) {
             const std::size_t dA = dim_a(L), m = L.outputs;
-            tensor A = xt::zeros<double>({dA, dA});
+            // F ← keep·F + fresh·F_new, the new statistics' products accumulated into the average
+            // by GEMM's β (the first update: the statistics alone, β = 0 reads nothing).
+            const bool first = updates_ == 1 || L.A.size() == 0;
+            const double keep = first ? 0.0 : eps, fresh = first ? 1.0 : 1.0 - eps;
+            if (first) L.A = tensor::from_shape({dA, dA}), L.G = tensor::from_shape({m, m});
+            const auto average = [&](double old, double now) { return first ? now : keep * old + fresh * now; };
             if (L.weight != none) {
                 const tensor& h = st.blocks[L.weight].input;
                 const std::size_t n = h.shape(1);
-                tensor hh = xt::linalg::dot(xt::transpose(h), h);
-                for (std::size_t i = 0; i < n; ++i)
-                    for (std::size_t j = 0; j < n; ++j) A(i, j) = hh(i, j) / B;
+                gemm(true, false, n, n, st.rows, fresh / B, h.data(), n, h.data(), n, keep, L.A.data(), dA);  // E[h·hᵀ]
                 if (L.bias != none) {
                     for (std::size_t i = 0; i < n; ++i) {
                         double s = 0.0;
                         for (std::size_t b = 0; b < st.rows; ++b) s += h(b, i);
-                        A(i, n) = A(n, i) = s / B;
+                        L.A(i, n) = L.A(n, i) = average(L.A(i, n), s / B);
                     }
-                    A(n, n) = 1.0;
+                    L.A(n, n) = average(L.A(n, n), 1.0);
                 }
             } else {
-                A(0, 0) = 1.0;
+                L.A(0, 0) = average(L.A(0, 0), 1.0);
             }
-            tensor G = xt::zeros<double>({m, m});
             if (e == kfac_estimate::exact) {
                 const tensor& F = st.output_factors;
-                if (F.shape(1) != m || F.shape(0) != st.rows * m)
-                    throw error("gateaux::kfac: options::estimate = exact needs the layer's outputs to be the loss's outputs");
+                tensor G = xt::zeros<double>({m, m});
                 for (std::size_t b = 0; b < st.rows; ++b)
                     for (std::size_t i = 0; i < m; ++i)
                         for (std::size_t j = 0; j < m; ++j) {
@@ -131,17 +138,12 @@ public:
                             for (std::size_t k = 0; k < m; ++k) s += F(b * m + i, k) * F(b * m + j, k);
                             G(i, j) += st.curvature_scale * s;
                         }
+                for (std::size_t i = 0; i < m * m; ++i) L.G.data()[i] = average(L.G.data()[i], G.data()[i]);
             } else {
                 const std::size_t any = L.weight != none ? L.weight : L.bias;
                 const tensor& d = e == kfac_estimate::sampled ? st.blocks[any].sampled_delta : st.blocks[any].delta;
-                G = xt::linalg::dot(xt::transpose(d), d);
-                G *= st.curvature_scale / st.sample_weight;
-            }
-            if (updates_ == 1 || L.A.size() == 0) {
-                L.A = std::move(A), L.G = std::move(G);
-            } else {
-                L.A = eps * L.A + (1.0 - eps) * A;
-                L.G = eps * L.G + (1.0 - eps) * G;
+                gemm(true, false, m, m, st.rows, fresh * (st.curvature_scale / st.sample_weight), d.data(), m, d.data(), m, keep,
+                     L.G.data(), m);  // (c/g)·δᵀδ
             }
         }
     }
@@ -173,9 +175,14 @@ public:
         const double r = std::sqrt(std::max(gamma, 0.0));
         for (const layer& L : layers_) {
             const std::size_t dA = dim_a(L), m = L.outputs;
-            tensor V = tensor::from_shape({dA, m});
-            gather(L, v, V);
-            tensor T = xt::linalg::dot(xt::linalg::dot(xt::transpose(L.UA), V), L.UG);
+            // V is the layer's block of v (the weight's own storage where there is no bias), T and
+            // W are scratch; the result goes straight into out where it is the weight alone.
+            const bool whole = L.weight != none && L.bias == none;
+            tensor V, T = tensor::from_shape({dA, m}), W = tensor::from_shape({dA, m});
+            if (!whole) V = tensor::from_shape({dA, m}), gather(L, v, V);
+            const double* vp = whole ? v[L.weight].data() : V.data();
+            gemm(true, false, dA, m, dA, 1.0, L.UA.data(), dA, vp, m, 0.0, W.data(), m);         // U_Aᵀ·V
+            gemm(false, false, dA, m, m, 1.0, W.data(), m, L.UG.data(), m, 0.0, T.data(), m);    // ·U_G
             const double da = L.pi * r, dg = r / L.pi;
             for (std::size_t i = 0; i < dA; ++i)
                 for (std::size_t j = 0; j < m; ++j) {
@@ -184,8 +191,10 @@ public:
                         throw rank_error("kfac factor", "a damped Kronecker factor is singular (γ = " + number_string(gamma) + ")", den);
                     T(i, j) /= den;
                 }
-            V = xt::linalg::dot(xt::linalg::dot(L.UA, T), xt::transpose(L.UG));
-            scatter(L, V, out);
+            gemm(false, false, dA, m, dA, 1.0, L.UA.data(), dA, T.data(), m, 0.0, W.data(), m);  // U_A·T
+            double* op = whole ? out[L.weight].data() : V.data();
+            gemm(false, true, dA, m, m, 1.0, W.data(), m, L.UG.data(), m, 0.0, op, m);           // ·U_Gᵀ
+            if (!whole) scatter(L, V, out);
         }
     }
 
@@ -200,6 +209,14 @@ public:
     }
 
 private:
+    // C = α·op(A)·op(B) + β·C, row-major, op(A) rows×cols_k, op(B) cols_k×cols (β = 0 reads no C).
+    static void gemm(bool ta, bool tb, std::size_t rows, std::size_t cols, std::size_t k, double alpha, const double* a,
+                     std::size_t lda, const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
+        using index = xt::blas_index_t;
+        cxxblas::gemm<index>(cxxblas::RowMajor, ta ? cxxblas::Trans : cxxblas::NoTrans, tb ? cxxblas::Trans : cxxblas::NoTrans,
+                             index(rows), index(cols), index(k), alpha, a, index(lda), b, index(ldb), beta, c, index(ldc));
+    }
+
     static std::size_t dim_a(const layer& L) { return L.weight == none ? 1 : L.inputs + (L.bias != none ? 1 : 0); }
 
     void layout(const layer_statistics::result& st, kfac_estimate e) {
