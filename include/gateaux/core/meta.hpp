@@ -8,6 +8,7 @@
 // looked up: cheap for the short lists of parameters it serves, quadratic in the graph's size
 // for a schedule.
 #include <cstddef>
+#include <type_traits>
 
 namespace gateaux::meta {
 
@@ -73,14 +74,21 @@ struct flat;
 template <class... T>
 struct flat<list<T...>> : detail::element<T>... {};
 
-// T's index in L, a list of distinct types, or npos: the offset of T's byte in flat<L>. (offsetof
-// into a class with several bases is "conditionally supported"; g++ supports it, and warns.)
+// position<L, T>::value: T's index in L, a list of distinct types, or npos: the offset of T's byte
+// in flat<L>. (offsetof into a class with several bases is "conditionally supported"; g++
+// supports it, and warns.)
+//
+// These lookups, and in_set below, are class templates deriving from std::integral_constant, not
+// variable templates: g++ gives every instantiated variable (and function) an assembler name,
+// whether or not it is emitted, and a name that spells a whole schedule costs time quadratic in
+// the schedule's length to mangle (its substitution search). One such name per edge made compile
+// time grow with the cube of depth; a class's name is never mangled unless it appears in one.
 template <class L, class T, bool In = __is_base_of(detail::element<T>, flat<L>)>
-inline constexpr std::size_t position = npos;
+struct position : std::integral_constant<std::size_t, npos> {};
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
 template <class L, class T>
-inline constexpr std::size_t position<L, T, true> = __builtin_offsetof(flat<L>, detail::element<T>::c);
+struct position<L, T, true> : std::integral_constant<std::size_t, __builtin_offsetof(flat<L>, detail::element<T>::c)> {};
 #pragma GCC diagnostic pop
 
 // ordered_set<Runs...>: distinct types in insertion order, grown one at a time (the schedule's
@@ -89,7 +97,7 @@ inline constexpr std::size_t position<L, T, true> = __builtin_offsetof(flat<L>, 
 // as a tree of classes (tree<L, R> derives from its halves, a leaf is element<T>). Inserting
 // appends a run of one and merges runs of equal size, so each element is copied O(log n) times.
 //   using S = insert_t<insert_t<ordered_set<>, A>, B>;
-//   in_set<S, B> == true, in_set<S, C> == false, elements_t<S> == list<A, B>
+//   in_set<S, B>::value == true, in_set<S, C>::value == false, elements_t<S> == list<A, B>
 template <class... Runs>
 struct ordered_set {};
 
@@ -130,10 +138,11 @@ struct elements<ordered_set<run<N, L0, T0>, Rs...>> {
 template <class S, class T>
 using insert_t = typename detail::add_run<S, detail::run<1, list<T>, detail::element<T>>>::type;
 
+// in_set<S, T>::value: whether T is an element of S.
 template <class S, class T>
-inline constexpr bool in_set = false;
+struct in_set : std::false_type {};
 template <std::size_t... N, class... L, class... Tr, class T>
-inline constexpr bool in_set<ordered_set<detail::run<N, L, Tr>...>, T> = (__is_base_of(detail::element<T>, Tr) || ...);
+struct in_set<ordered_set<detail::run<N, L, Tr>...>, T> : std::bool_constant<(__is_base_of(detail::element<T>, Tr) || ...)> {};
 
 // The elements of S in insertion order.
 template <class S>

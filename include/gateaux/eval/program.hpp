@@ -25,63 +25,88 @@ namespace detail {
 template <class Op>
 concept constant_op = requires { requires Op::constant; };
 
-// A node's step: its kernel, its operands' positions in the schedule (Sched, a meta::list) by
-// meta::position (one class per schedule, nothing instantiated over the whole list per lookup),
-// its shape. A class template, one instantiation per node: each lambda of a function doing the
-// same is a class and a function of its own.
-template <class N, class Sched, class Args = typename N::args, class Slots = std::make_index_sequence<N::args::size>>
-struct step_of;
-template <class N, class Sched, class... A, std::size_t... I>
-struct step_of<N, Sched, meta::list<A...>, std::index_sequence<I...>> {
-    static_assert(sizeof...(A) <= max_arity);
-    static constexpr step value{&run_kernel<typename N::op, I...>,
-                                {static_cast<std::uint32_t>(meta::position<Sched, A>)...},
-                                N::rows,
-                                N::cols,
-                                constant_op<typename N::op>};
-};
-template <class K, fixed_string Name, dim R, dim C, class Sched>
-struct step_of<leaf<K, Name, R, C>, Sched, meta::list<>, std::index_sequence<>> {
-    static constexpr step value{nullptr, {}, R, C, false};
+// A node's step: its kernel, its operands' positions in the schedule, its shape.
+//
+// Nothing here is a variable or a function (consteval ones included) with a whole schedule among
+// its template arguments, except the few members of tables: g++ gives every instantiated variable
+// and function an assembler name, emitted or not, and mangling a name that spells a schedule
+// takes time quadratic in its length (meta.hpp). So the operands' positions are looked up into a
+// type, arg_positions<Sched, Args>::type (meta::position, one class per schedule), and step_of<N>
+// takes them as a sequence of integers.
+template <class Sched, class Args>
+struct arg_positions;
+template <class Sched, class... A>
+struct arg_positions<Sched, meta::list<A...>> {
+    using type = std::integer_sequence<std::uint32_t, static_cast<std::uint32_t>(meta::position<Sched, A>::value)...>;
 };
 
+template <class N, class Slots = std::make_index_sequence<N::args::size>>
+struct step_of;
+template <class N, std::size_t... I>
+struct step_of<N, std::index_sequence<I...>> {
+    static_assert(sizeof...(I) <= max_arity);
+    template <std::uint32_t... P>
+    static consteval step make(std::integer_sequence<std::uint32_t, P...>) {
+        return {&run_kernel<typename N::op, I...>, {P...}, N::rows, N::cols, constant_op<typename N::op>};
+    }
+};
+template <class K, fixed_string Name, dim R, dim C>
+struct step_of<leaf<K, Name, R, C>, std::index_sequence<>> {
+    static consteval step make(std::integer_sequence<std::uint32_t>) { return {nullptr, {}, R, C, false}; }
+};
+
+inline constexpr std::uint32_t not_a_leaf = ~std::uint32_t(0);
+
+// A node's leaf_info (its index in the schedule as node), or one marked not_a_leaf.
 template <class N>
-constexpr leaf_info make_leaf_info(std::uint32_t index) {
-    return {N::name.view(), N::kind::name, N::kind::is_data, N::rows, N::cols, index};
+consteval leaf_info leaf_info_of(std::uint32_t index) {
+    if constexpr (is_leaf<N>)
+        return {N::name.view(), N::kind::name, N::kind::is_data, N::rows, N::cols, index};
+    else
+        return {{}, {}, false, 0, 0, not_a_leaf};
 }
 
-template <class Sched>
+// The leaves among all nodes' infos, in schedule order.
+template <std::size_t L, std::size_t M>
+consteval std::array<leaf_info, L> leaves_among(const std::array<leaf_info, M>& all) {
+    std::array<leaf_info, L> out{};
+    std::size_t k = 0;
+    for (const leaf_info& i : all)
+        if (i.node != not_a_leaf) out[k++] = i;
+    return out;
+}
+
+// For each node, its number among the leaves (for leaves; 0 for other nodes).
+template <std::size_t M, std::size_t L>
+consteval std::array<std::uint32_t, M> leaf_numbers(const std::array<leaf_info, L>& leaves) {
+    std::array<std::uint32_t, M> out{};
+    for (std::size_t l = 0; l < L; ++l) out[leaves[l].node] = static_cast<std::uint32_t>(l);
+    return out;
+}
+
+// Two different leaves may not share a name: binding by name would be ambiguous.
+template <std::size_t L>
+consteval bool names_unique(const std::array<leaf_info, L>& leaves) {
+    for (std::size_t a = 0; a < L; ++a)
+        for (std::size_t b = a + 1; b < L; ++b)
+            if (leaves[a].name == leaves[b].name) return false;
+    return true;
+}
+
+template <class Sched, class Index = std::make_index_sequence<Sched::size>>
 struct tables;
-template <class... N>
-struct tables<meta::list<N...>> {
+template <class... N, std::size_t... I>
+struct tables<meta::list<N...>, std::index_sequence<I...>> {
     // Named once: spelling meta::list<N...> inside the expansion below would rebuild (hash and
     // compare) the whole list for every node.
     using schedule = meta::list<N...>;
-    static constexpr std::array<step, sizeof...(N)> steps{step_of<N, schedule>::value...};
+    static constexpr std::array<step, sizeof...(N)> steps{
+        step_of<N>::make(typename arg_positions<schedule, typename N::args>::type{})...};
     static constexpr std::size_t n_leaves = (std::size_t(is_leaf<N>) + ... + 0);
-    static constexpr std::array<leaf_info, n_leaves> leaves = [] {
-        std::array<leaf_info, n_leaves> out{};
-        std::size_t k = 0;
-        std::uint32_t i = 0;
-        ([&] {
-            if constexpr (is_leaf<N>) out[k++] = make_leaf_info<N>(i);
-            ++i;
-        }(), ...);
-        return out;
-    }();
-    // For each node, its number among the leaves (for leaves; 0 for other nodes).
-    static constexpr std::array<std::uint32_t, sizeof...(N)> leaf_number = [] {
-        std::array<std::uint32_t, sizeof...(N)> out{};
-        for (std::size_t l = 0; l < n_leaves; ++l) out[leaves[l].node] = static_cast<std::uint32_t>(l);
-        return out;
-    }();
-    // Two different leaves may not share a name: binding by name would be ambiguous.
-    static constexpr bool names_unique = [] {
-        for (std::size_t a = 0; a < n_leaves; ++a)
-            for (std::size_t b = a + 1; b < n_leaves; ++b)
-                if (leaves[a].name == leaves[b].name) return false;
-        return true;
-    }();
+    static constexpr std::array<leaf_info, n_leaves> leaves =
+        leaves_among<n_leaves>(std::array<leaf_info, sizeof...(N)>{leaf_info_of<N>(static_cast<std::uint32_t>(I))...});
+    static constexpr std::array<std::uint32_t, sizeof...(N)> leaf_number = leaf_numbers<sizeof...(N)>(leaves);
+    static constexpr bool names_unique = detail::names_unique(leaves);
 };
 
 }  // namespace detail
@@ -93,11 +118,16 @@ class program : private detail::engine {
     static_assert(table::names_unique,
                   "gateaux::compile(outputs...): two different leaves share a name (same name, other kind or shape)");
 
+    // consteval functions rather than variable templates, for the reason given at detail::step_of.
     template <class E>
-    static constexpr std::size_t node_index = meta::position<schedule, E>;
+    static consteval std::size_t node_index() {
+        return meta::position<schedule, E>::value;
+    }
     // 0 for a leaf the program does not use (bind's static_assert has reported it).
     template <class L>
-    static constexpr std::size_t leaf_index = node_index<L> == meta::npos ? 0 : table::leaf_number[node_index<L>];
+    static consteval std::size_t leaf_index() {
+        return node_index<L>() == meta::npos ? 0 : table::leaf_number[node_index<L>()];
+    }
 
 public:
     program() : engine(table::steps, table::leaves) {}
@@ -107,9 +137,9 @@ public:
     // Bind a leaf's tensor (checked now: shape, and finiteness for inputs and targets).
     template <class K, fixed_string N, dim R, dim C>
     program& bind(leaf<K, N, R, C>, const tensor& t) {
-        static_assert(node_index<leaf<K, N, R, C>> != meta::npos,
+        static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
                       "gateaux::program::bind(leaf, tensor): this leaf is not used by the program's outputs");
-        bind_leaf(leaf_index<leaf<K, N, R, C>>, t);
+        bind_leaf(leaf_index<leaf<K, N, R, C>>(), t);
         return *this;
     }
     program& bind(std::string_view name, const tensor& t) {
@@ -119,15 +149,15 @@ public:
     // The tensor bound to a leaf (null if none), and forgetting a binding.
     template <class K, fixed_string N, dim R, dim C>
     const tensor* bound(leaf<K, N, R, C>) const {
-        static_assert(node_index<leaf<K, N, R, C>> != meta::npos,
+        static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
                       "gateaux::program::bound(leaf): this leaf is not used by the program's outputs");
-        return bound_leaf(leaf_index<leaf<K, N, R, C>>);
+        return bound_leaf(leaf_index<leaf<K, N, R, C>>());
     }
     template <class K, fixed_string N, dim R, dim C>
     program& unbind(leaf<K, N, R, C>) {
-        static_assert(node_index<leaf<K, N, R, C>> != meta::npos,
+        static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
                       "gateaux::program::unbind(leaf): this leaf is not used by the program's outputs");
-        unbind_leaf(leaf_index<leaf<K, N, R, C>>);
+        unbind_leaf(leaf_index<leaf<K, N, R, C>>());
         return *this;
     }
     // Calls f(leaf) for each leaf of the program (an empty value of the leaf's type).
@@ -143,7 +173,7 @@ public:
     // Whether the program computes e (as an output or a shared subexpression).
     template <expression E>
     static constexpr bool computes(E) {
-        return node_index<E> != meta::npos;
+        return node_index<E>() != meta::npos;
     }
 
     // The program keeps a pointer to bound data, so temporaries cannot be bound.
@@ -156,9 +186,9 @@ public:
 
     template <expression E>
     const tensor& operator[](E) const {
-        static_assert(node_index<E> != meta::npos,
+        static_assert(node_index<E>() != meta::npos,
                       "gateaux::program[expr]: expr is not an output (or a subexpression of one) of this program");
-        return value_at(node_index<E>);
+        return value_at(node_index<E>());
     }
     template <expression E>
     double scalar(E e) const {

@@ -12,7 +12,7 @@
 
 namespace gateaux::detail {
 
-template <class Placed, class N, bool Seen = meta::in_set<Placed, N>>
+template <class Placed, class N, bool Seen = meta::in_set<Placed, N>::value>
 struct visit {
     using type = Placed;
 };

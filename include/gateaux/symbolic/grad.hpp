@@ -46,7 +46,7 @@ struct reverse<meta::list<N...>, Root, Seed> {
         (
             [&]<class... A>(meta::list<A...>) {
                 std::uint32_t slot = 0;
-                ((out[e++] = edge{static_cast<std::uint32_t>(meta::position<sched, A>), to, slot++}), ...);
+                ((out[e++] = edge{static_cast<std::uint32_t>(meta::position<sched, A>::value), to, slot++}), ...);
                 ++to;
             }(typename N::args{}),
             ...);
@@ -99,7 +99,7 @@ struct reverse<meta::list<N...>, Root, Seed> {
 
     template <class P>
     static constexpr auto adjoint_of() {
-        return adjoint<meta::position<sched, P>>();
+        return adjoint<meta::position<sched, P>::value>();
     }
 };
 
@@ -112,8 +112,8 @@ constexpr void check_occurs() {
 template <class E, class Seed, class... P>
 constexpr auto backward() {
     using S = placed_t<E>;  // the nodes of E's schedule, as an ordered set
-    if constexpr (!(meta::in_set<S, P> && ...)) {
-        (check_occurs<P::name, meta::in_set<S, P>>(), ...);
+    if constexpr (!(meta::in_set<S, P>::value && ...)) {
+        (check_occurs<P::name, meta::in_set<S, P>::value>(), ...);
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
     } else {
         using R = reverse<schedule_t<E>, E, Seed>;
