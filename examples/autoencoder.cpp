@@ -15,12 +15,13 @@
 // rate; the table gives every method's time and iterations to it and its error at the time limit.
 //
 //   example_autoencoder            reduced run (ctest): 400 rows, a fixed number of iterations per
-//                                  method; fails if an error is not finite, or not below both half
-//                                  its starting value and the mean image's (the best constant output)
+//                                  method; fails if an error is not finite, or not below half the
+//                                  mean image's (the best constant output)
 //   example_autoencoder --full     60 s per method on all rows (about ten minutes); claims that a
 //                                  curvature method reaches the target before L-BFGS and Adam
 //   options: --data FILE  --out DIR (CSV histories, summary.csv and the plot; default
-//            build/autoencoder)  --seconds S (the limit per method with --full)  --only TEXT
+//            build/autoencoder)  --seconds S (the limit per method with --full)  --batch N (the
+//            minibatch methods' batch size)  --only TEXT
 //            (run only the methods whose label contains TEXT)
 //   plot:    scripts/plot_autoencoder DIR (gnuplot; called here when gnuplot is installed)
 #include <algorithm>
@@ -254,11 +255,12 @@ int main(int argc, char** argv) {
         row.iterations = row.r.iterations;
         row.seconds = row.r.seconds - excluded;
         if (row.history.back().iteration != row.iterations) row.history.push_back({row.iterations, row.seconds, row.final_error});
-        // The reduced run's check: finite, and below both half the starting error and the mean image's.
-        const bool ok = std::isfinite(row.final_error) && row.final_error < std::min(0.5 * row.initial, mean_image);
+        // The check: finite, and below half the mean image's error (the best constant output); the
+        // reduced run's worst method ends at 0.83 against a bound of 1.19, the full run's at 0.23.
+        const bool ok = std::isfinite(row.final_error) && row.final_error < 0.5 * mean_image;
         finite_and_falling = finite_and_falling && ok;
         std::printf("%-44s %-14s error %.4g -> %.4g in %zu iterations, %.1f s%s %s\n", c.label.c_str(), to_string(row.r.reason),
-                    row.initial, row.final_error, row.iterations, row.seconds, ok ? "" : "  [not below half the start and the mean image]",
+                    row.initial, row.final_error, row.iterations, row.seconds, ok ? "" : "  [not below half the mean image's error]",
                     row.r.message.c_str());
         std::fflush(stdout);
         rows.push_back(std::move(row));
@@ -316,8 +318,8 @@ int main(int argc, char** argv) {
 
     bool claims = true;
     if (!full) {
-        std::printf("\n%s every method's error is finite and below half its starting value and the mean image's %.4g\n",
-                    finite_and_falling ? "[ok]" : "[FAILED]", mean_image);
+        std::printf("\n%s every method's error is finite and below %.4g (half the mean image's error)\n",
+                    finite_and_falling ? "[ok]" : "[FAILED]", 0.5 * mean_image);
         claims = finite_and_falling;
     } else if (have_target) {
         double lbfgs_time = std::numeric_limits<double>::infinity(), adam_time = lbfgs_time, best = lbfgs_time;

@@ -294,6 +294,37 @@ TEST_CASE("kfac: between refreshes the solve uses the decomposition of the last 
                   dense_solve(k.layers()[l].A, k.layers()[l].G, 0.1, std::vector<double>(grad[l].begin(), grad[l].end()))) <= 1e-12);
 }
 
+TEST_CASE("kfac: statistics whose blocks do not match the layers are refused before the averages change", "[optim][kfac]") {
+    rng gen(7);
+    const tensor X = gaussian(10, 3, gen), Y = one_hot(10, 3, gen);
+    auto f = make_objective(closs, cw);
+    f.set_data(cx, X).set_data(cy, Y);
+    const param_set th(std::vector<tensor>{gaussian(3, 4, gen), gaussian(4, 3, gen)});
+    kronecker_factors k;
+    layer_statistics::result st;
+    f.statistics(th, {.sampled_deltas = true, .output_factors = false}, st);
+    k.update(st, kfac_estimate::sampled, 0.5);
+    const tensor A0 = k.layers()[0].A, G1 = k.layers()[1].G;
+    const std::size_t updates = k.updates();
+    auto refused = [&](const layer_statistics::result& bad, kfac_estimate e, const char* what) {
+        INFO(what);
+        CHECK_THROWS_AS(k.update(bad, e, 0.5), shape_error);
+        CHECK(k.updates() == updates);
+        CHECK(rel(k.layers()[0].A, A0) == 0.0);
+        CHECK(rel(k.layers()[1].G, G1) == 0.0);
+    };
+    layer_statistics::result no_samples;
+    f.statistics(th, {}, no_samples);  // taken without sampled deltas
+    refused(no_samples, kfac_estimate::sampled, "sampled estimate from statistics without sampled deltas");
+    layer_statistics::result short_input = st;
+    short_input.blocks[0].input = xt::zeros<double>({std::size_t(9), std::size_t(3)});
+    refused(short_input, kfac_estimate::sampled, "a layer input with a row missing");
+    layer_statistics::result short_delta = st;
+    short_delta.blocks[1].delta = xt::zeros<double>({std::size_t(11), std::size_t(3)});
+    refused(short_delta, kfac_estimate::empirical, "a delta with a row too many");
+    // (Statistics whose widths differ belong to another objective: they start the averages afresh.)
+}
+
 stopping quiet(std::size_t iterations) {
     stopping s;
     s.max_iterations = iterations;

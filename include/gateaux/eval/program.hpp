@@ -10,6 +10,7 @@
 // compile time; run() executes it with buffers that are allocated once per batch size.
 #include <array>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "../core/expr.hpp"
@@ -56,6 +57,8 @@ struct step_of<leaf<K, Name, R, C>, std::index_sequence<>> {
 };
 
 inline constexpr std::uint32_t not_a_leaf = ~std::uint32_t(0);
+// Stands for every node that is not a leaf, so that leaf_info_of is instantiated once for them all.
+struct not_a_leaf_node {};
 
 // A node's leaf_info (its index in the schedule as node), or one marked not_a_leaf.
 template <class N>
@@ -104,7 +107,7 @@ struct tables<meta::list<N...>, std::index_sequence<I...>> {
         step_of<N>::make(typename arg_positions<schedule, typename N::args>::type{})...};
     static constexpr std::size_t n_leaves = (std::size_t(is_leaf<N>) + ... + 0);
     static constexpr std::array<leaf_info, n_leaves> leaves =
-        leaves_among<n_leaves>(std::array<leaf_info, sizeof...(N)>{leaf_info_of<N>(static_cast<std::uint32_t>(I))...});
+        leaves_among<n_leaves>(std::array<leaf_info, sizeof...(N)>{leaf_info_of<std::conditional_t<is_leaf<N>, N, not_a_leaf_node>>(static_cast<std::uint32_t>(I))...});
     static constexpr std::array<std::uint32_t, sizeof...(N)> leaf_number = leaf_numbers<sizeof...(N)>(leaves);
     static constexpr bool names_unique = detail::names_unique(leaves);
 };
@@ -118,7 +121,8 @@ class program : private detail::engine {
     static_assert(table::names_unique,
                   "gateaux::compile(outputs...): two different leaves share a name (same name, other kind or shape)");
 
-    // consteval functions rather than variable templates, for the reason given at detail::step_of.
+    // One instantiation per leaf bound or node read by the caller, not per node or edge: their
+    // names spell the program, but they are few (detail::step_of).
     template <class E>
     static consteval std::size_t node_index() {
         return meta::position<schedule, E>::value;

@@ -11,9 +11,10 @@
 // paper's §6.6: every gamma_interval iterations the direction is solved at γ·ω, γ and γ/ω
 // (ω = gamma_factor, default (19/20)^20: the paper's √(19/20)^T₂ on its √-scaled γ, with T₂ = 20,
 // squared since γ here is in the units of the curvature), each rescaled, and the one with the
-// lowest damped model gᵀδ + ½δᵀ(C + (λ + η)I)δ is taken, with its γ; γ stays within
-// [min_damping + η, max_damping]. A rejected step leaves γ, and so Δ, as they are: the larger λ
-// shortens the rescaled step α·Δ.
+// lowest damped model gᵀδ + ½δᵀ(C + (λ + η)I)δ is taken, with its γ, at two more solves and two
+// more curvature products than a plain iteration; γ stays within [min_damping + η, max_damping + η].
+// A rejected step leaves γ, and so Δ, as they are: the larger λ shortens the rescaled step α·Δ;
+// only a direction that is no descent at all (or a singular damped factor) raises γ as λ.
 // Each iteration: one statistics pass at x (loss, gradient and the factors'
 // statistics; with a curvature sample, value_and_gradient too, since the statistics'
 // gradient is then the sample's), Δ = −(Ā⁻¹ ⊗ Ḡ⁻¹)·∇ per layer, then
@@ -121,7 +122,8 @@ public:
     std::size_t rejected_steps() const { return rejected_; }
 
     step_outcome start(objective& f, param_set& x) override {
-        g_ = x.zeros_like(), step_ = x.zeros_like(), dir_ = x.zeros_like(), best_dir_ = x.zeros_like(), prev_ = x.zeros_like();
+        g_ = x.zeros_like(), step_ = x.zeros_like(), dir_ = x.zeros_like(), prev_ = x.zeros_like();
+        if (opt_.adapt_gamma) best_dir_ = x.zeros_like();
         lambda_ = damping_.clamp(opt_.initial_damping);
         gamma_ = clamp_gamma(lambda_ + opt_.weight_decay);
         rejected_ = iterations_ = steps_ = 0;
@@ -159,6 +161,7 @@ public:
             }
             const bool accepted = usable && std::isfinite(f1) && model_.ratio >= opt_.accept_ratio;
             lambda_ = accepted ? damping_.after(lambda_, model_.ratio) : damping_.after_rejection(lambda_);
+            if (!usable && opt_.adapt_gamma) gamma_ = clamp_gamma(gamma_ * opt_.rejection_increase);
             if (accepted) {
                 const double norm = dir_.norm();
                 prev_.assign(dir_);
@@ -183,18 +186,18 @@ public:
 
 private:
     double gamma() const { return opt_.adapt_gamma ? gamma_ : lambda_ + opt_.weight_decay; }
-    double clamp_gamma(double g) const { return std::clamp(g, opt_.min_damping + opt_.weight_decay, opt_.max_damping); }
+    double clamp_gamma(double g) const { return std::clamp(g, opt_.min_damping + opt_.weight_decay, opt_.max_damping + opt_.weight_decay); }
 
     // dir_ and model_ from the factors' solve at γ; false where there is no usable descent step.
-    bool solve(const param_set& x, double gamma) {
+    bool solve(const param_set& x, double g) {
         try {
-            factors_.solve(g_, gamma, step_);
+            factors_.solve(g_, g, step_);
             step_.scale(-1.0);
             const bool usable = direction(x);
-            model_.gamma = gamma;
+            model_.gamma = g;
             return usable;
         } catch (const rank_error&) {
-            model_ = {lambda_, 0.0, 0.0, -std::numeric_limits<double>::infinity(), 1.0, 0.0, gamma, 0.0};
+            model_ = {lambda_, 0.0, 0.0, -std::numeric_limits<double>::infinity(), 1.0, 0.0, g, 0.0};
             return false;
         }
     }

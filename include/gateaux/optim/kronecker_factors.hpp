@@ -96,22 +96,17 @@ public:
             throw error("gateaux::kfac: the statistics' sample weight and curvature scale must be > 0");
         if (!layers_.empty() && !same_layout(st)) clear();
         if (layers_.empty()) layout(st, e);
+        check_rows(st, e);  // before any average changes
         ++updates_;
         const double eps = std::min(decay, 1.0 - 1.0 / double(updates_));
         const double B = double(st.rows);
-        if (e == kfac_estimate::exact) {  // checked before any average changes
-            const tensor& F = st.output_factors;
-            for (const layer& L : layers_)
-                if (F.dimension() != 2 || F.shape(1) != L.outputs || F.shape(0) != st.rows * L.outputs)
-                    throw error("gateaux::kfac: options::estimate = exact needs the layer's outputs to be the loss's outputs");
-        }
         for (layer& L : layers_) {
             const std::size_t dA = dim_a(L), m = L.outputs;
             // F ← keep·F + fresh·F_new, the new statistics' products accumulated into the average
             // by GEMM's β (the first update: the statistics alone, β = 0 reads nothing).
             const bool first = updates_ == 1 || L.A.size() == 0;
             const double keep = first ? 0.0 : eps, fresh = first ? 1.0 : 1.0 - eps;
-            if (first) L.A = tensor::from_shape({dA, dA}), L.G = tensor::from_shape({m, m});
+            if (first) L.A = xt::zeros<double>({dA, dA}), L.G = xt::zeros<double>({m, m});
             const auto average = [&](double old, double now) { return first ? now : keep * old + fresh * now; };
             if (L.weight != none) {
                 const tensor& h = st.blocks[L.weight].input;
@@ -209,6 +204,29 @@ public:
     }
 
 private:
+    // Every block the update reads has the statistics' rows and the layer's width (the GEMMs read
+    // raw memory): a layer_statistics capability written by hand may return anything.
+    void check_rows(const layer_statistics::result& st, kfac_estimate e) const {
+        auto expect = [&](const tensor& t, std::size_t cols, const char* what) {
+            if (t.shape(0) != st.rows || t.shape(1) != cols)
+                throw shape_error("gateaux::kfac: the layer statistics' " + std::string(what) + " is " + std::to_string(t.shape(0)) + "×" +
+                                  std::to_string(t.shape(1)) + ", expected " + std::to_string(st.rows) + "×" + std::to_string(cols) +
+                                  (e == kfac_estimate::sampled && t.size() == 0 ? " (statistics taken without sampled_deltas)" : ""));
+        };
+        for (const layer& L : layers_) {
+            if (L.weight != none) expect(st.blocks[L.weight].input, L.inputs, "layer input");
+            if (e == kfac_estimate::exact) {
+                const tensor& F = st.output_factors;
+                if (F.dimension() != 2 || F.shape(1) != L.outputs || F.shape(0) != st.rows * L.outputs)
+                    throw error("gateaux::kfac: options::estimate = exact needs the layer's outputs to be the loss's outputs");
+            } else {
+                const std::size_t any = L.weight != none ? L.weight : L.bias;
+                expect(e == kfac_estimate::sampled ? st.blocks[any].sampled_delta : st.blocks[any].delta, L.outputs,
+                       e == kfac_estimate::sampled ? "sampled delta" : "delta");
+            }
+        }
+    }
+
     // C = α·op(A)·op(B) + β·C, row-major, op(A) rows×cols_k, op(B) cols_k×cols (β = 0 reads no C).
     static void gemm(bool ta, bool tb, std::size_t rows, std::size_t cols, std::size_t k, double alpha, const double* a,
                      std::size_t lda, const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
