@@ -30,9 +30,11 @@
 // optimizer's own vector arithmetic and bookkeeping.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gateaux/gateaux.hpp>
@@ -110,35 +112,6 @@ run_result time_steps(Opt& opt, gateaux::objective& f, const param_set& x0, para
     return r;
 }
 
-// Candidates that time themselves (a run of steps), interleaved as bench::interleave does.
-struct timed_candidate {
-    std::string name;
-    std::function<double()> run;  // seconds per step of one run
-};
-
-comparison interleave_runs(const std::vector<timed_candidate>& cs, int rounds, int reps, int warmup) {
-    comparison out;
-    const std::size_t n = cs.size();
-    for (const auto& c : cs) out.names.push_back(c.name);
-    out.samples.resize(n);
-    out.round_median.resize(n);
-    std::vector<std::vector<double>> t(n, std::vector<double>(static_cast<std::size_t>(reps)));
-    for (int r = 0; r < rounds; ++r) {
-        for (const auto& c : cs)
-            for (int w = 0; w < warmup; ++w) c.run();
-        for (std::size_t k = 0; k < std::size_t(reps); ++k)
-            for (std::size_t j = 0; j < n; ++j) {
-                const std::size_t i = (j + k + std::size_t(r)) % n;
-                t[i][k] = cs[i].run();
-            }
-        for (std::size_t i = 0; i < n; ++i) {
-            out.round_median[i].push_back(quantile(t[i], 0.5));
-            out.samples[i].insert(out.samples[i].end(), t[i].begin(), t[i].end());
-        }
-    }
-    return out;
-}
-
 gateaux::kfac::options kfac_options(gateaux::kfac_estimate e, bool rescale) {
     gateaux::kfac::options o;
     o.estimate = e;
@@ -207,7 +180,7 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
                                             return std::chrono::duration<double>(steady::now() - a).count() / double(steps);
                                         }}};
     for (const named_run& r : runs) cs.push_back({r.name, [&r] { return r.run().per_step; }});
-    const comparison c = interleave_runs(cs, rounds, reps, s.warmup);
+    const comparison c = interleave(cs, rounds, reps, s.warmup);
 
     print_time_header();
     for (const auto& name : c.names) print_time(name + " /step", c.of(name));

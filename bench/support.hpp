@@ -15,6 +15,7 @@
 #include <numbers>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>  // environ
@@ -114,32 +115,57 @@ struct comparison {
 // program run step after step in a training loop does (without it, at 256² the six candidates
 // of bench_derivatives evict each other's 5–10 MB from the 32 MB L3 and the figures measure
 // that). Each candidate's median per round gives the round-by-round ratios.
-inline comparison interleave(const std::vector<candidate>& cs, int rounds, int reps, int warmup) {
+// The rounds, rotation and bookkeeping of interleave over `names`: warm(i) makes one untimed call
+// of candidate i, measure(i) returns the seconds of one timed repetition.
+template <class Warm, class Measure>
+comparison interleave_with(std::vector<std::string> names, int rounds, int reps, int warmup, Warm warm, Measure measure) {
     comparison out;
-    const std::size_t n = cs.size();
-    for (const auto& c : cs) out.names.push_back(c.name);
+    const std::size_t n = names.size();
+    out.names = std::move(names);
     out.samples.resize(n);
     out.round_median.resize(n);
     std::vector<std::vector<double>> t(n, std::vector<double>(static_cast<std::size_t>(reps)));
     for (int r = 0; r < rounds; ++r) {
-        for (const auto& c : cs)
-            for (int w = 0; w < warmup; ++w) c.run();
-        for (std::size_t k = 0; k < std::size_t(reps); ++k) {
+        for (std::size_t i = 0; i < n; ++i)
+            for (int w = 0; w < warmup; ++w) warm(i);
+        for (std::size_t k = 0; k < std::size_t(reps); ++k)
             for (std::size_t j = 0; j < n; ++j) {
                 const std::size_t i = (j + k + std::size_t(r)) % n;
-                cs[i].run();
-                const auto a = steady::now();
-                cs[i].run();
-                const auto b = steady::now();
-                t[i][k] = std::chrono::duration<double>(b - a).count();
+                t[i][k] = measure(i);
             }
-        }
         for (std::size_t i = 0; i < n; ++i) {
             out.round_median[i].push_back(quantile(t[i], 0.5));
             out.samples[i].insert(out.samples[i].end(), t[i].begin(), t[i].end());
         }
     }
     return out;
+}
+
+inline comparison interleave(const std::vector<candidate>& cs, int rounds, int reps, int warmup) {
+    std::vector<std::string> names;
+    for (const auto& c : cs) names.push_back(c.name);
+    return interleave_with(
+        std::move(names), rounds, reps, warmup, [&](std::size_t i) { cs[i].run(); },
+        [&](std::size_t i) {
+            cs[i].run();
+            const auto a = steady::now();
+            cs[i].run();
+            const auto b = steady::now();
+            return std::chrono::duration<double>(b - a).count();
+        });
+}
+
+// Candidates that time themselves (a run of several steps, its seconds per step), interleaved in
+// the same rounds; their repetitions are not preceded by an untimed call.
+struct timed_candidate {
+    std::string name;
+    std::function<double()> run;
+};
+inline comparison interleave(const std::vector<timed_candidate>& cs, int rounds, int reps, int warmup) {
+    std::vector<std::string> names;
+    for (const auto& c : cs) names.push_back(c.name);
+    return interleave_with(
+        std::move(names), rounds, reps, warmup, [&](std::size_t i) { cs[i].run(); }, [&](std::size_t i) { return cs[i].run(); });
 }
 
 // ---------------------------------------------------------------- printing

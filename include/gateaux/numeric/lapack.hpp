@@ -1,6 +1,6 @@
 #pragma once
 // Thin wrappers over LAPACK (through the cxxlapack interface that xtensor-blas ships) for the
-// functional inverse: LU with a condition estimate, QR, symmetric-indefinite LDLᵀ with inertia.
+// functional inverse, and BLAS GEMM on raw row-major buffers: LU with a condition estimate, QR, symmetric-indefinite LDLᵀ with inertia.
 // LAPACK is column-major; a row-major n×m buffer is the column-major m×n transpose, and the
 // callers use that to avoid copies. All routines report failure by return value; the ops turn
 // it into a rank_error that names the tensor.
@@ -22,6 +22,14 @@ namespace gateaux::lapack {
 
 using index = xt::blas_index_t;
 static_assert(sizeof(index) == sizeof(int), "gateaux: LAPACK is called with 32-bit integers");
+
+// C = α·op(A)·op(B) + β·C on row-major buffers, op(A) m×k, op(B) k×n (β = 0 reads no C): BLAS
+// GEMM without the tensor views and temporaries of an xtensor expression.
+inline void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a, std::size_t lda,
+                 const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
+    cxxblas::gemm<index>(cxxblas::RowMajor, ta ? cxxblas::Trans : cxxblas::NoTrans, tb ? cxxblas::Trans : cxxblas::NoTrans, index(m),
+                         index(n), index(k), alpha, a, index(lda), b, index(ldb), beta, c, index(ldc));
+}
 
 // Per-thread workspace that only grows, so that repeated factorisations of the same size
 // allocate nothing after the first. Buffers in use at the same time take different slots.

@@ -57,6 +57,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "../core/errors.hpp"
+#include "../numeric/lapack.hpp"
 #include "capabilities.hpp"
 #include "newton_common.hpp"
 #include "param_set.hpp"
@@ -111,7 +112,7 @@ public:
             if (L.weight != none) {
                 const tensor& h = st.blocks[L.weight].input;
                 const std::size_t n = h.shape(1);
-                gemm(true, false, n, n, st.rows, fresh / B, h.data(), n, h.data(), n, keep, L.A.data(), dA);  // E[h·hᵀ]
+                lapack::gemm(true, false, n, n, st.rows, fresh / B, h.data(), n, h.data(), n, keep, L.A.data(), dA);  // E[h·hᵀ]
                 if (L.bias != none) {
                     for (std::size_t i = 0; i < n; ++i) {
                         double s = 0.0;
@@ -137,8 +138,8 @@ public:
             } else {
                 const std::size_t any = L.weight != none ? L.weight : L.bias;
                 const tensor& d = e == kfac_estimate::sampled ? st.blocks[any].sampled_delta : st.blocks[any].delta;
-                gemm(true, false, m, m, st.rows, fresh * (st.curvature_scale / st.sample_weight), d.data(), m, d.data(), m, keep,
-                     L.G.data(), m);  // (c/g)·δᵀδ
+                lapack::gemm(true, false, m, m, st.rows, fresh * (st.curvature_scale / st.sample_weight), d.data(), m, d.data(), m,
+                             keep, L.G.data(), m);  // (c/g)·δᵀδ
             }
         }
     }
@@ -176,8 +177,8 @@ public:
             tensor V, T = tensor::from_shape({dA, m}), W = tensor::from_shape({dA, m});
             if (!whole) V = tensor::from_shape({dA, m}), gather(L, v, V);
             const double* vp = whole ? v[L.weight].data() : V.data();
-            gemm(true, false, dA, m, dA, 1.0, L.UA.data(), dA, vp, m, 0.0, W.data(), m);         // U_Aᵀ·V
-            gemm(false, false, dA, m, m, 1.0, W.data(), m, L.UG.data(), m, 0.0, T.data(), m);    // ·U_G
+            lapack::gemm(true, false, dA, m, dA, 1.0, L.UA.data(), dA, vp, m, 0.0, W.data(), m);         // U_Aᵀ·V
+            lapack::gemm(false, false, dA, m, m, 1.0, W.data(), m, L.UG.data(), m, 0.0, T.data(), m);    // ·U_G
             const double da = L.pi * r, dg = r / L.pi;
             for (std::size_t i = 0; i < dA; ++i)
                 for (std::size_t j = 0; j < m; ++j) {
@@ -186,9 +187,9 @@ public:
                         throw rank_error("kfac factor", "a damped Kronecker factor is singular (γ = " + number_string(gamma) + ")", den);
                     T(i, j) /= den;
                 }
-            gemm(false, false, dA, m, dA, 1.0, L.UA.data(), dA, T.data(), m, 0.0, W.data(), m);  // U_A·T
+            lapack::gemm(false, false, dA, m, dA, 1.0, L.UA.data(), dA, T.data(), m, 0.0, W.data(), m);  // U_A·T
             double* op = whole ? out[L.weight].data() : V.data();
-            gemm(false, true, dA, m, m, 1.0, W.data(), m, L.UG.data(), m, 0.0, op, m);           // ·U_Gᵀ
+            lapack::gemm(false, true, dA, m, m, 1.0, W.data(), m, L.UG.data(), m, 0.0, op, m);           // ·U_Gᵀ
             if (!whole) scatter(L, V, out);
         }
     }
@@ -225,14 +226,6 @@ private:
                        e == kfac_estimate::sampled ? "sampled delta" : "delta");
             }
         }
-    }
-
-    // C = α·op(A)·op(B) + β·C, row-major, op(A) rows×cols_k, op(B) cols_k×cols (β = 0 reads no C).
-    static void gemm(bool ta, bool tb, std::size_t rows, std::size_t cols, std::size_t k, double alpha, const double* a,
-                     std::size_t lda, const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
-        using index = xt::blas_index_t;
-        cxxblas::gemm<index>(cxxblas::RowMajor, ta ? cxxblas::Trans : cxxblas::NoTrans, tb ? cxxblas::Trans : cxxblas::NoTrans,
-                             index(rows), index(cols), index(k), alpha, a, index(lda), b, index(ldb), beta, c, index(ldc));
     }
 
     static std::size_t dim_a(const layer& L) { return L.weight == none ? 1 : L.inputs + (L.bias != none ? 1 : 0); }

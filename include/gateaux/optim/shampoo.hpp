@@ -48,6 +48,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
+#include "../numeric/lapack.hpp"
 #include "adagrad.hpp"
 #include "minimize.hpp"
 #include "param_set.hpp"
@@ -70,7 +71,6 @@ struct shampoo_options {
 };
 
 namespace detail {
-using blas_index = xt::blas_index_t;
 
 // out = A^{−1/p} for a symmetric n×n A (row-major), eigenvalues below relative_floor·λ_max raised
 // to it first. Returns how many were raised.
@@ -89,19 +89,10 @@ inline std::size_t inverse_root(const tensor& a, double p, double relative_floor
         for (std::size_t i = 0; i < n; ++i) b(i, k) = q(i, k) * s;
     }
     if (out.shape(0) != n || out.shape(1) != n) out = tensor::from_shape({n, n});
-    const auto ni = blas_index(n);
-    cxxblas::gemm<blas_index>(cxxblas::RowMajor, cxxblas::NoTrans, cxxblas::Trans, ni, ni, ni, 1.0, b.data(), ni, b.data(),
-                              ni, 0.0, out.data(), ni);
+    lapack::gemm(false, true, n, n, n, 1.0, b.data(), n, b.data(), n, 0.0, out.data(), n);
     return floored;
 }
 
-// C = α·op(A)·op(B) + β·C, row-major, op(A) m×k, op(B) k×n.
-inline void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a, std::size_t lda,
-                 const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
-    cxxblas::gemm<blas_index>(cxxblas::RowMajor, ta ? cxxblas::Trans : cxxblas::NoTrans, tb ? cxxblas::Trans : cxxblas::NoTrans,
-                              blas_index(m), blas_index(n), blas_index(k), alpha, a, blas_index(lda), b, blas_index(ldb), beta, c,
-                              blas_index(ldc));
-}
 }  // namespace detail
 
 class shampoo final : public optimizer {
@@ -213,23 +204,23 @@ private:
         const std::size_t r = s.rows, c = s.cols, d = r * c;
         switch (s.kind) {
             case form::matrix:
-                detail::gemm(false, true, r, r, c, 1.0, g.data(), c, g.data(), c, 1.0, s.l.data(), r);  // L += G·Gᵀ
-                detail::gemm(true, false, c, c, r, 1.0, g.data(), c, g.data(), c, 1.0, s.r.data(), c);  // R += Gᵀ·G
+                lapack::gemm(false, true, r, r, c, 1.0, g.data(), c, g.data(), c, 1.0, s.l.data(), r);  // L += G·Gᵀ
+                lapack::gemm(true, false, c, c, r, 1.0, g.data(), c, g.data(), c, 1.0, s.r.data(), c);  // R += Gᵀ·G
                 if (roots) {
                     floored_ += detail::inverse_root(s.l, 4.0, o_.relative_floor, s.l_root);
                     floored_ += detail::inverse_root(s.r, 4.0, o_.relative_floor, s.r_root);
                     roots_ += 2;
                 }
-                detail::gemm(false, false, r, c, r, 1.0, s.l_root.data(), r, g.data(), c, 0.0, s.lg.data(), c);
-                detail::gemm(false, false, r, c, c, 1.0, s.lg.data(), c, s.r_root.data(), c, 0.0, s.p.data(), c);
+                lapack::gemm(false, false, r, c, r, 1.0, s.l_root.data(), r, g.data(), c, 0.0, s.lg.data(), c);
+                lapack::gemm(false, false, r, c, c, 1.0, s.lg.data(), c, s.r_root.data(), c, 0.0, s.p.data(), c);
                 return;
             case form::vector_full:
-                detail::gemm(false, true, d, d, 1, 1.0, g.data(), 1, g.data(), 1, 1.0, s.l.data(), d);  // L += g·gᵀ
+                lapack::gemm(false, true, d, d, 1, 1.0, g.data(), 1, g.data(), 1, 1.0, s.l.data(), d);  // L += g·gᵀ
                 if (roots) {
                     floored_ += detail::inverse_root(s.l, 2.0, o_.relative_floor, s.l_root);
                     ++roots_;
                 }
-                detail::gemm(false, false, d, 1, d, 1.0, s.l_root.data(), d, g.data(), 1, 0.0, s.p.data(), 1);
+                lapack::gemm(false, false, d, 1, d, 1.0, s.l_root.data(), d, g.data(), 1, 0.0, s.p.data(), 1);
                 return;
             case form::vector_diagonal:
                 for (std::size_t k = 0; k < d; ++k) {
