@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
+#include "../io/state.hpp"
 #include "../symbolic/inverse.hpp"  // fd_scheme, the finite-difference block step's scheme
 #include "param_set.hpp"
 
@@ -56,6 +57,25 @@ struct evaluation_counts {
         a.target_draws -= b.target_draws;
         return a;
     }
+    friend evaluation_counts operator+(evaluation_counts a, const evaluation_counts& b) {
+        a.values += b.values;
+        a.gradients += b.gradients;
+        a.hessian_vectors += b.hessian_vectors;
+        a.gauss_newton_vectors += b.gauss_newton_vectors;
+        a.fisher_vectors += b.fisher_vectors;
+        a.block_solves += b.block_solves;
+        a.damped_block_solves += b.damped_block_solves;
+        a.hessians += b.hessians;
+        a.layer_statistics += b.layer_statistics;
+        a.target_draws += b.target_draws;
+        return a;
+    }
+    void state(state_archive& a) {
+        a("values", values), a("gradients", gradients), a("hessian_vectors", hessian_vectors);
+        a("gauss_newton_vectors", gauss_newton_vectors), a("fisher_vectors", fisher_vectors);
+        a("block_solves", block_solves), a("damped_block_solves", damped_block_solves), a("hessians", hessians);
+        a("layer_statistics", layer_statistics), a("target_draws", target_draws);
+    }
 };
 
 // Value and gradient: what every objective has, and what every optimizer sees.
@@ -67,6 +87,11 @@ public:
 
     virtual double value(const param_set& x) = 0;
     virtual double value_and_gradient(const param_set& x, param_set& g) = 0;
+
+    // What a checkpoint must hold for a resumed run to continue exactly (io/checkpoint.hpp): the
+    // draws of minibatches, curvature samples and sampled targets, and what identifies the data.
+    // An objective whose values depend on x and fixed data alone has none (this default).
+    virtual void state(state_archive& a) { (void)a; }
 
     // Every evaluation through any capability is counted here (for result tables).
     evaluation_counts counts;

@@ -23,6 +23,8 @@
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
+#include "../io/file.hpp"
+#include "../io/state.hpp"
 
 namespace gateaux::detail {
 
@@ -131,7 +133,68 @@ public:
         }
     }
 
+    // The draws (generators, orders, cursor) and the settings they depend on; on loading, the
+    // settings must agree with this object's, and the rows of the current minibatch and curvature
+    // sample are gathered again and bound (rebind_current).
+    void state(state_archive& a) {
+        std::size_t batch = batch_size_, curvature = curvature_size_, n = rows(), slots = slots_.size();
+        a("batch_size", batch), a("curvature_size", curvature), a("rows", n), a("data_tensors", slots);
+        if (a.loading() && a.strict() && (batch != batch_size_ || curvature != curvature_size_ || n != rows() || slots != slots_.size()))
+            throw checkpoint_error("gateaux::checkpoint: the objective's data was saved with " + std::to_string(slots) + " tensors of " +
+                                   std::to_string(n) + " rows, minibatches of " + std::to_string(batch) + " and curvature samples of " +
+                                   std::to_string(curvature) + " (0: off); this objective has " + std::to_string(slots_.size()) +
+                                   ", " + std::to_string(rows()) + ", " + std::to_string(batch_size_) + " and " +
+                                   std::to_string(curvature_size_));
+        for (slot& d : slots_) {
+            // What identifies the data: its name, shape and checksum.
+            std::string name = d.name;
+            std::size_t sum = fingerprint(d.full);
+            std::size_t cols = d.full.shape(1);
+            a("data/" + d.name + "/columns", cols), a("data/" + d.name + "/fingerprint", sum);
+            if (a.loading() && a.strict() && (cols != d.full.shape(1) || sum != fingerprint(d.full)))
+                throw checkpoint_error("gateaux::checkpoint: the data '" + name + "' differs from the data the checkpoint was written with");
+        }
+        a("cursor", cursor_), a("curvature_scale", curvature_scale_);
+        a("order", order_), a("curvature_order", curvature_order_);
+        a("batch_generator", rng_), a("curvature_generator", curvature_rng_);
+        if (a.loading() && (cursor_ > order_.size() || (order_.size() != 0 && order_.size() != rows())))
+            throw checkpoint_error("gateaux::checkpoint: the objective's minibatch order does not fit its data");
+        for (std::size_t i : order_)
+            if (i >= rows()) throw checkpoint_error("gateaux::checkpoint: the objective's minibatch order names a row beyond its data");
+        for (std::size_t i : curvature_order_)
+            if (i >= rows()) throw checkpoint_error("gateaux::checkpoint: the objective's curvature sample names a row beyond its data");
+    }
+
+    // Binds the full data, and the current minibatch and curvature sample gathered again from
+    // the orders (after a load: the same rows as when the state was saved).
+    template <class Bind>
+    void rebind_current(Bind&& bind) {
+        for (std::size_t d = 0; d < slots_.size(); ++d) bind(d, slots_[d].full, bind_to::all);
+        if (slots_.empty() || !rows_agree()) return;
+        const std::size_t n = rows();
+        const bool batched = batch_size_ != 0 && order_.size() == n && cursor_ >= std::min(batch_size_, n);
+        if (batched) {
+            const std::size_t b = std::min(batch_size_, n);
+            for (std::size_t d = 0; d < slots_.size(); ++d) {
+                gather(slots_[d].full, order_, cursor_ - b, b, slots_[d].batch);
+                bind(d, slots_[d].batch, curvature_size_ == 0 ? bind_to::all : bind_to::main);
+            }
+        }
+        if (curvature_size_ == 0) return;
+        const std::size_t m = batched ? slots_.front().batch.shape(0) : n, b = std::min(curvature_size_, m);
+        if (curvature_order_.size() != m) return;
+        for (std::size_t d = 0; d < slots_.size(); ++d) {
+            gather(batched ? slots_[d].batch : slots_[d].full, curvature_order_, 0, b, slots_[d].curvature);
+            bind(d, slots_[d].curvature, bind_to::curvature);
+        }
+    }
+
 private:
+    // A checksum of a data tensor's values (the CRC-32 of its bytes).
+    static std::size_t fingerprint(const tensor& t) {
+        return crc32(std::string_view(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(double)));
+    }
+
     struct slot {
         std::string name;
         tensor full, batch, curvature;

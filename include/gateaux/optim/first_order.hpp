@@ -54,6 +54,8 @@ public:
         return {step_outcome::status::ok, loss, g_.norm(), std::sqrt(moved), eta, ""};
     }
 
+    void state(state_archive& a) override { a("gradient", g_), a("velocity", v_); }
+
 private:
     momentum_options o_;
     param_set g_, v_;
@@ -112,6 +114,8 @@ public:
         const double loss = f.value_and_gradient(x, g_);
         return {step_outcome::status::ok, loss, g_.norm(), std::sqrt(moved), o_.learning_rate, ""};
     }
+
+    void state(state_archive& a) override { a("gradient", g_), a("first_moment", m_), a("second_moment", v_), a("t", t_); }
 
 private:
     adam_options o_;

@@ -23,6 +23,8 @@ public:
         return {step_outcome::status::ok, loss, g_.norm(), step, eta_, ""};
     }
 
+    void state(state_archive& a) override { a("gradient", g_); }
+
 private:
     double eta_;
     param_set g_;

@@ -96,6 +96,15 @@ public:
         return {step_outcome::status::ok, loss_, g_.norm(), std::sqrt(ss), r.step, ""};
     }
 
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("s", s_), a("y", y_), a("rho", rho_);
+        a("stored", stored_), a("next", next_), a("skipped", skipped_), a("restarts", restarts_), a("gamma", gamma_);
+        if (a.loading() && a.strict() && (s_.size() != o_.memory || y_.size() != o_.memory || rho_.size() != o_.memory))
+            throw checkpoint_error("gateaux::lbfgs: the checkpoint holds " + std::to_string(s_.size()) + " pairs, the memory is " +
+                                   std::to_string(o_.memory));
+    }
+
     // Since start(): pairs not stored (sᵀy too small), and memory clears (d not a descent direction).
     std::size_t skipped_pairs() const { return skipped_; }
     std::size_t restarts() const { return restarts_; }

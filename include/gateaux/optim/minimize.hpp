@@ -30,6 +30,7 @@
 
 #include <unistd.h>
 
+#include "../io/checkpoint.hpp"
 #include "capabilities.hpp"
 #include "param_set.hpp"
 
@@ -64,6 +65,22 @@ inline const char* to_string(stop_reason r) {
     return "?";
 }
 
+// Checkpoints of a run (io/checkpoint.hpp says how they are written and checked). With a
+// directory set, minimize saves the parameters, the optimizer's state, the objective's draws and
+// its own progress (iteration, history, counts, time) every `every` iterations and when the run
+// ends (not after a non-finite value or divergence); and if the directory already holds a
+// checkpoint and `resume` is on, it continues from there instead of starting: the iterates are
+// then bit-identical to those of a run that was never interrupted. A checkpoint written for
+// another optimizer, other parameter shapes or other data is refused (checkpoint_error), and
+// leaves x, the optimizer and the objective as they were.
+struct checkpointing {
+    std::string directory;   // empty: no checkpoints
+    std::size_t every = 0;   // save every k iterations (0: only at the end)
+    bool resume = true;      // continue from a checkpoint found in directory
+    // Further state saved and loaded with the run, by name (e.g. a standardizer's statistics).
+    std::vector<std::pair<std::string, std::function<void(state_archive&)>>> extra;
+};
+
 struct stopping {
     std::size_t max_iterations = 1000;
     double gradient_tolerance = 1e-8;                            // on ‖g‖ (Euclidean, all blocks)
@@ -72,6 +89,7 @@ struct stopping {
     double time_limit = std::numeric_limits<double>::infinity();  // seconds
     double divergence_factor = 1e8;                              // loss > factor·max(1, |L₀|)
     std::size_t print_every = 0;                                 // 0: progress off; k: every k iterations
+    checkpointing checkpoint;                                    // saving and resuming (off by default)
 };
 
 // What one optimizer step reports, at the new point.
@@ -131,6 +149,13 @@ public:
     // default nothing changes: a first-order method's gradient at x from the previous batch is a
     // stochastic gradient that did not choose x.
     virtual void batch_changed(objective& f, const param_set& x) { (void)f, (void)x; }
+    // Everything a resumed run needs to continue exactly as this one would (io/state.hpp): saved
+    // after a step, and loaded after start() at the checkpoint's parameters. Options are not state:
+    // a resumed run is built with the same options. An optimizer that cannot be checkpointed says so.
+    virtual void state(state_archive& a) {
+        (void)a;
+        throw checkpoint_error("gateaux::checkpoint: the optimizer " + name() + " does not support checkpoints");
+    }
 };
 
 namespace detail {
@@ -141,6 +166,7 @@ namespace detail {
 class optimizer_with_point : public optimizer {
 public:
     void batch_changed(objective& f, const param_set& x) override { loss_ = f.value_and_gradient(x, g_); }
+    void state(state_archive& a) override { a("loss", loss_), a("gradient", g_); }
 
 protected:
     double loss_ = 0.0;
@@ -160,19 +186,77 @@ inline void print_progress(const std::string& name, const iteration_record& r, b
 }
 }  // namespace detail
 
+namespace detail {
+// The history as a matrix (one row per record) and back, for checkpoints.
+inline tensor history_matrix(const std::vector<iteration_record>& h) {
+    tensor t = xt::empty<double>({h.size(), std::size_t(7)});
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        const iteration_record& r = h[i];
+        const double row[7] = {double(r.iteration), r.loss, r.gradient_norm, r.step_norm, r.step_size, r.seconds, double(r.evaluations)};
+        std::copy_n(row, 7, &t(i, 0));
+    }
+    return t;
+}
+inline std::vector<iteration_record> history_records(const tensor& t) {
+    if (t.size() != 0 && t.shape(1) != 7)
+        throw checkpoint_error("gateaux::minimize: the checkpoint's history has " + std::to_string(t.shape(1)) + " columns, expected 7");
+    std::vector<iteration_record> h(t.size() == 0 ? 0 : t.shape(0));
+    for (std::size_t i = 0; i < h.size(); ++i)
+        h[i] = {std::size_t(t(i, 0)), t(i, 1), t(i, 2), t(i, 3), t(i, 4), t(i, 5), std::size_t(t(i, 6))};
+    return h;
+}
+}  // namespace detail
+
 inline result minimize(objective& f, param_set& x, optimizer& opt, const stopping& stop = {},
                        const iteration_callback& callback = {}) {
     data_batches* const batches = capability<data_batches>(f);
     using clock = std::chrono::steady_clock;
-    const auto t0 = clock::now();
-    const auto seconds = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
+    auto t0 = clock::now();
+    double carried_seconds = 0.0;  // of the run before a resume
+    const auto seconds = [&] { return carried_seconds + std::chrono::duration<double>(clock::now() - t0).count(); };
     const bool terminal = stop.print_every != 0 && isatty(fileno(stdout));
-    const evaluation_counts before = f.counts;
+    evaluation_counts before = f.counts, carried{};
+    const auto evaluations = [&] { return (f.counts - before) + carried; };
     result res;
     res.optimizer = opt.name();
+    step_outcome o;
+    std::size_t done = 0;     // iterations completed
+    double previous = 0.0;    // the loss before the last step (for loss_tolerance)
+
+    // What a checkpoint holds: the parameters, the optimizer's and objective's state, and this loop's.
+    const checkpointing& ck = stop.checkpoint;
+    const auto run_state = [&](state_archive& a) {
+        std::string name = res.optimizer;
+        a("optimizer", name);
+        if (a.loading() && name != res.optimizer)
+            throw checkpoint_error("gateaux::minimize: the checkpoint in '" + ck.directory + "' was written by the optimizer " + name +
+                                   ", this run uses " + res.optimizer);
+        a("iteration", done), a("initial_loss", res.initial_loss);
+        a("loss", o.loss), a("gradient_norm", o.gradient_norm), a("step_norm", o.step_norm), a("step_size", o.step_size);
+        double secs = seconds();
+        evaluation_counts counts = evaluations();
+        tensor history = detail::history_matrix(res.history);
+        a("seconds", secs), a.nest("counts", counts), a("history", history);
+        if (a.loading()) {
+            carried_seconds = secs, t0 = clock::now();
+            carried = counts, before = f.counts;
+            res.history = detail::history_records(history);
+        }
+    };
+    checkpoint parameters, rest;
+    if (!ck.directory.empty()) {
+        parameters.add("parameters", x);
+        rest.add("optimizer", opt).add("objective", f).add("run", std::function<void(state_archive&)>(run_state));
+        for (const auto& [name, fn] : ck.extra) rest.add("extra/" + name, fn);
+    }
+    const auto save = [&] {
+        state_map m = parameters.collect();
+        m.merge(rest.collect());
+        write_checkpoint(ck.directory, m);
+    };
 
     auto record = [&](std::size_t it, const step_outcome& o) {
-        const std::size_t evals = f.counts.total() - before.total();
+        const std::size_t evals = evaluations().total();
         iteration_record r{it, o.loss, o.gradient_norm, o.step_norm, o.step_size, seconds(), evals};
         res.history.push_back(r);
         if (stop.print_every != 0 && (it % stop.print_every == 0)) detail::print_progress(res.optimizer, r, terminal, false);
@@ -184,9 +268,11 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         res.final_loss = o.loss;
         res.gradient_norm = o.gradient_norm;
         res.seconds = seconds();
-        res.counts = f.counts - before;
+        res.counts = evaluations();
         if (stop.print_every != 0 && !res.history.empty() && (terminal || res.history.back().iteration % stop.print_every != 0))
             detail::print_progress(res.optimizer, res.history.back(), terminal, true);
+        if (!ck.directory.empty() && why != stop_reason::non_finite && why != stop_reason::diverged && why != stop_reason::not_applicable)
+            save();
         return res;
     };
     auto check = [&](const step_outcome& o) -> std::optional<stop_reason> {
@@ -197,29 +283,54 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         return std::nullopt;
     };
 
-    step_outcome o = opt.start(f, x);
-    res.initial_loss = o.loss;
-    record(0, o);
-    if (o.state == step_outcome::status::not_applicable) return finish(stop_reason::not_applicable, o.message, o);
-    if (auto why = check(o)) return finish(*why, "", o);
-    double previous = o.loss;
-    for (std::size_t it = 1; it <= stop.max_iterations; ++it) {
+    if (!ck.directory.empty() && ck.resume && checkpoint_exists(ck.directory)) {
+        // Resume: every file checked first; x from the checkpoint; start() there (it sets up what
+        // the optimizer binds); then the optimizer's, the objective's and the loop's state. Any
+        // refusal puts x back and is rethrown.
+        const state_map m = read_checkpoint(ck.directory);
+        const auto name = m.find("run/optimizer");
+        if (name != m.end() && std::holds_alternative<std::string>(name->second) && std::get<std::string>(name->second) != res.optimizer)
+            throw checkpoint_error("gateaux::minimize: the checkpoint in '" + ck.directory + "' was written by the optimizer " +
+                                   std::get<std::string>(name->second) + ", this run uses " + res.optimizer);
+        const param_set original = x;
+        parameters.apply(m);
+        o = opt.start(f, x);
+        if (o.state == step_outcome::status::not_applicable) {
+            x.assign(original);
+            return finish(stop_reason::not_applicable, o.message, o);
+        }
+        try {
+            rest.apply(m);
+        } catch (...) {
+            x.assign(original);
+            throw;
+        }
+    } else {
+        o = opt.start(f, x);
+        res.initial_loss = o.loss;
+        record(0, o);
+        if (o.state == step_outcome::status::not_applicable) return finish(stop_reason::not_applicable, o.message, o);
+        if (auto why = check(o)) return finish(*why, "", o);
+    }
+    for (std::size_t it = done + 1; it <= stop.max_iterations; ++it) {
         if (batches != nullptr && batches->minibatched()) {
             batches->next_batch();
             opt.batch_changed(f, x);
         }
+        previous = o.loss;
         o = opt.step(f, x);
-        res.iterations = it;
+        res.iterations = done = it;
         const iteration_record r = record(it, o);
         if (o.state == step_outcome::status::line_search_failed) return finish(stop_reason::line_search_failed, o.message, o);
         if (o.state == step_outcome::status::not_applicable) return finish(stop_reason::not_applicable, o.message, o);
         if (auto why = check(o)) return finish(*why, "", o);
         if (stop.loss_tolerance > 0.0 && std::abs(previous - o.loss) <= stop.loss_tolerance * std::max(1.0, std::abs(o.loss)))
             return finish(stop_reason::loss_tolerance, "", o);
-        previous = o.loss;
         if (seconds() > stop.time_limit) return finish(stop_reason::time_limit, "", o);
         if (callback && !callback(r, x)) return finish(stop_reason::callback, "", o);
+        if (!ck.directory.empty() && ck.every != 0 && it % ck.every == 0) save();
     }
+    res.iterations = done;
     return finish(stop_reason::max_iterations, "", o);
 }
 

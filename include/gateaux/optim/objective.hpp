@@ -217,6 +217,14 @@ public:
         rows_.next_batch(binder());
     }
 
+    // The draws of minibatches, curvature samples and sampled targets, and what identifies the
+    // data (names, shapes, checksums): a checkpoint of other data is refused.
+    void state(state_archive& a) override {
+        a.nest("rows", rows_);
+        if (a.loading()) rows_.rebind_current(binder());
+        if constexpr (fisher_ok) a.nest("draw", draw_);
+    }
+
     // Whether this graph offers the capabilities that depend on it, as constants of the type (the
     // same answers as capability<gauss_newton_products>(f), ..., capability<block_solver>(f)).
     static constexpr bool has_gauss_newton() { return gn_ok; }

@@ -25,6 +25,7 @@
 
 #include "../core/tensor.hpp"
 #include "../eval/program.hpp"
+#include "../io/state.hpp"
 #include "../symbolic/fisher.hpp"
 #include "capabilities.hpp"
 #include "param_set.hpp"
@@ -64,6 +65,12 @@ public:
             point_ = x;
         valid_ = true;
         return drawn_;
+    }
+
+    // The generator, the draw in hand and where it was drawn; load after the data is bound (which
+    // forgets the draw).
+    void state(state_archive& a) {
+        a("generator", rng_), a("drawn", drawn_), a("point", point_), a("valid", valid_);
     }
 
     // The targets of the last draw (rows of the curvature data × outputs), empty before the first.
