@@ -94,6 +94,17 @@ public:
         return {step_outcome::status::ok, loss_, g_.norm(), std::sqrt(detail::newton::dot(s_, s_)), r.step, ""};
     }
 
+    // H as an n×n matrix (the reader checks its shape against this run's n), whether it has been
+    // updated since the last restart, and γ, which a restart and the first trial step read.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        tensor h = xt::empty<double>({n_, n_});
+        if (!a.loading()) std::copy(h_.begin(), h_.end(), h.begin());
+        a("inverse_hessian", h);
+        if (a.loading()) h_.assign(h.begin(), h.end());
+        a("updated", updated_), a("gamma", gamma_);
+    }
+
 private:
     static std::string memory_string(double bytes) {
         return number_string(bytes / double(std::size_t(1) << 20)) + " MiB";

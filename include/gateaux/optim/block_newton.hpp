@@ -123,6 +123,14 @@ public:
         return evaluate(f, x, alpha * d_.norm(), alpha, false);
     }
 
+    // The step at the current point, computed by the previous call, and a failure of the inverse
+    // there that ends the run at the next step; the counts.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("block_step", s_), a("pending", pending_);
+        a("flipped_blocks", flipped_), a("gradient_fallbacks", gradient_fallbacks_);
+    }
+
 protected:
     explicit block_newton_base(const options& o) : opt_(o) {
         if (!(o.step_size > 0.0)) throw error("gateaux::block_newton: the step size must be > 0");

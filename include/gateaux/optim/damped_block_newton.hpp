@@ -72,6 +72,11 @@ public:
         double actual = 0.0;     // f(x) − f(x + δ) on the batch
         double ratio = 0.0;      // ρ
         double scale = 1.0, momentum = 0.0;  // α, μ: δ = α·Δ + μ·δ_prev (1, 0 without rescale)
+
+        void state(state_archive& a) {
+            a("damping", damping), a("predicted", predicted), a("actual", actual), a("ratio", ratio);
+            a("scale", scale), a("momentum", momentum);
+        }
     };
 
     damped_block_newton() : damped_block_newton(options{}) {}
@@ -172,6 +177,16 @@ public:
             solve(f, *solver, x, false);
             if (!pending_.empty()) return outcome(step_outcome::status::not_applicable, loss_, g_, 0.0, 0.0, pending_);
         }
+    }
+
+    // λ; Δ at the current point (at full batch the previous step solved it on the curvature rows
+    // drawn then) and δ_prev, which the rescaled step combines with it; a failure at the current
+    // point that ends the run at the next step; the last model and the counts.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("damping", lambda_), a("block_step", step_), a("previous_step", prev_), a("pending", pending_);
+        a.nest("last_model", model_);
+        a("rejected_steps", rejected_), a("line_search_steps", searched_), a("singular_solves", singular_);
     }
 
 private:

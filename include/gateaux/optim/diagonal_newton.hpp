@@ -98,6 +98,13 @@ public:
         return outcome(step_outcome::status::ok, loss_, g_, ls.step * d_.norm(), ls.step);
     }
 
+    // The counts and the last step's diagonal (reported by curvature(); the next step reads it
+    // only after computing its own).
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("curvature", h_), a("negative_entries", negative_), a("floored_entries", floored_);
+    }
+
 private:
     options opt_;
     param_set h_, d_, e_, hv_, trial_, g_trial_;

@@ -169,6 +169,18 @@ public:
                            " increases of the damping (λ = " + number_string(lambda_) + ")");
     }
 
+    // λ, the warm start of the next CG run, the counters and the preconditioner's own state. The
+    // kept CG iterates (saved_, phis_) are not state: each CG run clears them before it reads them.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("damping", lambda_);
+        a("warm_start", prev_), a("have_warm_start", have_prev_), a("batch_sampled", batch_sampled_);
+        a("cg_iterations", cg_total_), a("last_cg_iterations", cg_last_), a("negative_curvature_stops", negative_);
+        a("preconditioner_fallbacks", pc_identity_), a("preconditioner_failures", pc_failed_);
+        a("preconditioner_message", pc_message_);
+        a.nest("preconditioner", *pc_);
+    }
+
 protected:
     std::string prefix() const {
         switch (opt_.curvature) {

@@ -76,6 +76,12 @@ public:
         return outcome(step_outcome::status::ok, loss_, g_, ls.step * d_.norm(), ls.step);
     }
 
+    // Each step solves afresh from the Hessian at x: beyond the point, only the count.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("modified_steps", modified_);
+    }
+
 private:
     options opt_;
     param_set d_, trial_, g_trial_;
@@ -157,6 +163,12 @@ public:
         return outcome(step_outcome::status::line_search_failed, loss_, g_, 0.0, lambda_,
                        "levenberg-marquardt: no acceptable step after " + std::to_string(opt_.max_rejections) +
                            " increases of the damping (λ = " + number_string(lambda_) + ")");
+    }
+
+    // λ (negative until the first Hessian has set it) and the count.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("damping", lambda_), a("rejections", rejections_);
     }
 
 private:

@@ -24,9 +24,17 @@
 // the same for all and is CG's (hessian_free): where rᵀM⁻¹r ≤ 0 or M⁻¹r is not finite that
 // iteration uses the identity; a rank_error from prepare or apply drops the preconditioner for
 // the rest of that CG run.
+//
+// Checkpoints (io/state.hpp): a preconditioner saves with hessian_free's state what a later CG run
+// reads from an earlier one (averages carried between runs, say) and what it reports about the
+// last run. The four here rebuild M in every prepare(), so they save at most that report. The
+// base class's state() refuses, as optimizer::state does: a preconditioner written elsewhere may
+// carry state across CG runs, and a resumed run that silently lost it would not continue as the
+// interrupted one; one that carries none says so with an empty state().
 #include <string>
 
 #include "../core/errors.hpp"
+#include "../io/state.hpp"
 #include "capabilities.hpp"
 #include "curvature_diagonal.hpp"
 #include "param_set.hpp"
@@ -53,6 +61,11 @@ public:
     // otherwise the flexible one (Polak–Ribière), which tolerates the identity standing in for
     // M⁻¹ in some iterations.
     virtual bool positive_definite() const = 0;
+    // What a resumed run needs to continue exactly (see above); options are not state.
+    virtual void state(state_archive& a) {
+        (void)a;
+        throw checkpoint_error("gateaux::checkpoint: the preconditioner " + name() + " does not support checkpoints");
+    }
 };
 
 class identity_preconditioner final : public preconditioner {
@@ -60,6 +73,7 @@ public:
     std::string name() const override { return "identity"; }
     void apply(objective&, const param_set&, const param_set& r, param_set& z) override { z.assign(r); }
     bool positive_definite() const override { return true; }
+    void state(state_archive&) override {}
 };
 
 class diagonal_preconditioner final : public preconditioner {
@@ -82,7 +96,8 @@ public:
                std::to_string(opt_.max_parameters);
     }
     void prepare(objective&, const param_set& x, const curvature_operator& c, double damping) override {
-        if (!d_.same_shape(x)) d_ = e_ = cv_ = x.zeros_like();
+        // e_ too: after a load d_ has its shape while e_ (zero between runs) is not yet allocated.
+        if (!d_.same_shape(x) || !e_.same_shape(x)) d_ = e_ = cv_ = x.zeros_like();
         detail::unit_vector_diagonal([&](const param_set& v, param_set& out) { c(x, v, out); }, e_, cv_, d_);
         detail::make_positive(d_, opt_.relative_floor);
         for (tensor& t : d_)
@@ -96,6 +111,8 @@ public:
 
     // diag(M) of the last CG run, shaped like the parameters.
     const param_set& diagonal() const { return d_; }
+    // Only that report: the next CG run computes its own diagonal.
+    void state(state_archive& a) override { a("diagonal", d_); }
 
 private:
     options opt_;
@@ -114,6 +131,7 @@ public:
     }
     void apply(objective&, const param_set& x, const param_set& r, param_set& z) override { solver_->block_inverse(x, r, z); }
     bool positive_definite() const override { return false; }
+    void state(state_archive&) override {}  // the solver is bound again by every prepare()
 
 private:
     block_solver* solver_ = nullptr;  // of the objective prepare() was given
@@ -140,6 +158,8 @@ public:
     }
     bool positive_definite() const override { return false; }
     double damping() const { return lambda_; }  // λ of the last CG run
+    // Only that report: every prepare() binds the solver and takes the run's λ.
+    void state(state_archive& a) override { a("damping", lambda_); }
 
 private:
     block_solver* solver_ = nullptr;  // of the objective prepare() was given

@@ -100,6 +100,12 @@ public:
                        "trust-region: no acceptable step; the radius shrank to " + number_string(radius_));
     }
 
+    // The radius and the counts; the model is rebuilt from the Hessian at x in every step.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("radius", radius_), a("rejections", rejections_), a("indefinite_steps", indefinite_);
+    }
+
 private:
     // p̂ = −(σ + μ)⁻¹ ⊙ ĝ with ‖p̂‖ ≤ Δ; returns whether the step lies on the boundary.
     bool solve_subproblem(const detail::newton::abs_eigen& e) {
