@@ -1,9 +1,10 @@
 # Checks that every header's quoted includes point down the layers of include/gateaux:
-#   core → numeric → ops, solve (one layer) → eval → symbolic → nn → optim
+#   core → numeric, io (one layer) → ops, solve (one layer) → eval → symbolic → nn → optim
 # Run by ctest as: cmake -DINCLUDE_DIR=<repo>/include/gateaux -P cmake/check_layering.cmake
 cmake_minimum_required(VERSION 3.21)
 set(rank_core 0)
 set(rank_numeric 1)
+set(rank_io 1)
 set(rank_ops 2)
 set(rank_solve 2)
 set(rank_eval 3)

@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-#include "../optim/param_set.hpp"
+#include "../core/param_set.hpp"
 #include "file.hpp"
 #include "npy.hpp"
 #include "state.hpp"
@@ -165,18 +165,20 @@ inline void write_checkpoint(const std::string& dir, const state_map& entries) {
 
 inline bool checkpoint_exists(const std::string& dir) { return std::filesystem::exists(std::filesystem::path(dir) / "manifest"); }
 
-// Every entry of the checkpoint in dir, after checking the manifest and every file.
-inline state_map read_checkpoint(const std::string& dir) {
+// Every entry of a checkpoint whose manifest is `text`, after checking the manifest and every
+// file, read by read_matrix_file(name) (names as the manifest gives them; errors name them
+// under dir).
+inline state_map parse_checkpoint(std::string_view text, const std::string& dir,
+                                  const std::function<std::string(const std::string&)>& read_matrix_file) {
     namespace fs = std::filesystem;
     using namespace detail::ckpt;
     const std::string manifest_path = (fs::path(dir) / "manifest").string();
-    const std::string text = read_file(manifest_path, "checkpoint");
     const auto fail = [&](const std::string& what) -> state_map {
         throw checkpoint_error("gateaux::checkpoint: '" + manifest_path + "': " + what);
     };
     // The last line is the checksum of everything before it.
     if (text.empty() || text.back() != '\n') return fail("truncated (no final newline)");
-    const std::size_t last = text.rfind('\n', text.size() - 2);
+    const std::size_t last = text.size() < 2 ? std::string_view::npos : text.rfind('\n', text.size() - 2);
     const std::size_t body_end = last == std::string::npos ? 0 : last + 1;
     const std::string_view tail = std::string_view(text).substr(body_end, text.size() - 1 - body_end);
     if (tail.substr(0, 6) != "crc32 ") return fail("truncated or corrupt (the last line is not its checksum)");
@@ -231,7 +233,7 @@ inline state_map read_checkpoint(const std::string& dir) {
                 !valid_name(f[2]) || f[2].find('/') != std::string_view::npos)
                 return fail(where + "malformed matrix entry '" + name + "'");
             const std::string file = (fs::path(dir) / std::string(f[2])).string();
-            const std::string bytes = read_file(file, "checkpoint");
+            const std::string bytes = read_matrix_file(std::string(f[2]));
             if (bytes.size() != size)
                 throw checkpoint_error("gateaux::checkpoint: '" + file + "' (entry '" + name + "') has " + std::to_string(bytes.size()) +
                                        " bytes, the manifest says " + std::to_string(size));
@@ -251,6 +253,14 @@ inline state_map read_checkpoint(const std::string& dir) {
         if (!fresh) return fail(where + "the entry '" + name + "' appears twice");
     }
     return out;
+}
+
+// Every entry of the checkpoint in dir, after checking the manifest and every file.
+inline state_map read_checkpoint(const std::string& dir) {
+    const std::string text = read_file((std::filesystem::path(dir) / "manifest").string(), "checkpoint");
+    return parse_checkpoint(text, dir, [&](const std::string& name) {
+        return read_file((std::filesystem::path(dir) / name).string(), "checkpoint");
+    });
 }
 
 // A set of objects saved and loaded together. Each item is a param_set or an object with

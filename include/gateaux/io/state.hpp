@@ -27,7 +27,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
-#include "../optim/param_set.hpp"
+#include "../core/param_set.hpp"
 
 namespace gateaux {
 

@@ -296,8 +296,19 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         parameters.apply(m);
         o = opt.start(f, x);
         if (o.state == step_outcome::status::not_applicable) {
-            x.assign(original);
-            return finish(stop_reason::not_applicable, o.message, o);
+            // The optimizer cannot go on from the checkpoint's point (its inverse failed there, say):
+            // the run ends there, with its history, as the next step of the first run would have.
+            const std::string why = o.message;
+            checkpoint progress;
+            progress.add("run", std::function<void(state_archive&)>(run_state));
+            try {
+                progress.apply(m);
+            } catch (...) {
+                x.assign(original);
+                throw;
+            }
+            res.iterations = done;
+            return finish(stop_reason::not_applicable, why, o);
         }
         try {
             rest.apply(m);
