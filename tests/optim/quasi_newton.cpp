@@ -355,3 +355,32 @@ TEST_CASE("lbfgs allocates nothing per iteration after the first steps", "[optim
     for (int k = 0; k < 10; ++k) REQUIRE(opt.step(f, x).state == step_outcome::status::ok);
     CHECK(allocations.load() - before == 0);
 }
+
+TEST_CASE("bfgs and lbfgs started where ‖g‖ < 1/max_step take the largest first step allowed, not an exception",
+          "[optim][bfgs][lbfgs]") {
+    // Near the minimiser of the quadratic, ‖g‖ ~ 1e-12: the first step 1/‖d‖ would exceed the
+    // line search's max_step (1e10).
+    for (std::uint64_t seed : {1u, 2u}) {
+        const quadratic_problem p(seed, 10.0);
+        const tensor xs = p.solution();
+        for (double offset : {1e-13, 1e-12}) {
+            auto f = p.objective();
+            param_set x({tensor(xs + offset)}), g = x.zeros_like();
+            f.value_and_gradient(x, g);
+            INFO("seed " << seed << ", ‖g‖ = " << g.norm());
+            REQUIRE(g.norm() < 1e-10);
+            stopping stop;
+            stop.max_iterations = 3;
+            stop.gradient_tolerance = 0.0;
+            lbfgs l;
+            bfgs b;
+            for (optimizer* opt : {static_cast<optimizer*>(&l), static_cast<optimizer*>(&b)}) {
+                param_set y = x;
+                result r;
+                REQUIRE_NOTHROW(r = minimize(f, y, *opt, stop));
+                CHECK(r.final_loss <= r.initial_loss + 1e-12 * std::abs(r.initial_loss));
+                CHECK(y.finite());
+            }
+        }
+    }
+}

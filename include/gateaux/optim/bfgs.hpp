@@ -81,7 +81,7 @@ public:
         if (o_.exact_line_search) {
             if (!exact_step(f, x, slope, r)) return failed(r.reason);
         } else {
-            const double step0 = updated_ || gamma_ > 0.0 ? 1.0 : 1.0 / d_.norm();
+            const double step0 = updated_ || gamma_ > 0.0 ? 1.0 : std::min(1.0 / d_.norm(), o_.line_search.max_step);
             r = o_.line_search.search(f, x, d_, loss_, slope, step0, x_trial_, g_trial_);
             if (!r.ok()) return failed(r.reason);
         }

@@ -69,7 +69,8 @@ public:
             direction();
             slope = g_.dot(d_);
         }
-        const double step0 = gamma_ > 0.0 ? 1.0 : 1.0 / d_.norm();
+        // ‖d‖ = ‖g‖ can be below 1/max_step near a minimum (cross-entropy on separable data).
+        const double step0 = gamma_ > 0.0 ? 1.0 : std::min(1.0 / d_.norm(), o_.line_search.max_step);
         const line_search_result r = o_.line_search.search(f, x, d_, loss_, slope, step0, x_trial_, g_trial_);
         if (!r.ok()) return {step_outcome::status::line_search_failed, loss_, g_.norm(), 0.0, r.step, "lbfgs: " + r.reason};
 
