@@ -80,6 +80,8 @@ public:
         return {step_outcome::status::ok, loss, g_.norm(), std::sqrt(moved), o_.learning_rate, ""};
     }
 
+    void state(state_archive& a) override { a("gradient", g_), a("accumulator", acc_); }
+
 private:
     adagrad_options o_;
     param_set g_, step_, acc_;

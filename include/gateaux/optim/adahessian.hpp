@@ -179,6 +179,13 @@ public:
         return {step_outcome::status::ok, loss_, g_.norm(), std::sqrt(moved), o_.learning_rate, ""};
     }
 
+    // D is reused until the next estimate; the generator is saved whole, so that the probes
+    // continue its sequence where start() would restart it from the seed.
+    void state(state_archive& a) override {
+        a("loss", loss_), a("gradient", g_), a("first_moment", m_), a("second_moment", v_), a("diagonal", d_);
+        a("t", t_), a("estimates", estimates_), a("generator", gen_);
+    }
+
 private:
     // D at x from options::probes products, averaged as the options say.
     void estimate(objective& f, hessian_products& h, const param_set& x) {

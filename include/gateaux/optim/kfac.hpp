@@ -184,6 +184,20 @@ public:
         }
     }
 
+    // The factors (the averages and the decompositions the solve uses until the next refresh), λ
+    // and γ, the counters that time the refreshes and γ's comparisons, and the failure an
+    // evaluation left for the next step; the last model only for last_model(), since each step
+    // builds its own. The previous direction is the momentum term's.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("factors", factors_);
+        a("lambda", lambda_), a("gamma", gamma_), a("previous_direction", prev_);
+        a("iterations", iterations_), a("steps", steps_), a("rejected", rejected_), a("pending", pending_);
+        a("model/damping", model_.damping), a("model/predicted", model_.predicted), a("model/actual", model_.actual);
+        a("model/ratio", model_.ratio), a("model/scale", model_.scale), a("model/momentum", model_.momentum);
+        a("model/gamma", model_.gamma), a("model/damped", model_.damped);
+    }
+
 private:
     double gamma() const { return opt_.adapt_gamma ? gamma_ : lambda_ + opt_.weight_decay; }
     double clamp_gamma(double g) const { return std::clamp(g, opt_.min_damping + opt_.weight_decay, opt_.max_damping + opt_.weight_decay); }
@@ -348,6 +362,10 @@ public:
 
     const kronecker_factors& factors() const { return factors_; }
     double damping() const { return lambda_; }
+
+    // The factors, carried from CG run to CG run (averaged with decay > 0, and between refreshes
+    // the solve's decompositions), and the run count that times the refreshes; λ for damping().
+    void state(state_archive& a) override { a("factors", factors_), a("runs", runs_), a("lambda", lambda_); }
 
 private:
     options opt_;

@@ -57,6 +57,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "../core/errors.hpp"
+#include "../io/state.hpp"
 #include "../numeric/lapack.hpp"
 #include "capabilities.hpp"
 #include "newton_common.hpp"
@@ -77,6 +78,11 @@ public:
         tensor UA, UG;                           // their eigenvectors (columns), at the last refresh
         std::vector<double> sA, sG;              // and eigenvalues (negative rounding clamped to 0)
         double pi = 1.0;                         // π at the last refresh
+
+        void state(state_archive& a) {
+            a("weight", weight), a("bias", bias), a("inputs", inputs), a("outputs", outputs);
+            a("A", A), a("G", G), a("UA", UA), a("UG", UG), a("sA", sA), a("sG", sG), a("pi", pi);
+        }
     };
 
     const std::vector<layer>& layers() const { return layers_; }
@@ -87,6 +93,45 @@ public:
         layers_.clear();
         updates_ = 0;
         refreshed_ = false;
+    }
+
+    // The layout, the averages and their decompositions at the last refresh (a solve between
+    // refreshes uses these, not the averages), and the update count that sets the next ε. On a
+    // strict load into factors already laid out (start() lays them out at the checkpoint's x) the
+    // layout must be the same.
+    void state(state_archive& a) {
+        const std::size_t had = layers_.size();
+        std::size_t n = had;
+        a("layers", n);
+        if (a.loading() && n != had) {
+            if (had != 0 && a.strict())
+                throw checkpoint_error("gateaux::kfac: the checkpoint holds the factors of " + std::to_string(n) +
+                                       " layers, the objective has " + std::to_string(had));
+            layers_.resize(n);
+        }
+        for (std::size_t l = 0; l < n; ++l) {
+            layer& L = layers_[l];
+            const std::size_t weight = L.weight, bias = L.bias, inputs = L.inputs, outputs = L.outputs;
+            a.nest("layer/" + std::to_string(l), L);
+            if (a.loading() && a.strict() && l < had &&
+                (L.weight != weight || L.bias != bias || L.inputs != inputs || L.outputs != outputs))
+                throw checkpoint_error("gateaux::kfac: the checkpoint's layer " + std::to_string(l) + " (" +
+                                       layer_string(L.weight, L.bias, L.inputs, L.outputs) + ") is not the objective's (" +
+                                       layer_string(weight, bias, inputs, outputs) + ")");
+        }
+        a("updates", updates_), a("refreshed", refreshed_);
+        // The solve reads the decompositions as raw memory of the layout's sizes.
+        if (a.loading())
+            for (std::size_t l = 0; l < n; ++l) {
+                const layer& L = layers_[l];
+                const std::size_t dA = dim_a(L), m = L.outputs;
+                const auto square = [](const tensor& t, std::size_t d) { return t.shape(0) == d && t.shape(1) == d; };
+                if ((L.A.size() != 0 && !square(L.A, dA)) || (L.G.size() != 0 && !square(L.G, m)) ||
+                    (refreshed_ && (!square(L.UA, dA) || !square(L.UG, m) || L.sA.size() != dA || L.sG.size() != m)))
+                    throw checkpoint_error("gateaux::kfac: the checkpoint's factors of layer " + std::to_string(l) +
+                                           " are not shaped like its layout (" + layer_string(L.weight, L.bias, L.inputs, L.outputs) +
+                                           ")");
+            }
     }
 
     // Folds one statistics result into the averages (decay ∈ [0, 1); 0 keeps only this one).
@@ -226,6 +271,12 @@ private:
                        e == kfac_estimate::sampled ? "sampled delta" : "delta");
             }
         }
+    }
+
+    static std::string layer_string(std::size_t weight, std::size_t bias, std::size_t inputs, std::size_t outputs) {
+        const auto index = [](std::size_t i) { return i == none ? std::string("none") : std::to_string(i); };
+        return "weight " + index(weight) + ", bias " + index(bias) + ", " + std::to_string(inputs) + " inputs, " +
+               std::to_string(outputs) + " outputs";
     }
 
     static std::size_t dim_a(const layer& L) { return L.weight == none ? 1 : L.inputs + (L.bias != none ? 1 : 0); }

@@ -47,6 +47,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
+#include "../io/state.hpp"
 #include "capabilities.hpp"
 #include "newton_common.hpp"
 #include "param_set.hpp"
@@ -245,6 +246,34 @@ public:
     void solve(const param_set& g, double lambda, param_set& out) const {
         detail::check_natural_gradient_damping("gateaux::low_rank_curvature::solve", lambda);
         solve(gram(), g, lambda, out);
+    }
+
+    // For an optimizer that keeps the factor between steps (natural_gradient). On a strict load
+    // into a factor that has blocks, the blocks must be of the same parameters.
+    void state(state_archive& a) {
+        const std::size_t had = blocks_.size();
+        std::size_t n = had;
+        a("rows", rows_), a("blocks", n);
+        if (a.loading() && n != had) {
+            if (had != 0 && a.strict())
+                throw checkpoint_error("gateaux::low_rank_curvature: the checkpoint's factor has " + std::to_string(n) +
+                                       " blocks, the factor in memory " + std::to_string(had));
+            blocks_.resize(n);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            block& b = blocks_[i];
+            const std::string p = "block/" + std::to_string(i) + "/";
+            const std::size_t param = b.param;
+            a(p + "param", b.param), a(p + "input", b.input), a(p + "delta", b.delta);
+            if (!a.loading()) continue;
+            if (a.strict() && i < had && b.param != param)
+                throw checkpoint_error("gateaux::low_rank_curvature: the checkpoint's block " + std::to_string(i) + " is of parameter " +
+                                       std::to_string(b.param) + ", the factor in memory's of parameter " + std::to_string(param));
+            // The products read the blocks as raw memory of rows_ rows.
+            if (b.delta.shape(0) != rows_ || (b.input.size() != 0 && b.input.shape(0) != rows_))
+                throw checkpoint_error("gateaux::low_rank_curvature: the checkpoint's block " + std::to_string(i) + " does not have its " +
+                                       std::to_string(rows_) + " rows");
+        }
     }
 
 private:

@@ -214,6 +214,18 @@ public:
         }
     }
 
+    // The factor and its Gram matrix from the last evaluation (on a full batch the next step
+    // solves with them, and they were taken on a curvature sample and draw that a resumed start()
+    // cannot repeat), λ, and the failure an evaluation left for the next step; the last model
+    // only for last_model(), since each step builds its own.
+    void state(state_archive& a) override {
+        optimizer_with_point::state(a);
+        a("curvature", curvature_), a("gram", gram_);
+        a("lambda", lambda_), a("rejected", rejected_), a("pending", pending_);
+        a("model/damping", model_.damping), a("model/predicted", model_.predicted), a("model/actual", model_.actual);
+        a("model/ratio", model_.ratio), a("model/step", model_.step), a("model/rows", model_.rows);
+    }
+
 private:
     double trial(objective& f, const param_set& x, bool batched) {
         if (!trial_.same_shape(x)) trial_ = x.zeros_like(), g_trial_ = x.zeros_like();

@@ -172,12 +172,75 @@ public:
         return {step_outcome::status::ok, loss, g_.norm(), std::sqrt(moved), o_.learning_rate, ""};
     }
 
+    // The statistics and the roots of every block (kept between recomputations), the gradient the
+    // next step moves by, the grafted method's state, and the counts; P only for direction(). On a
+    // strict load each block must be preconditioned as start() set it up here (its form follows
+    // options::vectors).
+    void state(state_archive& a) override {
+        a("gradient", g_), a("t", t_), a("floored", floored_), a("roots", roots_);
+        if (o_.graft != shampoo_graft::none) a("graft/squares", graft_a_);
+        if (o_.graft == shampoo_graft::adam) a("graft/first_moment", graft_m_);
+        const std::size_t had = blocks_.size();
+        std::size_t n = had;
+        a("blocks", n);
+        if (a.loading() && n != had) {
+            if (had != 0 && a.strict())
+                throw checkpoint_error("gateaux::shampoo: the checkpoint holds " + std::to_string(n) + " blocks, the parameters have " +
+                                       std::to_string(had));
+            blocks_.resize(n);
+        }
+        for (std::size_t b = 0; b < n; ++b) {
+            block& s = blocks_[b];
+            const std::string p = "block/" + std::to_string(b) + "/";
+            std::size_t kind = std::size_t(s.kind), rows = s.rows, cols = s.cols;
+            a(p + "form", kind), a(p + "rows", rows), a(p + "cols", cols);
+            if (a.loading()) {
+                if (kind > std::size_t(form::vector_diagonal))
+                    throw checkpoint_error("gateaux::shampoo: the checkpoint's block " + std::to_string(b) + " has no known form");
+                if (a.strict() && b < had && (form(kind) != s.kind || rows != s.rows || cols != s.cols))
+                    throw checkpoint_error("gateaux::shampoo: the checkpoint's block " + std::to_string(b) + " is " +
+                                           form_string(form(kind), rows, cols) + ", this run's " + form_string(s.kind, s.rows, s.cols));
+                s.kind = form(kind), s.rows = rows, s.cols = cols;
+                if (s.p.shape(0) != rows || s.p.shape(1) != cols) s.p = tensor::from_shape({rows, cols});
+                if (s.kind == form::matrix && (s.lg.shape(0) != rows || s.lg.shape(1) != cols)) s.lg = tensor::from_shape({rows, cols});
+            }
+            a(p + "L", s.l), a(p + "R", s.r), a(p + "L_root", s.l_root), a(p + "R_root", s.r_root), a(p + "P", s.p);
+            // The step reads them as raw memory of the block's sizes.
+            if (a.loading() && !well_formed(s))
+                throw checkpoint_error("gateaux::shampoo: the checkpoint's statistics of block " + std::to_string(b) + " do not fit " +
+                                       form_string(s.kind, s.rows, s.cols));
+        }
+    }
+
 private:
     struct block {
         form kind = form::matrix;
         std::size_t rows = 0, cols = 0;
         tensor l, r, l_root, r_root, lg, p;  // lg = L^{−1/4}·G, scratch
     };
+
+    // Statistics, and roots (which the first step computes) of the block's sizes.
+    bool well_formed(const block& s) const {
+        const auto square = [](const tensor& t, std::size_t n) { return t.shape(0) == n && t.shape(1) == n; };
+        const auto root = [&](const tensor& t, std::size_t n) { return square(t, n) || (t_ == 0 && t.size() == 0); };
+        const std::size_t r = s.rows, c = s.cols, d = r * c;
+        switch (s.kind) {
+            case form::matrix: return square(s.l, r) && square(s.r, c) && root(s.l_root, r) && root(s.r_root, c);
+            case form::vector_full: return square(s.l, d) && root(s.l_root, d);
+            case form::vector_diagonal: return s.l.shape(0) == 1 && s.l.shape(1) == d;
+        }
+        return false;
+    }
+
+    static std::string form_string(form f, std::size_t rows, std::size_t cols) {
+        const std::string shape = std::to_string(rows) + "×" + std::to_string(cols);
+        switch (f) {
+            case form::matrix: return "a " + shape + " matrix";
+            case form::vector_full: return "a " + shape + " vector with the full factor";
+            case form::vector_diagonal: return "a " + shape + " vector with the diagonal";
+        }
+        return shape;
+    }
 
     void setup(block& s, std::size_t rows, std::size_t cols) {
         s.rows = rows;
