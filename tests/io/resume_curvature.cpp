@@ -12,16 +12,16 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
 #include <gateaux/gateaux.hpp>
 #include <gateaux/optim/minimize.hpp>
 
+#include "io/resume_support.hpp"
 #include "optim/fisher_networks.hpp"
 
 using namespace gateaux;
+using namespace resume_support;
 namespace fs = std::filesystem;
 
 namespace {
@@ -84,53 +84,14 @@ auto make(const setup& s, rows_mode mode, std::uint64_t seed) {
 // An optimizer for a run on the setup's data (the given Gauss–Newton factor binds to it).
 using factory = std::function<std::unique_ptr<optimizer>(const setup&)>;
 
-struct trace {
-    std::vector<param_set> iterates;  // after iterations 1, 2, ...
-    result res;
-};
-
 template <class Net>
 trace run(const setup& s, rows_mode mode, std::uint64_t seed, const factory& make_opt, std::size_t iterations,
           const std::string& dir = "", param_set start = {}) {
     auto f = make<Net>(s, mode, seed);
     auto opt = make_opt(s);
     param_set x = start.size() != 0 ? start : s.x0;
-    stopping stop;
-    stop.max_iterations = iterations;
-    stop.gradient_tolerance = 0.0;
-    stop.checkpoint.directory = dir;
-    trace t;
-    t.res = minimize(f, x, *opt, stop, [&](const iteration_record&, const param_set& p) {
-        t.iterates.push_back(p);
-        return true;
-    });
-    return t;
+    return record(f, x, *opt, iterations, dir);
 }
-
-bool identical(const param_set& a, const param_set& b) {
-    if (!a.same_shape(b)) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (!std::equal(a[i].begin(), a[i].end(), b[i].begin())) return false;
-    return true;
-}
-
-// Checkpoints go to memory where there is a tmpfs: every save syncs each file to the disk, which on
-// a disk shared with other jobs made this test take up to a minute instead of two seconds (it is
-// about the state saved, not about durability, which tests/io/checkpoint.cpp covers). The process
-// id keeps concurrent runs of this test apart.
-struct fresh_dir {
-    std::string path;
-    explicit fresh_dir(const std::string& name)
-        : path((root() / ("gateaux-resume-curvature-" + std::to_string(::getpid()) + "-" + name)).string()) {
-        fs::remove_all(path);
-    }
-    ~fresh_dir() { fs::remove_all(path); }
-    static fs::path root() {
-        std::error_code ec;
-        if (fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
-        return fs::temp_directory_path();
-    }
-};
 
 // Run N iterations straight; run k, save, and resume to N in new objects; compare. k leaves at
 // least four iterations, so that every interval of 3 below is crossed after the resume.
@@ -147,34 +108,13 @@ void check_resume(const std::string& label, const factory& make_opt, rows_mode m
     std::mt19937_64 g(mix);
     const std::size_t k = std::uniform_int_distribution<std::size_t>(1, N - 4)(g);
     INFO("interrupted after iteration " << k);
-    fresh_dir dir(label + "-" + std::to_string(seed) + "-" + std::to_string(int(mode)));
+    scratch_dir dir("resume-curvature-" + label + "-" + std::to_string(seed) + "-" + std::to_string(int(mode)));
     const trace first = run<Net>(s, mode, seed, make_opt, k, dir.path);
-    REQUIRE(first.iterates.size() == k);
-    for (std::size_t i = 0; i < k; ++i) REQUIRE(identical(first.iterates[i], straight.iterates[i]));
     // The resumed run starts from other parameters: the checkpoint's must replace them.
     param_set elsewhere = s.x0;
     elsewhere.scale(-3.0);
     const trace rest = run<Net>(s, mode, seed, make_opt, N, dir.path, elsewhere);
-    REQUIRE(rest.res.reason == stop_reason::max_iterations);
-    REQUIRE(rest.iterates.size() == N - k);
-    for (std::size_t i = 0; i < N - k; ++i) {
-        INFO("iteration " << k + 1 + i);
-        REQUIRE(identical(rest.iterates[i], straight.iterates[k + i]));
-    }
-    // The resumed result carries the whole history and the counts of both parts.
-    REQUIRE(rest.res.history.size() == straight.res.history.size());
-    for (std::size_t i = 0; i < straight.res.history.size(); ++i) {
-        INFO("history " << i);
-        REQUIRE(rest.res.history[i].loss == straight.res.history[i].loss);
-        REQUIRE(rest.res.history[i].gradient_norm == straight.res.history[i].gradient_norm);
-        REQUIRE(rest.res.history[i].step_norm == straight.res.history[i].step_norm);
-        REQUIRE(rest.res.history[i].step_size == straight.res.history[i].step_size);
-        REQUIRE(rest.res.history[i].evaluations == straight.res.history[i].evaluations);
-    }
-    REQUIRE(rest.res.final_loss == straight.res.final_loss);
-    REQUIRE(rest.res.counts.total() == straight.res.counts.total());
-    REQUIRE(rest.res.counts.layer_statistics == straight.res.counts.layer_statistics);
-    REQUIRE(rest.res.iterations == N);
+    require_continues(straight, first, rest, k, N);
 }
 
 struct variant {
@@ -292,7 +232,7 @@ TEST_CASE("optimizers with exact curvature estimates resume bit-identically on o
 
 TEST_CASE("a Shampoo checkpoint whose vectors are preconditioned otherwise is refused, and x is left as it was") {
     const setup s(two_layers{}, 4);
-    fresh_dir dir("shampoo-form");
+    scratch_dir dir("resume-curvature-shampoo-form");
     shampoo_options full;
     full.vectors = shampoo_vectors::full;
     run<two_layers>(s, rows_mode::full, 4, with<shampoo>(full), 3, dir.path);

@@ -11,8 +11,8 @@
 //
 // Layout. The directory holds `manifest` and the matrices as g<G>-<k>.npy, G the generation of
 // the save. The manifest lists every entry (reals as C99 hexadecimal floats, so bit-exact; counts,
-// flags, texts as hex bytes; matrices by file, shape, size and CRC-32) and ends with the CRC-32 of
-// everything above it.
+// flags, texts with spaces and other unprintable bytes escaped as %XX; matrices by file, shape,
+// size and CRC-32) and ends with the CRC-32 of everything above it.
 //
 // Atomicity. A save writes the new generation's files beside the old ones (each flushed to the
 // disk), then replaces the manifest atomically (io/file.hpp: temporary, fsync, rename), then
@@ -54,12 +54,18 @@ inline bool valid_name(std::string_view n) {
     return true;
 }
 
-inline std::string hex_bytes(std::string_view s) {
+// Text as one space-free token: printable bytes as they are, others (and '%') as %XX; the empty
+// text (and only it) as "-".
+inline std::string escape(std::string_view s) {
     static constexpr char digits[] = "0123456789abcdef";
+    if (s.empty()) return "-";
     std::string out;
-    out.reserve(2 * s.size() + 1);
-    for (unsigned char c : s) out += digits[c >> 4], out += digits[c & 15];
-    return out.empty() ? "-" : out;
+    out.reserve(s.size() + 8);
+    for (unsigned char c : s) {
+        if (c > 0x20 && c < 0x7f && c != '%' && !(s.size() == 1 && c == '-')) out += char(c);
+        else out += '%', out += digits[c >> 4], out += digits[c & 15];
+    }
+    return out;
 }
 
 inline std::string crc_text(std::uint32_t c) {
@@ -140,7 +146,7 @@ inline void write_checkpoint(const std::string& dir, const state_map& entries) {
         } else if (const bool* f = std::get_if<bool>(&value)) {
             manifest += "flag " + name + " " + (*f ? "1" : "0") + "\n";
         } else if (const std::string* t = std::get_if<std::string>(&value)) {
-            manifest += "text " + name + " " + hex_bytes(*t) + "\n";
+            manifest += "text " + name + " " + escape(*t) + "\n";
         } else {
             const tensor& m = std::get<tensor>(value);
             const std::string file = "g" + std::to_string(gen) + "-" + std::to_string(files++) + ".npy";
@@ -217,16 +223,16 @@ inline state_map parse_checkpoint(std::string_view text, const std::string& dir,
         } else if (f[0] == "flag" && f.size() == 3 && (f[2] == "0" || f[2] == "1")) {
             fresh = out.emplace(name, f[2] == "1").second;
         } else if (f[0] == "text" && f.size() == 3) {
-            std::string s;
+            std::string t;
             if (f[2] != "-") {
-                if (f[2].size() % 2 != 0) return fail(where + "'" + name + "' is not hex text");
-                for (std::size_t i = 0; i < f[2].size(); i += 2) {
+                for (std::size_t i = 0; i < f[2].size(); ++i) {
                     std::uint64_t byte = 0;
-                    if (!parse_u64(f[2].substr(i, 2), byte, 16)) return fail(where + "'" + name + "' is not hex text");
-                    s += char(byte);
+                    if (f[2][i] != '%') t += f[2][i];
+                    else if (i + 2 < f[2].size() && parse_u64(f[2].substr(i + 1, 2), byte, 16)) t += char(byte), i += 2;
+                    else return fail(where + "'" + name + "' is not escaped text");
                 }
             }
-            fresh = out.emplace(name, std::move(s)).second;
+            fresh = out.emplace(name, std::move(t)).second;
         } else if (f[0] == "matrix" && f.size() == 7) {
             std::uint64_t rows = 0, cols = 0, size = 0, crc = 0;
             if (!parse_u64(f[3], rows) || !parse_u64(f[4], cols) || !parse_u64(f[5], size) || !parse_u64(f[6], crc, 16) ||

@@ -70,7 +70,7 @@ public:
 
     template <class Bind>
     void use_minibatches(std::size_t size, std::uint64_t seed, Bind&& bind) {
-        if (size == 0) throw shape_error("gateaux::objective::use_minibatches: the batch size must be ≥ 1");
+        if (size == 0) throw shape_error("gateaux::objective::use_minibatches: the batch size must be ≥ 1, got 0");
         batch_size_ = size;
         rng_.seed(seed);
         rebind_all(bind);
@@ -156,7 +156,10 @@ public:
         }
         a("cursor", cursor_), a("curvature_scale", curvature_scale_);
         a("order", order_), a("curvature_order", curvature_order_);
-        a("batch_generator", rng_), a("curvature_generator", curvature_rng_);
+        // A generator not in use is seeded again when it comes into use (use_minibatches,
+        // use_curvature_sample), so only those in use are state.
+        if (batch_size_ != 0) a("batch_generator", rng_);
+        if (curvature_size_ != 0) a("curvature_generator", curvature_rng_);
         if (a.loading() && (cursor_ > order_.size() || (order_.size() != 0 && order_.size() != rows())))
             throw checkpoint_error("gateaux::checkpoint: the objective's minibatch order does not fit its data");
         for (std::size_t i : order_)
