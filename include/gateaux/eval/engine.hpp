@@ -131,7 +131,8 @@ public:
     // first run).
     std::size_t batch_size() const { return shaped_batch_; }
 
-private:
+    // The checks bind() makes, for a tensor that is to be bound to leaf `l` later (a graph
+    // objective checks its data with them before storing it): the shape, and finite values.
     static std::string describe(const leaf_info& l) {
         return std::string(l.kind) + " '" + std::string(l.name) + "'";
     }
@@ -139,14 +140,6 @@ private:
         std::string s = shape_string({l.rows, l.cols});
         if (l.rows == batch) s += " (any batch B ≥ 1)";
         return s;
-    }
-
-    std::size_t find_leaf(std::string_view name) const {
-        for (std::size_t l = 0; l < leaves_.size(); ++l)
-            if (leaves_[l].name == name) return l;
-        std::string known;
-        for (const leaf_info& l : leaves_) known += (known.empty() ? "" : ", ") + std::string(l.name);
-        throw shape_error("gateaux: no leaf named '" + std::string(name) + "' in this program (its leaves: " + known + ")");
     }
 
     static void check_shape(const leaf_info& l, const tensor& t) {
@@ -164,6 +157,15 @@ private:
                 if (!std::isfinite(t(i, j)))
                     throw value_error("gateaux: " + describe(l) + " has a non-finite value " + number_string(t(i, j)) +
                                       " at (" + std::to_string(i) + ", " + std::to_string(j) + ")");
+    }
+
+private:
+    std::size_t find_leaf(std::string_view name) const {
+        for (std::size_t l = 0; l < leaves_.size(); ++l)
+            if (leaves_[l].name == name) return l;
+        std::string known;
+        for (const leaf_info& l : leaves_) known += (known.empty() ? "" : ", ") + std::string(l.name);
+        throw shape_error("gateaux: no leaf named '" + std::string(name) + "' in this program (its leaves: " + known + ")");
     }
 
     // Every leaf bound with its shape and, for data, finite values (re-checked: a bound tensor may

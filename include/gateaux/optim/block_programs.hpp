@@ -75,8 +75,15 @@ struct param_io {
         std::size_t i = 0;
         (prog.bind(P{}, x[i++]), ...);
     }
+    // The directions v (one block per parameter; each block's shape is checked by bind).
+    static void check_directions(const param_set& v) {
+        if (v.size() != sizeof...(P))
+            throw shape_error("gateaux::objective: expected " + std::to_string(sizeof...(P)) + " direction blocks (one per parameter), got " +
+                              std::to_string(v.size()));
+    }
     template <class Prog>
     static void bind_directions(Prog& prog, const param_set& v) {
+        check_directions(v);
         std::size_t i = 0;
         (prog.bind(direction(P{}), v[i++]), ...);
     }

@@ -99,11 +99,16 @@ public:
     graph_objective& operator=(const graph_objective&) = delete;
     graph_objective(graph_objective&&) = default;
 
-    // Data tensors are copied in (the objective owns its data and its minibatch buffers).
+    // Data tensors are copied in (the objective owns its data and its minibatch buffers). The
+    // tensor is checked first, as bind() checks it (shape, finite values): a refused one leaves
+    // the objective with the data it had.
     template <class K, fixed_string N, dim R, dim C>
     graph_objective& set_data(leaf<K, N, R, C>, const tensor& t) {
         static_assert(K::is_data, "gateaux::objective::set_data(leaf, tensor): the leaf must be an input or a target");
         static_assert(decltype(value_prog_)::computes(leaf<K, N, R, C>{}), "gateaux::objective::set_data: the loss does not use this leaf");
+        static constexpr detail::leaf_info info = detail::leaf_info_of<leaf<K, N, R, C>>(0);
+        detail::engine::check_shape(info, t);
+        detail::engine::check_finite(info, t);
         if (rows_.set(N.view(), t).second)
             binders_.push_back([](graph_objective& self, const tensor& x, detail::bind_to to) { self.bind_data(leaf<K, N, R, C>{}, x, to); });
         rows_.rebind_all(binder());
@@ -259,6 +264,7 @@ private:
     }
     void fisher_impl(const param_set& x, const param_set& v, param_set& out) {
         io::check_blocks(x);
+        io::check_directions(v);
         fisher_.run(x, v, estimate_ == fisher_estimate::sampled ? draw_.at(x, counts) : data_targets(), out);
         ++counts.fisher_vectors;
         if (rows_.curvature_scale() != 1.0) out.scale(rows_.curvature_scale());
