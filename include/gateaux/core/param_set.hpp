@@ -97,8 +97,17 @@ public:
     }
 
 private:
+    // Names the first difference: the block counts, or the first block whose shapes differ.
     void check(const param_set& o, const char* what) const {
-        if (!same_shape(o)) throw shape_error(std::string("gateaux::param_set::") + what + ": the two sets have different shapes");
+        if (same_shape(o)) return;
+        const std::string who = std::string("gateaux::param_set::") + what + ": the two sets have different shapes: ";
+        if (o.size() != size())
+            throw shape_error(who + "this set has " + std::to_string(size()) + " blocks, the argument " + std::to_string(o.size()));
+        std::size_t i = 0;
+        while (o[i].shape() == blocks_[i].shape()) ++i;
+        throw shape_error(who + "block " + std::to_string(i) + " is " + std::to_string(blocks_[i].shape(0)) + "×" +
+                          std::to_string(blocks_[i].shape(1)) + " here, " + std::to_string(o[i].shape(0)) + "×" +
+                          std::to_string(o[i].shape(1)) + " in the argument");
     }
     std::vector<tensor> blocks_;
 };

@@ -24,7 +24,8 @@ namespace gateaux {
 // Integer labels 0..classes−1 (a column) as one-hot rows (labels.rows × classes).
 inline tensor one_hot(const tensor& labels, std::size_t classes) {
     if (labels.shape(1) != 1)
-        throw shape_error("gateaux::one_hot: labels must be one column, got " + std::to_string(labels.shape(1)));
+        throw shape_error("gateaux::one_hot: labels must be one column (N×1), got " + std::to_string(labels.shape(0)) + "×" +
+                          std::to_string(labels.shape(1)));
     tensor out = xt::zeros<double>({labels.shape(0), classes});
     for (std::size_t i = 0; i < labels.shape(0); ++i) {
         const double v = labels(i, 0);
@@ -38,17 +39,17 @@ inline tensor one_hot(const tensor& labels, std::size_t classes) {
 
 // Rows [first, first + count) of a matrix, as a new tensor.
 inline tensor rows(const tensor& t, std::size_t first, std::size_t count) {
-    if (first + count > t.shape(0))
-        throw shape_error("gateaux::rows: rows [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                          ") of a matrix with " + std::to_string(t.shape(0)) + " rows");
+    if (first > t.shape(0) || count > t.shape(0) - first)  // (first + count could wrap around)
+        throw shape_error("gateaux::rows: " + std::to_string(count) + " rows from row " + std::to_string(first) + " of a matrix with " +
+                          std::to_string(t.shape(0)) + " rows");
     return xt::view(t, xt::range(first, first + count), xt::all());
 }
 
 // Columns [first, first + count) of a matrix, as a new tensor.
 inline tensor cols(const tensor& t, std::size_t first, std::size_t count) {
-    if (first + count > t.shape(1))
-        throw shape_error("gateaux::cols: columns [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                          ") of a matrix with " + std::to_string(t.shape(1)) + " columns");
+    if (first > t.shape(1) || count > t.shape(1) - first)  // (first + count could wrap around)
+        throw shape_error("gateaux::cols: " + std::to_string(count) + " columns from column " + std::to_string(first) +
+                          " of a matrix with " + std::to_string(t.shape(1)) + " columns");
     return xt::view(t, xt::all(), xt::range(first, first + count));
 }
 
@@ -65,6 +66,14 @@ inline std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed) {
     std::mt19937_64 g(seed);
     std::shuffle(order.begin(), order.end(), g);
     return order;
+}
+// Refuses NaN and ±inf, naming the first one's position.
+inline void check_finite_data(const tensor& x, const char* who) {
+    for (std::size_t i = 0; i < x.shape(0); ++i)
+        for (std::size_t j = 0; j < x.shape(1); ++j)
+            if (!std::isfinite(x(i, j)))
+                throw value_error(std::string("gateaux::") + who + ": the data holds NaN or ±inf: " + number_string(x(i, j)) + " at (" +
+                                  std::to_string(i) + ", " + std::to_string(j) + ")");
 }
 inline void same_rows(const tensor& x, const tensor& y, const char* who) {
     if (x.shape(0) != y.shape(0))
@@ -112,8 +121,7 @@ public:
 
     void fit(const tensor& x) {
         if (x.shape(0) == 0) throw shape_error("gateaux::standardizer::fit: the data has no rows");
-        for (double v : x)
-            if (!std::isfinite(v)) throw value_error("gateaux::standardizer::fit: the data holds NaN or ±inf");
+        detail::check_finite_data(x, "standardizer::fit");
         const std::size_t n = x.shape(0), c = x.shape(1);
         mean_ = xt::zeros<double>({std::size_t(1), c});
         sd_ = xt::zeros<double>({std::size_t(1), c});
@@ -136,6 +144,7 @@ public:
         if (x.shape(1) != mean_.shape(1))
             throw shape_error("gateaux::standardizer::apply: the data has " + std::to_string(x.shape(1)) + " columns, it was fitted on " +
                               std::to_string(mean_.shape(1)));
+        detail::check_finite_data(x, "standardizer::apply");
         tensor out = x;
         for (std::size_t i = 0; i < out.shape(0); ++i)
             for (std::size_t j = 0; j < out.shape(1); ++j) out(i, j) = (out(i, j) - mean_(0, j)) / sd_(0, j);

@@ -108,8 +108,10 @@ inline std::mt19937_64 spectrum_stream(std::uint64_t seed, std::uint64_t part) {
 
 // The extremes, condition estimate, trace and density of f's curvature matrix of kind `kind` at x.
 // Throws gateaux::error naming the capability where f lacks those products, or the option that
-// asks for nothing (0 Lanczos steps, 1 trace probe, 0 density steps); shape_error where x is not
-// shaped like f's parameters; value_error where a product is NaN or ±inf.
+// asks for nothing (0 Lanczos steps, 1 trace probe, 0 density steps) or is out of range (a density
+// grid of fewer than 2 points, a negative or non-finite width, tails or cutoff), before any
+// product; shape_error where x is not shaped like f's parameters (naming the block and both
+// shapes); value_error where a product is NaN or ±inf.
 inline spectrum_result spectrum(objective& f, const param_set& x, curvature_matrix kind, const spectrum_options& o = {}) {
     const curvature_operator op = curvature_operator::find(f, kind);
     if (!op) throw error("gateaux::spectrum: " + op.lacking());
@@ -120,10 +122,34 @@ inline spectrum_result spectrum(objective& f, const param_set& x, curvature_matr
     if (o.density_starts > 0 && o.density_iterations == 0)
         throw error("gateaux::spectrum: spectrum_options::density_iterations is 0 with density_starts > 0; each start "
                     "needs at least one Lanczos step (density_starts = 0 skips the density)");
-    if (!x.same_shape(f.parameters_like()))
-        throw shape_error("gateaux::spectrum: x is not shaped like the objective's parameters (" +
-                          std::to_string(f.parameters_like().count()) + " entries in " +
-                          std::to_string(f.parameters_like().size()) + " blocks expected)");
+    // The density's grid and broadening, before any product is spent (lanczos::broaden checks them only at the end).
+    if (o.density_starts > 0) {
+        const lanczos::density_options& d = o.density;
+        if (d.points < 2)
+            throw error("gateaux::spectrum: spectrum_options::density.points must be ≥ 2 (a grid needs two ends), got " +
+                        std::to_string(d.points));
+        if (!(d.sigma >= 0.0 && std::isfinite(d.sigma)))
+            throw error("gateaux::spectrum: spectrum_options::density.sigma must be ≥ 0 and finite (0: relative_sigma), got " +
+                        number_string(d.sigma));
+        if (d.sigma == 0.0 && !(d.relative_sigma > 0.0 && std::isfinite(d.relative_sigma)))
+            throw error("gateaux::spectrum: spectrum_options::density.relative_sigma must be > 0 and finite, got " +
+                        number_string(d.relative_sigma));
+        if (!(d.tails >= 0.0 && std::isfinite(d.tails)))
+            throw error("gateaux::spectrum: spectrum_options::density.tails must be ≥ 0 and finite, got " + number_string(d.tails));
+    }
+    if (!(o.negative_cutoff >= 0.0 && std::isfinite(o.negative_cutoff)))
+        throw error("gateaux::spectrum: spectrum_options::negative_cutoff must be ≥ 0 and finite, got " + number_string(o.negative_cutoff));
+    if (const param_set like = f.parameters_like(); !x.same_shape(like)) {
+        std::string why = std::to_string(like.size()) + " blocks expected, x has " + std::to_string(x.size());
+        for (std::size_t i = 0; i < std::min(x.size(), like.size()); ++i)
+            if (x[i].shape() != like[i].shape()) {
+                const std::vector<std::string> names = f.names();
+                why = "block " + std::to_string(i) + (i < names.size() ? " ('" + names[i] + "')" : std::string()) + " must be " +
+                      shape_string(like[i]) + ", x's is " + shape_string(x[i]);
+                break;
+            }
+        throw shape_error("gateaux::spectrum: x is not shaped like the objective's parameters: " + why);
+    }
 
     detail::flat_curvature c(op, x);
     const lanczos::product a = [&c](std::span<const double> v, std::span<double> out) { c(v, out); };

@@ -137,11 +137,18 @@ std::array<tensor, sizeof...(P)> dense_bop(Prog& prog, L loss, params<P...> w, c
                                            std::size_t max_bytes = default_hessian_bytes) {
     std::array<tensor, sizeof...(P)> out;
     std::size_t i = 0;
-    auto one = [&]<class Q>(Q) {
-        const tensor h = hessian_block(prog, loss, w, Q{}, max_bytes);
+    // Every vector's shape first, before any block is assembled.
+    auto check = [&]<class Q>(Q) {
         if (v[i].shape(0) != std::size_t(Q::rows) || v[i].shape(1) != std::size_t(Q::cols))
             throw shape_error("gateaux::dense_bop: the vector for '" + std::string(Q::name.view()) + "' must be " +
-                              std::to_string(Q::rows) + "×" + std::to_string(Q::cols));
+                              std::to_string(Q::rows) + "×" + std::to_string(Q::cols) + ", got " + std::to_string(v[i].shape(0)) +
+                              "×" + std::to_string(v[i].shape(1)));
+        ++i;
+    };
+    (check(P{}), ...);
+    i = 0;
+    auto one = [&]<class Q>(Q) {
+        const tensor h = hessian_block(prog, loss, w, Q{}, max_bytes);
         xt::xtensor<double, 1> rhs = xt::flatten(v[i]);
         auto [x, res, rank, sv] = xt::linalg::lstsq(h, rhs, inverse_tolerance());
         (void)res, (void)rank, (void)sv;
