@@ -133,7 +133,9 @@ public:
 
 protected:
     explicit block_newton_base(const options& o) : opt_(o) {
-        if (!(o.step_size > 0.0)) throw error("gateaux::block_newton: the step size must be > 0");
+        if (!(o.step_size > 0.0 && std::isfinite(o.step_size)))
+            throw error("gateaux::block_newton: the step size must be > 0 and finite, got step_size = " + number_string(o.step_size));
+        o.line_search_settings.check();
     }
     // Loss, gradient and the per-layer Newton step at x (start() has checked that f has a block_solver).
     virtual double compute(block_solver& f, const param_set& x, param_set& g, param_set& s) = 0;
@@ -204,7 +206,8 @@ public:
     };
     fd_block_newton() : fd_block_newton(options{}) {}
     explicit fd_block_newton(const options& o) : block_newton_base(o), r_(o.r), scheme_(o.scheme) {
-        if (!(o.r > 0.0)) throw error("gateaux::fd_block_newton: the difference step r must be > 0");
+        if (!(o.r > 0.0 && std::isfinite(o.r)))
+            throw error("gateaux::fd_block_newton: the difference step r must be > 0 and finite, got r = " + number_string(o.r));
     }
     std::string name() const override { return "fd-block-newton"; }
 

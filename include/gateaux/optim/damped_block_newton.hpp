@@ -82,12 +82,17 @@ public:
     damped_block_newton() : damped_block_newton(options{}) {}
     explicit damped_block_newton(const options& o)
         : opt_(o), damping_{o.damping_increase, o.damping_decrease, o.damping_increase, o.min_damping, o.max_damping} {
-        if (!(o.initial_damping > 0.0 && o.min_damping > 0.0 && o.min_damping <= o.max_damping))
-            throw error("gateaux::damped_block_newton: the damping bounds must satisfy 0 < min_damping ≤ max_damping, λ₀ > 0");
+        if (!(o.initial_damping > 0.0 && std::isfinite(o.initial_damping) && o.min_damping > 0.0 && o.min_damping <= o.max_damping))
+            throw error("gateaux::damped_block_newton: the damping bounds must satisfy 0 < min_damping ≤ max_damping, λ₀ > 0 "
+                        "and finite; got initial_damping = " + number_string(o.initial_damping) + ", min_damping = " +
+                        number_string(o.min_damping) + ", max_damping = " + number_string(o.max_damping));
         if (!(o.damping_increase > 1.0 && o.damping_decrease > 0.0 && o.damping_decrease < 1.0))
-            throw error("gateaux::damped_block_newton: damping_increase must be > 1 and damping_decrease in (0, 1)");
+            throw error("gateaux::damped_block_newton: damping_increase must be > 1 and damping_decrease in (0, 1), got "
+                        "damping_increase = " + number_string(o.damping_increase) + ", damping_decrease = " +
+                        number_string(o.damping_decrease));
         if (!(o.accept_ratio >= 0.0 && o.accept_ratio < 0.25))
-            throw error("gateaux::damped_block_newton: accept_ratio must be in [0, ¼)");
+            throw error("gateaux::damped_block_newton: accept_ratio must be in [0, ¼), got " + number_string(o.accept_ratio));
+        o.line_search_settings.check();
     }
     std::string name() const override { return opt_.rescale ? "damped-block-newton-rescaled" : "damped-block-newton"; }
 

@@ -43,7 +43,9 @@ public:
     diagonal_newton() : diagonal_newton(options{}) {}
     explicit diagonal_newton(const options& o) : opt_(o) {
         if (!(o.relative_floor > 0.0 && o.relative_floor < 1.0))
-            throw error("gateaux::diagonal_newton: the relative floor must be in (0, 1)");
+            throw error("gateaux::diagonal_newton: the relative floor must be in (0, 1), got relative_floor = " +
+                        number_string(o.relative_floor));
+        o.line_search_settings.check();
     }
     std::string name() const override { return "diagonal-newton"; }
 

@@ -25,8 +25,10 @@ struct momentum_options {
 class momentum final : public optimizer {
 public:
     explicit momentum(momentum_options o = {}) : o_(o) {
-        if (!(o.learning_rate > 0.0)) throw error("gateaux::momentum: the learning rate must be > 0");
-        if (!(o.beta >= 0.0 && o.beta < 1.0)) throw error("gateaux::momentum: beta must be in [0, 1)");
+        if (!(o.learning_rate > 0.0 && std::isfinite(o.learning_rate)))
+            throw error("gateaux::momentum: the learning rate must be > 0 and finite, got learning_rate = " +
+                        number_string(o.learning_rate));
+        if (!(o.beta >= 0.0 && o.beta < 1.0)) throw error("gateaux::momentum: beta must be in [0, 1), got " + number_string(o.beta));
     }
     std::string name() const override { return o_.kind == momentum_kind::nesterov ? "nesterov" : "momentum"; }
     step_outcome start(objective& f, param_set& x) override {
@@ -76,10 +78,13 @@ struct adam_options {
 class adam final : public optimizer {
 public:
     explicit adam(adam_options o = {}) : o_(o) {
-        if (!(o.learning_rate > 0.0)) throw error("gateaux::adam: the learning rate must be > 0");
+        if (!(o.learning_rate > 0.0 && std::isfinite(o.learning_rate)))
+            throw error("gateaux::adam: the learning rate must be > 0 and finite, got learning_rate = " + number_string(o.learning_rate));
         if (!(o.beta1 >= 0.0 && o.beta1 < 1.0 && o.beta2 >= 0.0 && o.beta2 < 1.0))
-            throw error("gateaux::adam: beta1 and beta2 must be in [0, 1)");
-        if (!(o.epsilon > 0.0)) throw error("gateaux::adam: epsilon must be > 0");
+            throw error("gateaux::adam: beta1 and beta2 must be in [0, 1), got beta1 = " + number_string(o.beta1) +
+                        ", beta2 = " + number_string(o.beta2));
+        if (!(o.epsilon > 0.0 && std::isfinite(o.epsilon)))
+            throw error("gateaux::adam: epsilon must be > 0 and finite, got " + number_string(o.epsilon));
     }
     std::string name() const override { return "adam"; }
     step_outcome start(objective& f, param_set& x) override {

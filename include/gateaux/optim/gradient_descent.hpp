@@ -8,7 +8,8 @@ namespace gateaux {
 class gradient_descent final : public optimizer {
 public:
     explicit gradient_descent(double learning_rate) : eta_(learning_rate) {
-        if (!(learning_rate > 0.0)) throw error("gateaux::gradient_descent: the learning rate must be > 0");
+        if (!(learning_rate > 0.0 && std::isfinite(learning_rate)))
+            throw error("gateaux::gradient_descent: the learning rate must be > 0 and finite, got " + number_string(learning_rate));
     }
     std::string name() const override { return "gd"; }
     step_outcome start(objective& f, param_set& x) override {

@@ -80,9 +80,17 @@ public:
     hessian_free(const options& o, M m)
         : hessian_free(o, std::unique_ptr<preconditioner>(std::make_unique<M>(std::move(m)))) {}
     hessian_free(const options& o, std::unique_ptr<preconditioner> m) : opt_(o), pc_(std::move(m)) {
-        if (!(o.initial_damping >= 0.0 && o.min_damping >= 0.0)) throw error("gateaux::hessian_free: the damping must be ≥ 0");
-        if (o.max_cg_iterations == 0) throw error("gateaux::hessian_free: max_cg_iterations must be ≥ 1");
-        if (!(o.backtrack_growth > 1.0)) throw error("gateaux::hessian_free: backtrack_growth must be > 1");
+        const auto bad = [](const std::string& what, double got) {
+            return error("gateaux::hessian_free: options::" + what + ", got " + number_string(got));
+        };
+        if (!(o.initial_damping >= 0.0 && std::isfinite(o.initial_damping)))
+            throw bad("initial_damping (the damping λ₀) must be ≥ 0 and finite", o.initial_damping);
+        if (!(o.min_damping >= 0.0 && std::isfinite(o.min_damping))) throw bad("min_damping must be ≥ 0 and finite", o.min_damping);
+        if (!(o.damping_increase > 1.0)) throw bad("damping_increase must be > 1", o.damping_increase);
+        if (!(o.damping_decrease > 0.0 && o.damping_decrease < 1.0)) throw bad("damping_decrease must be in (0, 1)", o.damping_decrease);
+        if (o.max_cg_iterations == 0) throw error("gateaux::hessian_free: options::max_cg_iterations must be ≥ 1, got 0");
+        if (!(o.backtrack_growth > 1.0)) throw bad("backtrack_growth must be > 1", o.backtrack_growth);
+        o.line_search_settings.check();
         if (pc_ == nullptr) throw error("gateaux::hessian_free: the preconditioner must not be null");
     }
 

@@ -74,12 +74,22 @@ struct armijo_backtracking {
     double shrink = 0.5;          // ρ, 0 < ρ < 1
     std::size_t max_trials = 40;  // evaluations
 
+    // The options (optimizers that take these settings check them at construction). Messages are
+    // built only on failure: search() calls this on every search, which must not allocate.
+    void check() const {
+        if (!(c1 > 0.0 && c1 < 1.0)) throw error("gateaux::armijo_backtracking: c1 must be in (0, 1), got c1 = " + number_string(c1));
+        if (!(shrink > 0.0 && shrink < 1.0))
+            throw error("gateaux::armijo_backtracking: shrink must be in (0, 1), got shrink = " + number_string(shrink));
+        if (max_trials == 0) throw error("gateaux::armijo_backtracking: the first step and max_trials must be > 0, got max_trials = 0");
+    }
+
     line_search_result search(objective& f, const param_set& x, const param_set& d, double phi0, double dphi0,
                               double step0, param_set& x_trial, param_set& g_trial) const {
         using namespace detail::ls;
-        require(c1 > 0.0 && c1 < 1.0, "gateaux::armijo_backtracking: c1 must be in (0, 1)");
-        require(shrink > 0.0 && shrink < 1.0, "gateaux::armijo_backtracking: shrink must be in (0, 1)");
-        require(step0 > 0.0 && max_trials > 0, "gateaux::armijo_backtracking: the first step and max_trials must be > 0");
+        check();
+        if (!(step0 > 0.0))
+            throw error("gateaux::armijo_backtracking: the first step and max_trials must be > 0, got a first step of " +
+                        number_string(step0));
         if (!std::isfinite(phi0) || !std::isfinite(dphi0) || !(dphi0 < 0.0)) return refuse(phi0, dphi0, "armijo_backtracking");
         bool any_finite = false;
         double a = step0;
@@ -132,13 +142,27 @@ struct strong_wolfe {
 
     static strong_wolfe for_cg() { return strong_wolfe{.c2 = 0.1}; }
 
+    // The options (optimizers that take these settings check them at construction). Messages are
+    // built only on failure: search() calls this on every search, which must not allocate.
+    void check() const {
+        if (!(c1 > 0.0 && c1 < c2 && c2 < 1.0))
+            throw error("gateaux::strong_wolfe: requires 0 < c1 < c2 < 1, got c1 = " + number_string(c1) + ", c2 = " + number_string(c2));
+        if (!(expand > 1.0 && max_trials > 0))
+            throw error("gateaux::strong_wolfe: expand must be > 1 and max_trials > 0, got expand = " + number_string(expand) +
+                        ", max_trials = " + std::to_string(max_trials));
+        if (!(max_step > 0.0))
+            throw error("gateaux::strong_wolfe: the first step must be in (0, max_step], got max_step = " + number_string(max_step));
+        if (!(approximate_tolerance >= 0.0))
+            throw error("gateaux::strong_wolfe: approximate_tolerance must be ≥ 0, got " + number_string(approximate_tolerance));
+    }
+
     line_search_result search(objective& f, const param_set& x, const param_set& d, double phi0, double dphi0,
                               double step0, param_set& x_trial, param_set& g_trial) const {
         using namespace detail::ls;
-        require(c1 > 0.0 && c1 < c2 && c2 < 1.0, "gateaux::strong_wolfe: requires 0 < c1 < c2 < 1");
-        require(expand > 1.0 && max_trials > 0, "gateaux::strong_wolfe: expand must be > 1 and max_trials > 0");
-        require(step0 > 0.0 && step0 <= max_step, "gateaux::strong_wolfe: the first step must be in (0, max_step]");
-        require(approximate_tolerance >= 0.0, "gateaux::strong_wolfe: approximate_tolerance must be ≥ 0");
+        check();
+        if (!(step0 > 0.0 && step0 <= max_step))
+            throw error("gateaux::strong_wolfe: the first step must be in (0, max_step], got " + number_string(step0) +
+                        " with max_step = " + number_string(max_step));
         if (!std::isfinite(phi0) || !std::isfinite(dphi0) || !(dphi0 < 0.0)) return refuse(phi0, dphi0, "strong_wolfe");
         std::size_t evals = 0;
         bool any_finite = false, approx = false;

@@ -35,7 +35,7 @@ public:
     };
     using needs = capability_list<hessian_matrix>;
     naive_newton() : naive_newton(options{}) {}
-    explicit naive_newton(const options& o) : opt_(o) {}
+    explicit naive_newton(const options& o) : opt_(o) { o.line_search_settings.check(); }
     std::string name() const override { return "newton"; }
 
     // Iterations that used |H| because H was not positive definite.
@@ -109,7 +109,15 @@ public:
     using needs = capability_list<hessian_matrix>;
     damped_newton() : damped_newton(options{}) {}
     explicit damped_newton(const options& o) : opt_(o) {
-        if (!(o.initial_damping > 0.0)) throw error("gateaux::damped_newton: the initial damping must be > 0");
+        if (!(o.initial_damping > 0.0 && std::isfinite(o.initial_damping)))
+            throw error("gateaux::damped_newton: the initial damping must be > 0 and finite, got initial_damping = " +
+                        number_string(o.initial_damping));
+        if (!(o.decrease > 0.0 && o.decrease < 1.0))
+            throw error("gateaux::damped_newton: options::decrease must be in (0, 1), got " + number_string(o.decrease));
+        if (!(o.max_increase > 1.0 && std::isfinite(o.max_increase)))
+            throw error("gateaux::damped_newton: options::max_increase must be > 1 and finite, got " + number_string(o.max_increase));
+        if (!(o.accept_ratio >= 0.0 && o.accept_ratio < 1.0))
+            throw error("gateaux::damped_newton: options::accept_ratio must be in [0, 1), got " + number_string(o.accept_ratio));
     }
     std::string name() const override { return "levenberg-marquardt"; }
 

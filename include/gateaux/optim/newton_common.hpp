@@ -56,16 +56,19 @@ struct lm_damping {
     double after_rejection(double lambda) const { return std::min(lambda * rejection_increase, max); }
     // Refuses factors that would not move λ the way the ratio asks, naming the options.
     void check(const std::string& who) const {
-        if (!(increase > 1.0)) throw error(who + ": options::damping_increase must be > 1");
-        if (!(rejection_increase > 1.0)) throw error(who + ": options::rejection_increase must be > 1");
-        if (!(decrease > 0.0 && decrease < 1.0)) throw error(who + ": options::damping_decrease must be in (0, 1)");
+        if (!(increase > 1.0)) throw error(who + ": options::damping_increase must be > 1, got " + number_string(increase));
+        if (!(rejection_increase > 1.0))
+            throw error(who + ": options::rejection_increase must be > 1, got " + number_string(rejection_increase));
+        if (!(decrease > 0.0 && decrease < 1.0))
+            throw error(who + ": options::damping_decrease must be in (0, 1), got " + number_string(decrease));
     }
 };
 
 // Refuses an acceptance threshold outside [0, ¼) and a zero budget of rejections.
 inline void check_rejections(const std::string& who, double accept_ratio, std::size_t max_rejections) {
-    if (!(accept_ratio >= 0.0 && accept_ratio < 0.25)) throw error(who + ": options::accept_ratio must be in [0, ¼)");
-    if (max_rejections == 0) throw error(who + ": options::max_rejections must be ≥ 1");
+    if (!(accept_ratio >= 0.0 && accept_ratio < 0.25))
+        throw error(who + ": options::accept_ratio must be in [0, ¼), got " + number_string(accept_ratio));
+    if (max_rejections == 0) throw error(who + ": options::max_rejections must be ≥ 1, got 0");
 }
 
 // The step δ = α·Δ + μ·δ_prev minimising the damped model gᵀδ + ½δᵀ(C + λI)δ (a 2×2 system, 1×1

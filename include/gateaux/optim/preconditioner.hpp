@@ -85,7 +85,8 @@ public:
     diagonal_preconditioner() : diagonal_preconditioner(options{}) {}
     explicit diagonal_preconditioner(const options& o) : opt_(o) {
         if (!(o.relative_floor > 0.0 && o.relative_floor < 1.0))
-            throw error("gateaux::diagonal_preconditioner: the relative floor must be in (0, 1)");
+            throw error("gateaux::diagonal_preconditioner: the relative floor must be in (0, 1), got relative_floor = " +
+                        number_string(o.relative_floor));
     }
     std::string name() const override { return "diagonal"; }
 

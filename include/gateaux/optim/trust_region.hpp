@@ -40,8 +40,9 @@ public:
     trust_region() : trust_region(options{}) {}
     explicit trust_region(const options& o) : opt_(o) {
         if (!(o.initial_radius > 0.0 && o.max_radius >= o.initial_radius))
-            throw error("gateaux::trust_region: need 0 < initial_radius ≤ max_radius");
-        if (!(o.eta >= 0.0 && o.eta < 0.25)) throw error("gateaux::trust_region: η must lie in [0, ¼)");
+            throw error("gateaux::trust_region: need 0 < initial_radius ≤ max_radius, got initial_radius = " +
+                        number_string(o.initial_radius) + ", max_radius = " + number_string(o.max_radius));
+        if (!(o.eta >= 0.0 && o.eta < 0.25)) throw error("gateaux::trust_region: η must lie in [0, ¼), got eta = " + number_string(o.eta));
     }
     std::string name() const override { return "trust-region"; }
 
