@@ -77,7 +77,7 @@ TEST_CASE("program.bind: wrong shape, 0 rows or columns, NaN/±inf, unknown name
     p.run();
     const double loss0 = p.scalar(pn::loss);
 
-    const tensor narrow = normal(3, 5, 7), short_w = normal(3, 4, 8), transposed_w2 = normal(4, 4, 9);
+    const tensor narrow = normal(3, 5, 7), short_w = normal(3, 4, 8);
     tensor no_rows = tensor::from_shape({0, 4}), no_cols = tensor::from_shape({3, 0});
     tensor nan_x = normal(3, 4, 10), inf_y = normal(3, 4, 11), nan_v1 = normal(4, 4, 12);
     nan_x(2, 1) = nan_v;
