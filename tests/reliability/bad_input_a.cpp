@@ -421,7 +421,7 @@ TEST_CASE("options: first-order optimizers", "[reliability][options]") {
 }
 
 TEST_CASE("options: quasi-Newton, Newton, Hessian-free", "[reliability][options]") {
-    refused_option([] { (void)lbfgs({.memory = 0}); }, {"lbfgs", "memory m must be ≥ 1"});
+    refused_option([] { (void)lbfgs({.memory = 0}); }, {"lbfgs", "memory m must be ≥ 1, got 0"});
     refused_option([] { (void)hessian_free({.initial_damping = -1.0}); }, {"hessian_free", "initial_damping", "≥ 0", "got -1"});
     refused_option([] { (void)hessian_free({.min_damping = nan_v}); }, {"hessian_free", "min_damping", "got nan"});
     refused_option([] { (void)hessian_free({.damping_increase = 0.5}); }, {"hessian_free", "damping_increase must be > 1", "got 0.5"});

@@ -231,6 +231,7 @@ TEST_CASE("minimize: non-finite or misshapen start", "[reliability][minimize]") 
         const result r = minimize(f, x, opt, quiet(5));
         INFO("message: '" << r.message << "'");
         CHECK(r.reason == stop_reason::non_finite);
+        CHECK(r.message == "the loss is nan");
         CHECK(r.iterations == 0);
         CHECK(std::isnan(r.initial_loss));
         CHECK(start.unchanged());
@@ -242,6 +243,8 @@ TEST_CASE("minimize: non-finite or misshapen start", "[reliability][minimize]") 
         lbfgs opt;
         const result r = minimize(f, x, opt, quiet(5));
         CHECK(r.reason == stop_reason::non_finite);
+        INFO("message: '" << r.message << "'");
+        CHECK((r.message == "the loss is inf" || r.message == "the loss is nan"));
         CHECK(r.iterations == 0);
         CHECK(start.unchanged());
     }
@@ -305,10 +308,11 @@ TEST_CASE("minimize: refusals by start() and by line-search settings", "[reliabi
     says(message_of<size_error>([&] { (void)minimize(f, x, big, quiet(5)); }),
          {"bfgs", "n = 28 parameters", "bfgs_options::max_bytes", "use lbfgs"});
     CHECK(start.unchanged());
-    // strong_wolfe's settings are checked when L-BFGS first searches (lbfgs does not check them
-    // at construction): the run throws there, before x moves.
-    lbfgs bad_search({.line_search = {.c1 = 0.5, .c2 = 0.4}});
-    says(message_of<error>([&] { (void)minimize(f, x, bad_search, quiet(5)); }), {"strong_wolfe", "0 < c1 < c2 < 1", "c1 = 0.5", "c2 = 0.4"});
+    // strong_wolfe's settings are checked when L-BFGS and BFGS are built, before any run.
+    says(message_of<error>([] { (void)lbfgs({.line_search = {.c1 = 0.5, .c2 = 0.4}}); }),
+         {"strong_wolfe", "0 < c1 < c2 < 1", "c1 = 0.5", "c2 = 0.4"});
+    says(message_of<error>([] { (void)bfgs({.line_search = {.c1 = 0.5, .c2 = 0.4}}); }),
+         {"strong_wolfe", "0 < c1 < c2 < 1", "c1 = 0.5", "c2 = 0.4"});
     CHECK(start.unchanged());
 }
 

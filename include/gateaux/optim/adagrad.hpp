@@ -47,12 +47,12 @@ inline double adagrad_block(const tensor& g, tensor& acc, double eta, double eps
 inline void check_adagrad_options(const adagrad_options& o, const char* who) {
     if (!(o.learning_rate > 0.0 && std::isfinite(o.learning_rate)))
         throw error(std::string(who) + ": learning_rate (the learning rate) must be finite and > 0, got " +
-                    std::to_string(o.learning_rate));
+                    number_string(o.learning_rate));
     if (!(o.epsilon > 0.0 && std::isfinite(o.epsilon)))
-        throw error(std::string(who) + ": epsilon must be finite and > 0, got " + std::to_string(o.epsilon));
+        throw error(std::string(who) + ": epsilon must be finite and > 0, got " + number_string(o.epsilon));
     if (!(o.initial_accumulator >= 0.0 && std::isfinite(o.initial_accumulator)))
         throw error(std::string(who) + ": initial_accumulator (the initial accumulator) must be finite and >= 0, got " +
-                    std::to_string(o.initial_accumulator));
+                    number_string(o.initial_accumulator));
 }
 }  // namespace detail
 

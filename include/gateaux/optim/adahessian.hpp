@@ -117,7 +117,7 @@ public:
 
     explicit adahessian(adahessian_options o = {}) : o_(o) {
         const auto bad = [](const std::string& what, double got) {
-            return error("gateaux::adahessian: " + what + ", got " + std::to_string(got));
+            return error("gateaux::adahessian: " + what + ", got " + number_string(got));
         };
         if (!(o.learning_rate > 0.0 && std::isfinite(o.learning_rate)))
             throw bad("learning_rate (the learning rate) must be finite and > 0", o.learning_rate);

@@ -44,7 +44,7 @@ struct bfgs_options {
 
 class bfgs final : public detail::optimizer_with_point {
 public:
-    explicit bfgs(bfgs_options o = {}) : o_(o) {}
+    explicit bfgs(bfgs_options o = {}) : o_(o) { o.line_search.check(); }
     std::string name() const override { return "bfgs"; }
 
     step_outcome start(objective& f, param_set& x) override {

@@ -62,7 +62,7 @@ namespace gateaux {
 namespace detail {
 inline void check_kfac_options(const char* who, double decay, std::size_t interval) {
     if (!(decay >= 0.0 && decay < 1.0)) throw error(std::string(who) + ": options::decay must be in [0, 1), not " + number_string(decay));
-    if (interval == 0) throw error(std::string(who) + ": options::inverse_interval must be ≥ 1");
+    if (interval == 0) throw error(std::string(who) + ": options::inverse_interval must be ≥ 1, got 0");
 }
 }  // namespace detail
 
@@ -103,12 +103,13 @@ public:
         if (!(o.initial_damping > 0.0) || !std::isfinite(o.initial_damping))
             throw error("gateaux::kfac: options::initial_damping must be finite and > 0, not " + number_string(o.initial_damping));
         if (!(o.min_damping > 0.0 && o.min_damping <= o.max_damping))
-            throw error("gateaux::kfac: options::min_damping and max_damping must satisfy 0 < min_damping ≤ max_damping");
+            throw error("gateaux::kfac: options::min_damping and max_damping must satisfy 0 < min_damping ≤ max_damping, got " +
+                        number_string(o.min_damping) + " and " + number_string(o.max_damping));
         if (!(o.weight_decay >= 0.0) || !std::isfinite(o.weight_decay))
-            throw error("gateaux::kfac: options::weight_decay must be finite and ≥ 0");
+            throw error("gateaux::kfac: options::weight_decay must be finite and ≥ 0, got " + number_string(o.weight_decay));
         damping_.check("gateaux::kfac");
         if (o.adapt_gamma && !o.rescale) throw error("gateaux::kfac: options::adapt_gamma compares the exact model's values and needs rescale");
-        if (o.adapt_gamma && o.gamma_interval == 0) throw error("gateaux::kfac: options::gamma_interval must be ≥ 1");
+        if (o.adapt_gamma && o.gamma_interval == 0) throw error("gateaux::kfac: options::gamma_interval must be ≥ 1, got 0");
         if (o.adapt_gamma && !(o.gamma_factor > 0.0 && o.gamma_factor < 1.0))
             throw error("gateaux::kfac: options::gamma_factor must be in (0, 1), not " + number_string(o.gamma_factor));
         detail::newton::check_rejections("gateaux::kfac", o.accept_ratio, o.max_rejections);

@@ -38,7 +38,8 @@ struct lbfgs_options {
 class lbfgs final : public detail::optimizer_with_point {
 public:
     explicit lbfgs(lbfgs_options o = {}) : o_(o) {
-        if (o.memory == 0) throw error("gateaux::lbfgs: the memory m must be ≥ 1");
+        if (o.memory == 0) throw error("gateaux::lbfgs: the memory m must be ≥ 1, got 0");
+        o.line_search.check();
     }
     std::string name() const override { return "lbfgs"; }
 

@@ -205,6 +205,19 @@ inline std::vector<iteration_record> history_records(const tensor& t) {
         h[i] = {std::size_t(t(i, 0)), t(i, 1), t(i, 2), t(i, 3), t(i, 4), t(i, 5), std::size_t(t(i, 6))};
     return h;
 }
+
+// Which value of a step is NaN or ±inf: the loss, the gradient's norm, or the first parameter entry.
+inline std::string non_finite_message(const step_outcome& o, const param_set& x, const std::vector<std::string>& names) {
+    if (!std::isfinite(o.loss)) return "the loss is " + number_string(o.loss);
+    if (!std::isfinite(o.gradient_norm)) return "the gradient's norm is " + number_string(o.gradient_norm);
+    for (std::size_t b = 0; b < x.size(); ++b)
+        for (std::size_t i = 0; i < x[b].shape(0); ++i)
+            for (std::size_t j = 0; j < x[b].shape(1); ++j)
+                if (!std::isfinite(x[b](i, j)))
+                    return "parameter '" + (b < names.size() ? names[b] : std::to_string(b)) + "' holds " + number_string(x[b](i, j)) +
+                           " at (" + std::to_string(i) + ", " + std::to_string(j) + ")";
+    return "";
+}
 }  // namespace detail
 
 inline result minimize(objective& f, param_set& x, optimizer& opt, const stopping& stop = {},
@@ -275,8 +288,12 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
             save();
         return res;
     };
+    std::string non_finite;  // which value, when check() finds one
     auto check = [&](const step_outcome& o) -> std::optional<stop_reason> {
-        if (!std::isfinite(o.loss) || !std::isfinite(o.gradient_norm) || !x.finite()) return stop_reason::non_finite;
+        if (!std::isfinite(o.loss) || !std::isfinite(o.gradient_norm) || !x.finite()) {
+            non_finite = detail::non_finite_message(o, x, f.names());
+            return stop_reason::non_finite;
+        }
         if (o.loss > stop.divergence_factor * std::max(1.0, std::abs(res.initial_loss))) return stop_reason::diverged;
         if (o.loss <= stop.target_loss) return stop_reason::target_loss;
         if (o.gradient_norm <= stop.gradient_tolerance) return stop_reason::gradient_tolerance;
@@ -321,7 +338,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         res.initial_loss = o.loss;
         record(0, o);
         if (o.state == step_outcome::status::not_applicable) return finish(stop_reason::not_applicable, o.message, o);
-        if (auto why = check(o)) return finish(*why, "", o);
+        if (auto why = check(o)) return finish(*why, non_finite, o);
     }
     for (std::size_t it = done + 1; it <= stop.max_iterations; ++it) {
         if (batches != nullptr && batches->minibatched()) {
@@ -334,7 +351,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         const iteration_record r = record(it, o);
         if (o.state == step_outcome::status::line_search_failed) return finish(stop_reason::line_search_failed, o.message, o);
         if (o.state == step_outcome::status::not_applicable) return finish(stop_reason::not_applicable, o.message, o);
-        if (auto why = check(o)) return finish(*why, "", o);
+        if (auto why = check(o)) return finish(*why, non_finite, o);
         if (stop.loss_tolerance > 0.0 && std::abs(previous - o.loss) <= stop.loss_tolerance * std::max(1.0, std::abs(o.loss)))
             return finish(stop_reason::loss_tolerance, "", o);
         if (seconds() > stop.time_limit) return finish(stop_reason::time_limit, "", o);

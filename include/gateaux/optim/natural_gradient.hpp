@@ -123,7 +123,8 @@ public:
             throw error(std::string(who) + ": options::initial_damping (λ) must be a finite number > 0, not " +
                         number_string(o.initial_damping));
         if (!(o.min_damping > 0.0 && o.min_damping <= o.max_damping) || !std::isfinite(o.max_damping))
-            throw error(std::string(who) + ": options::min_damping and max_damping must satisfy 0 < min_damping ≤ max_damping < ∞");
+            throw error(std::string(who) + ": options::min_damping and max_damping must satisfy 0 < min_damping ≤ max_damping < ∞, got " +
+                        number_string(o.min_damping) + " and " + number_string(o.max_damping));
         damping_.check(who);
         detail::newton::check_rejections(who, o.accept_ratio, o.max_rejections);
     }

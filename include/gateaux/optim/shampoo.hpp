@@ -99,7 +99,7 @@ class shampoo final : public optimizer {
 public:
     explicit shampoo(shampoo_options o = {}) : o_(o) {
         const auto bad = [](const std::string& what, double got) {
-            return error("gateaux::shampoo: " + what + ", got " + std::to_string(got));
+            return error("gateaux::shampoo: " + what + ", got " + number_string(got));
         };
         if (!(o.learning_rate > 0.0 && std::isfinite(o.learning_rate)))
             throw bad("learning_rate (the learning rate) must be finite and > 0", o.learning_rate);
