@@ -24,9 +24,12 @@
 // groups", 2007); W = g·Q when r ≥ c (WᵀW = g²·I), W = g·Qᵀ when r < c (WWᵀ = g²·I).
 //
 // Reproducible: initialize(..., seed) draws from one std::mt19937_64(seed), block after block in
-// wrt order, in storage order within a block; biases draw nothing. (The normal and uniform distributions
-// are those of the C++ standard library, so the numbers are reproducible for one standard library,
-// not across them.)
+// wrt order, in storage order within a block; biases draw nothing. (The normal and uniform
+// distributions are the C++ standard library's, so the numbers repeat with one standard library,
+// not across them.) For one tensor: init::fill(t, scheme, fan_in, fan_out, rng) and
+// init::weight(rows, cols, scheme, rng); scheme.variance(fan_in, fan_out) and
+// scheme.standard_deviation(fan_in, fan_out) give the numbers above. A fan of 0, or a gain that is
+// not finite and > 0, is a value_error naming the scheme.
 //
 // Which parameters are biases: bias<"b", n> is param<"b", 1, n>, one type, so
 // initialize(wrt(...), ...) zeroes every 1×n parameter (a weight with a single input row included:
