@@ -108,14 +108,19 @@ TEST_CASE("state round-trips bit for bit through a checkpoint, ±inf and NaN inc
     std::get<tensor>(m.at("b/matrix"))(1, 0) = std::get<tensor>(back.at("b/matrix"))(1, 0) = 0.0;  // NaN ≠ NaN
     CHECK(same_map(back, m));
     CHECK(std::signbit(std::get<tensor>(back.at("b/matrix"))(0, 1)));
-    // A second save replaces the first, and leaves no files of the first behind.
+    // A second save replaces the first, and leaves no files of the first behind; files that are
+    // not the checkpoint's own stay.
+    const std::vector<std::string> others = {"git", "gpu", "g1-notes.txt", "g1-x.npy", ".other.tmp-1", ".manifest.tmp-x", "notes"};
+    for (const std::string& n : others) spill(fs::path(dir.path) / n, "mine");
+    spill(fs::path(dir.path) / ".g1-0.npy.tmp-12345", "a temporary a killed save left");
     m.at("a/real") = 0.2;
     write_checkpoint(dir.path, m);
     CHECK(std::get<double>(read_checkpoint(dir.path).at("a/real")) == 0.2);
     for (const auto& e : fs::directory_iterator(dir.path)) {
         const std::string n = e.path().filename().string();
-        CHECK((n == "manifest" || n.rfind("g2-", 0) == 0));
+        CHECK((n == "manifest" || n.rfind("g2-", 0) == 0 || std::find(others.begin(), others.end(), n) != others.end()));
     }
+    for (const std::string& n : others) CHECK(slurp(fs::path(dir.path) / n) == "mine");
 }
 
 TEST_CASE("a checkpoint cut short at any byte, or with any byte flipped, is refused and nothing is loaded") {
@@ -213,6 +218,17 @@ TEST_CASE("an entry that does not fit the objects is refused, and every object k
         state_map d = m;
         d.at("objective/rows/order") = tensor(xt::ones<double>({24, 1}) * 30.0);
         refused(d, "names a row beyond its data");
+    }
+    {
+        // A count beyond the entries it counts is refused before anything is allocated for it.
+        state_map d = m;
+        d.at("optimizer/s/count") = std::size_t(1) << 60;
+        refused(d, "'optimizer/s' counts 1152921504606846976 sets, but its set 1152921504606846975 is missing");
+    }
+    {
+        state_map d = m;
+        d.at("optimizer/next") = std::size_t(2);
+        refused(d, "ring position 2 and count");
     }
 }
 

@@ -129,6 +129,9 @@ TEST_CASE("read_csv refuses malformed files, naming the file, line and column") 
     said("1,0x10\n", "'0x10' is not a number");
     said("1,--2\n", "'--2' is not a number");
     said("1,+\n", "'+' is not a number");
+    said("1,+-1\n", "'+-1' is not a number");
+    said("1,++1\n", "'++1' is not a number");
+    said("1e-400\n", "'1e-400' is out of the range of a double (too large or too small in magnitude)");
     said("1,nan\n", "line 1, column 2 (character 3): 'nan' is not finite (allow_non_finite is off)");
     said("1\n-inf\n", "line 2, column 1 (character 1): '-inf' is not finite");
     said("1e400\n", "'1e400' is out of the range of a double");
@@ -208,6 +211,12 @@ TEST_CASE("read_npy refuses malformed files, naming the file and the fault") {
          "element (1, 0) is nan (allow_non_finite is off)");
     said(npy_with_header("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", raw<std::int64_t>({(1ll << 53) + 2})),
          "element (0, 0) is an integer beyond 2^53");
+    said(npy_with_header("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", raw<std::int64_t>({(1ll << 53) + 1})),
+         "element (0, 0) is an integer beyond 2^53");
+    said(npy_with_header("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }", raw<std::uint64_t>({(1ull << 53) + 1})),
+         "element (0, 0) is an integer beyond 2^53");
+    CHECK(parse_npy(npy_with_header("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", raw<std::int64_t>({-(1ll << 53)})), "edge")(0, 0) ==
+          -9007199254740992.0);
     npy_options any;
     any.allow_non_finite = true;
     CHECK(std::isnan(parse_npy(npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", raw<double>({std::nan("")})),

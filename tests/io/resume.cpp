@@ -137,6 +137,28 @@ TEST_CASE("a checkpoint of another optimizer, other parameters or other data is 
         refused(f, opt, s.x0, "written by the optimizer adam, this run uses lbfgs");
     }
     {
+        // Refused after x and the objective's draws were loaded and start() ran: all of it is put
+        // back, the objective's counts too.
+        tensor other = s.X;
+        other(0, 0) += 1.0;
+        auto f = make(s, rows_mode::minibatch, 5, &other);
+        f.next_batch();
+        const evaluation_counts counts = f.counts;
+        checkpoint probe;
+        probe.add("objective", f);
+        const state_map before = probe.collect();
+        adam opt;
+        refused(f, opt, s.x0, "the data 'x' differs");
+        CHECK(f.counts.total() == counts.total());
+        const state_map after = probe.collect();
+        REQUIRE(after.size() == before.size());
+        for (const auto& [k, v] : before) {
+            INFO(k);
+            if (const tensor* t = std::get_if<tensor>(&v)) CHECK(identical(param_set({*t}), param_set({std::get<tensor>(after.at(k))})));
+            else CHECK(v == after.at(k));
+        }
+    }
+    {
         auto f = make(s, rows_mode::minibatch, 5);
         adam opt;
         param_set wrong = s.x0;
@@ -155,4 +177,69 @@ TEST_CASE("a checkpoint of another optimizer, other parameters or other data is 
         adam opt;
         refused(f, opt, s.x0, "minibatches of 16");
     }
+}
+
+TEST_CASE("a run that ended by converging ends again when resumed, and one that hit its limit goes on") {
+    const setup s(9);
+    scratch_dir dir("resume-ended");
+    const auto run_to = [&](double gradient_tolerance, std::size_t iterations) {
+        auto f = make(s, rows_mode::full, 9);
+        lbfgs opt;
+        param_set x = s.x0;
+        stopping stop;
+        stop.max_iterations = iterations;
+        stop.gradient_tolerance = gradient_tolerance;
+        stop.checkpoint.directory = dir.path;
+        const result r = minimize(f, x, opt, stop);
+        return std::make_pair(r, x);
+    };
+    const auto [first, x1] = run_to(1e-2, 500);
+    REQUIRE(first.reason == stop_reason::gradient_tolerance);
+    const auto [again, x2] = run_to(1e-2, 500);
+    CHECK(again.reason == stop_reason::gradient_tolerance);
+    CHECK(again.iterations == first.iterations);
+    CHECK(again.history.size() == first.history.size());
+    CHECK(identical(x1, x2));
+    // Ended by its iteration limit: a larger limit goes on from there.
+    fs::remove_all(dir.path);
+    const auto [short_run, x3] = run_to(0.0, 4);
+    REQUIRE(short_run.reason == stop_reason::max_iterations);
+    const auto [longer, x4] = run_to(0.0, 7);
+    CHECK(longer.iterations == 7);
+    CHECK(longer.history.size() == 8);
+}
+
+namespace {
+// An optimizer written by hand without state(): checkpoints are refused at the start of a run.
+class plain_step final : public optimizer {
+public:
+    std::string name() const override { return "plain"; }
+    step_outcome start(objective& f, param_set& x) override {
+        g_ = x.zeros_like();
+        const double loss = f.value_and_gradient(x, g_);
+        return {step_outcome::status::ok, loss, g_.norm(), 0.0, 0.1, ""};
+    }
+    step_outcome step(objective& f, param_set& x) override {
+        x.axpy(-0.1, g_);
+        const double loss = f.value_and_gradient(x, g_);
+        return {step_outcome::status::ok, loss, g_.norm(), 0.0, 0.1, ""};
+    }
+
+private:
+    param_set g_;
+};
+}  // namespace
+
+TEST_CASE("an optimizer without state() refuses checkpoints when the run starts, not at its first save") {
+    const setup s(10);
+    scratch_dir dir("resume-stateless");
+    auto f = make(s, rows_mode::full, 10);
+    plain_step opt;
+    param_set x = s.x0;
+    stopping stop;
+    stop.max_iterations = 1000;
+    stop.checkpoint.directory = dir.path;
+    CHECK_THROWS_WITH(minimize(f, x, opt, stop), Catch::Contains("the optimizer plain does not support checkpoints"));
+    CHECK(identical(x, s.x0));
+    CHECK(f.counts.gradients == 1);
 }

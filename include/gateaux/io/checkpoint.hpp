@@ -10,7 +10,7 @@
 // minimize() does this itself with stopping::checkpoint (optim/minimize.hpp).
 //
 // Layout. The directory holds `manifest` and the matrices as g<G>-<k>.npy, G the generation of
-// the save. The manifest lists every entry (reals as C99 hexadecimal floats, so bit-exact; counts,
+// the save. The manifest lists every entry (reals as hexadecimal floats, so bit-exact; counts,
 // flags, texts with spaces and other unprintable bytes escaped as %XX; matrices by file, shape,
 // size and CRC-32) and ends with the CRC-32 of everything above it.
 //
@@ -24,6 +24,7 @@
 // error naming the file. Only then are entries given to the objects, each of which checks names,
 // kinds and shapes against itself; if any fails, every object is put back as it was.
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -74,23 +75,25 @@ inline std::string crc_text(std::uint32_t c) {
     return buf;
 }
 
-// The generation numbers of the g<G>-<k>.npy files in dir.
+// Whether n is a matrix file of a checkpoint, g<G>-<k>.npy, and its generation G.
+inline bool matrix_file(std::string_view n, std::uint64_t& generation) {
+    if (n.size() < 8 || n[0] != 'g' || n.substr(n.size() - 4) != ".npy") return false;
+    const std::size_t dash = n.find('-');
+    if (dash == std::string_view::npos || dash < 2 || dash + 1 >= n.size() - 4) return false;
+    const auto digits = [](std::string_view d) { return !d.empty() && d.size() <= 19 && d.find_first_not_of("0123456789") == std::string_view::npos; };
+    if (!digits(n.substr(1, dash - 1)) || !digits(n.substr(dash + 1, n.size() - 4 - dash - 1))) return false;
+    generation = 0;
+    for (char c : n.substr(1, dash - 1)) generation = generation * 10 + std::uint64_t(c - '0');
+    return true;
+}
+
+// The generations of the matrix files in dir.
 inline std::vector<std::uint64_t> generations(const std::filesystem::path& dir) {
     std::vector<std::uint64_t> gens;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        const std::string n = e.path().filename().string();
-        if (n.size() < 3 || n[0] != 'g') continue;
-        const std::size_t dash = n.find('-');
-        if (dash == std::string::npos || dash == 1) continue;
-        std::uint64_t g = 0;
-        bool digits = true;
-        for (std::size_t i = 1; i < dash; ++i) {
-            if (n[i] < '0' || n[i] > '9') digits = false;
-            else g = g * 10 + std::uint64_t(n[i] - '0');
-        }
-        if (digits) gens.push_back(g);
-    }
+    std::uint64_t g = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (matrix_file(e.path().filename().string(), g)) gens.push_back(g);
     return gens;
 }
 
@@ -138,9 +141,10 @@ inline void write_checkpoint(const std::string& dir, const state_map& entries) {
     for (const auto& [name, value] : entries) {
         if (!valid_name(name)) throw error("gateaux::checkpoint: the entry name '" + name + "' has characters other than [A-Za-z0-9_./-]");
         if (const double* r = std::get_if<double>(&value)) {
+            // Hexadecimal, by std::to_chars: exact, and the same in every locale.
             char buf[64];
-            std::snprintf(buf, sizeof buf, "%a", *r);
-            manifest += "real " + name + " " + buf + "\n";
+            const auto end = std::to_chars(buf, buf + sizeof buf, *r, std::chars_format::hex).ptr;
+            manifest += "real " + name + " " + std::string(buf, end) + "\n";
         } else if (const std::size_t* c = std::get_if<std::size_t>(&value)) {
             manifest += "count " + name + " " + std::to_string(*c) + "\n";
         } else if (const bool* f = std::get_if<bool>(&value)) {
@@ -160,13 +164,19 @@ inline void write_checkpoint(const std::string& dir, const state_map& entries) {
     write_file_atomic((fs::path(dir) / "manifest").string(), manifest);
 
     // The new generation is committed: the old files are no longer referenced.
+    // Only the checkpoint's own names: matrix files of other generations, and temporaries of its
+    // files left by a process killed while writing (".<name>.tmp-<pid>").
+    std::vector<fs::path> stale;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         const std::string n = e.path().filename().string();
-        const bool stale_matrix = n.size() > 1 && n[0] == 'g' && n.rfind(".npy") == n.size() - 4 &&
-                                  n.compare(0, std::to_string(gen).size() + 2, "g" + std::to_string(gen) + "-") != 0;
-        const bool stale_temporary = n.size() > 1 && n[0] == '.' && n.find(".tmp-") != std::string::npos;
-        if (stale_matrix || stale_temporary) fs::remove(e.path(), ec);
+        std::uint64_t g = 0;
+        const std::size_t tmp = n.rfind(".tmp-");
+        const std::string target = n.size() > 1 && n[0] == '.' && tmp != std::string::npos ? n.substr(1, tmp - 1) : "";
+        const bool temporary = !target.empty() && n.find_first_not_of("0123456789", tmp + 5) == std::string::npos &&
+                               (target == "manifest" || matrix_file(target, g));
+        if ((matrix_file(n, g) && g != gen) || temporary) stale.push_back(e.path());
     }
+    for (const fs::path& p : stale) fs::remove(p, ec);
 }
 
 inline bool checkpoint_exists(const std::string& dir) { return std::filesystem::exists(std::filesystem::path(dir) / "manifest"); }
@@ -211,10 +221,9 @@ inline state_map parse_checkpoint(std::string_view text, const std::string& dir,
         const std::string name(f[1]);
         bool fresh = true;
         if (f[0] == "real" && f.size() == 3) {
-            const std::string v(f[2]);
-            char* stop = nullptr;
-            const double r = std::strtod(v.c_str(), &stop);
-            if (stop != v.c_str() + v.size()) return fail(where + "'" + name + "' is not a real");
+            double r = 0.0;
+            const auto [end, ec] = std::from_chars(f[2].data(), f[2].data() + f[2].size(), r, std::chars_format::hex);
+            if (f[2].empty() || ec != std::errc() || end != f[2].data() + f[2].size()) return fail(where + "'" + name + "' is not a real");
             fresh = out.emplace(name, r).second;
         } else if (f[0] == "count" && f.size() == 3) {
             std::uint64_t c = 0;

@@ -68,14 +68,17 @@ inline tensor parse_csv(std::string_view text, const std::string& source, const 
             while (!cell.empty() && (cell.back() == ' ' || cell.back() == '\t')) cell.remove_suffix(1);
             if (cell.empty()) throw file_error(where(field, start_char) + "empty field");
             std::string_view number = cell;
-            if (number.front() == '+') number.remove_prefix(1);
+            if (number.front() == '+') {
+                number.remove_prefix(1);
+                if (!number.empty() && (number.front() == '-' || number.front() == '+')) number = {};  // "+-1" is no number
+            }
             double v = 0.0;
             const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
             if (ptr != number.data() + number.size() || (ec != std::errc() && ec != std::errc::result_out_of_range) ||
                 number.empty())
                 throw file_error(where(field, start_char) + "'" + std::string(cell.substr(0, 40)) + "' is not a number");
             if (ec == std::errc::result_out_of_range)
-                throw file_error(where(field, start_char) + "'" + std::string(cell.substr(0, 40)) + "' is out of the range of a double");
+                throw file_error(where(field, start_char) + "'" + std::string(cell.substr(0, 40)) + "' is out of the range of a double (too large or too small in magnitude)");
             if (!opt.allow_non_finite && !std::isfinite(v))
                 throw file_error(where(field, start_char) + "'" + std::string(cell.substr(0, 40)) +
                                  "' is not finite (allow_non_finite is off)");

@@ -147,6 +147,13 @@ private:
 };
 
 template <class T>
+T raw(const char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+template <class T>
 double element(const char* p) {
     T v;
     std::memcpy(&v, p, sizeof v);
@@ -216,7 +223,14 @@ inline tensor parse_npy(std::string_view bytes, const std::string& source, const
                             : detail::npy::element<std::uint8_t>(p);
         // element k in file order: row-major, or column-major under fortran_order
         const std::uint64_t r = fortran ? k % rows : k / cols, c = fortran ? k / rows : k % cols;
-        if (kind != 'f' && item == 8 && std::abs(v) > 9007199254740992.0)
+        // The integer itself, before its conversion rounds 2⁵³ + 1 to 2⁵³.
+        constexpr std::uint64_t exact = std::uint64_t(1) << 53;
+        const bool beyond = kind == 'i' && item == 8 ? [&] {
+            const std::int64_t i = detail::npy::raw<std::int64_t>(p);
+            return i > std::int64_t(exact) || i < -std::int64_t(exact);
+        }()
+                                  : kind == 'u' && item == 8 && detail::npy::raw<std::uint64_t>(p) > exact;
+        if (beyond)
             return fail("element (" + std::to_string(r) + ", " + std::to_string(c) + ") is an integer beyond 2^53, which float64 cannot hold exactly");
         if (!opt.allow_non_finite && !std::isfinite(v))
             return fail("element (" + std::to_string(r) + ", " + std::to_string(c) + ") is " + number_string(v) +

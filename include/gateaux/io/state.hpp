@@ -65,6 +65,9 @@ public:
     // Whether a load checks block counts and shapes against the state in memory (off only when
     // load_state puts an object's own earlier state back).
     virtual bool strict() const { return true; }
+    // Whether a load has an entry of this name (a count read from a checkpoint is checked against
+    // the entries it counts before anything is allocated for them).
+    virtual bool has(const std::string& name) const { (void)name; return true; }
 
     void operator()(std::string_view name, double& v) { real(path(name), v); }
     void operator()(std::string_view name, std::size_t& v) { count(path(name), v); }
@@ -76,6 +79,9 @@ public:
         std::size_t n = x.size();
         const std::string p = path(name);
         count(p + "/blocks", n);
+        if (loading() && n != 0 && !has(p + "/" + std::to_string(n - 1)))
+            throw checkpoint_error("gateaux::checkpoint: '" + p + "' counts " + std::to_string(n) + " blocks, but its block " +
+                                   std::to_string(n - 1) + " is missing");
         if (loading() && n != x.size()) {
             if (x.size() != 0 && strict())
                 throw checkpoint_error("gateaux::checkpoint: '" + p + "' has " + std::to_string(n) + " blocks, the state in memory " +
@@ -88,6 +94,9 @@ public:
         std::size_t n = xs.size();
         const std::string p = path(name);
         count(p + "/count", n);
+        if (loading() && n != 0 && !has(p + "/" + std::to_string(n - 1) + "/blocks"))
+            throw checkpoint_error("gateaux::checkpoint: '" + p + "' counts " + std::to_string(n) + " sets, but its set " +
+                                   std::to_string(n - 1) + " is missing");
         if (loading()) xs.resize(n);
         for (std::size_t i = 0; i < n; ++i) (*this)(std::string(name) + "/" + std::to_string(i), xs[i]);
     }
@@ -188,6 +197,7 @@ public:
     explicit state_reader(const state_map& in, bool strict = true) : in_(in), strict_(strict) {}
     bool loading() const override { return true; }
     bool strict() const override { return strict_; }
+    bool has(const std::string& name) const override { return in_.find(name) != in_.end(); }
 
 protected:
     void real(const std::string& n, double& v) override { v = get<double>(n); }

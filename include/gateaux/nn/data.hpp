@@ -151,7 +151,16 @@ public:
         return out;
     }
 
-    void state(state_archive& a) { a("mean", mean_), a("sd", sd_); }
+    void state(state_archive& a) {
+        a("mean", mean_), a("sd", sd_);
+        if (!a.loading() || !a.strict()) return;
+        if (mean_.shape(0) != 1 || sd_.shape(0) != 1 || mean_.shape(1) != sd_.shape(1))
+            throw checkpoint_error("gateaux::standardizer: the checkpoint's mean is " + shape_string(mean_) + " and sd " +
+                                   shape_string(sd_) + ", expected two rows of equal width");
+        for (double v : sd_)
+            if (!(v > 0.0) || !std::isfinite(v))
+                throw checkpoint_error("gateaux::standardizer: the checkpoint's sd holds " + number_string(v) + ", not a positive number");
+    }
 
 private:
     tensor mean_, sd_;

@@ -164,8 +164,16 @@ public:
             throw checkpoint_error("gateaux::checkpoint: the objective's minibatch order does not fit its data");
         for (std::size_t i : order_)
             if (i >= rows()) throw checkpoint_error("gateaux::checkpoint: the objective's minibatch order names a row beyond its data");
-        for (std::size_t i : curvature_order_)
-            if (i >= rows()) throw checkpoint_error("gateaux::checkpoint: the objective's curvature sample names a row beyond its data");
+        // The curvature sample indexes the minibatch when there is one, else the data.
+        const std::size_t sampled_from = batch_size_ != 0 ? std::min(batch_size_, rows()) : rows();
+        if (a.loading() && curvature_size_ != 0 && !curvature_order_.empty()) {
+            if (curvature_order_.size() != sampled_from)
+                throw checkpoint_error("gateaux::checkpoint: the objective's curvature sample order has " +
+                                       std::to_string(curvature_order_.size()) + " entries, its rows " + std::to_string(sampled_from));
+            for (std::size_t i : curvature_order_)
+                if (i >= sampled_from)
+                    throw checkpoint_error("gateaux::checkpoint: the objective's curvature sample names a row beyond its data");
+        }
     }
 
     // Binds the full data, and the current minibatch and curvature sample gathered again from

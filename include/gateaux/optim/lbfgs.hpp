@@ -105,6 +105,9 @@ public:
         if (a.loading() && a.strict() && (s_.size() != o_.memory || y_.size() != o_.memory || rho_.size() != o_.memory))
             throw checkpoint_error("gateaux::lbfgs: the checkpoint holds " + std::to_string(s_.size()) + " pairs, the memory is " +
                                    std::to_string(o_.memory));
+        if (a.loading() && a.strict() && (next_ >= o_.memory || stored_ > o_.memory))
+            throw checkpoint_error("gateaux::lbfgs: the checkpoint's ring position " + std::to_string(next_) + " and count " +
+                                   std::to_string(stored_) + " do not fit the memory " + std::to_string(o_.memory));
     }
 
     // Since start(): pairs not stored (sᵀy too small), and memory clears (d not a descent direction).

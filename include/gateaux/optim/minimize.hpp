@@ -201,8 +201,14 @@ inline std::vector<iteration_record> history_records(const tensor& t) {
     if (t.size() != 0 && t.shape(1) != 7)
         throw checkpoint_error("gateaux::minimize: the checkpoint's history has " + std::to_string(t.shape(1)) + " columns, expected 7");
     std::vector<iteration_record> h(t.size() == 0 ? 0 : t.shape(0));
-    for (std::size_t i = 0; i < h.size(); ++i)
-        h[i] = {std::size_t(t(i, 0)), t(i, 1), t(i, 2), t(i, 3), t(i, 4), t(i, 5), std::size_t(t(i, 6))};
+    const auto count = [&](std::size_t i, std::size_t j) {
+        const double v = t(i, j);
+        if (!(v >= 0.0 && v <= 9007199254740992.0 && v == std::floor(v)))
+            throw checkpoint_error("gateaux::minimize: the checkpoint's history row " + std::to_string(i) + " holds " + number_string(v) +
+                                   " where a count belongs");
+        return std::size_t(v);
+    };
+    for (std::size_t i = 0; i < h.size(); ++i) h[i] = {count(i, 0), t(i, 1), t(i, 2), t(i, 3), t(i, 4), t(i, 5), count(i, 6)};
     return h;
 }
 
@@ -235,6 +241,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
     step_outcome o;
     std::size_t done = 0;     // iterations completed
     double previous = 0.0;    // the loss before the last step (for loss_tolerance)
+    std::size_t ended = 0;    // 1 + the stop_reason a run ended with (0: not ended), saved with it
 
     // What a checkpoint holds: the parameters, the optimizer's and objective's state, and this loop's.
     const checkpointing& ck = stop.checkpoint;
@@ -250,15 +257,19 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         evaluation_counts counts = evaluations();
         tensor history = detail::history_matrix(res.history);
         a("seconds", secs), a.nest("counts", counts), a("history", history);
+        a("ended", ended), a("ended_message", res.message);
+        if (a.loading() && ended > std::size_t(stop_reason::callback) + 1)
+            throw checkpoint_error("gateaux::minimize: the checkpoint's 'run/ended' is " + std::to_string(ended) + ", not a stop reason");
         if (a.loading()) {
             carried_seconds = secs, t0 = clock::now();
             carried = counts, before = f.counts;
             res.history = detail::history_records(history);
         }
     };
-    checkpoint parameters, rest;
+    checkpoint parameters, objective_state, rest;
     if (!ck.directory.empty()) {
         parameters.add("parameters", x);
+        objective_state.add("objective", f);
         rest.add("optimizer", opt).add("objective", f).add("run", std::function<void(state_archive&)>(run_state));
         for (const auto& [name, fn] : ck.extra) rest.add("extra/" + name, fn);
     }
@@ -284,8 +295,10 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         res.counts = evaluations();
         if (stop.print_every != 0 && !res.history.empty() && (terminal || res.history.back().iteration % stop.print_every != 0))
             detail::print_progress(res.optimizer, res.history.back(), terminal, true);
-        if (!ck.directory.empty() && why != stop_reason::non_finite && why != stop_reason::diverged && why != stop_reason::not_applicable)
+        if (!ck.directory.empty() && why != stop_reason::non_finite && why != stop_reason::diverged && why != stop_reason::not_applicable) {
+            ended = std::size_t(why) + 1;
             save();
+        }
         return res;
     };
     std::string non_finite;  // which value, when check() finds one
@@ -301,43 +314,56 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
     };
 
     if (!ck.directory.empty() && ck.resume && checkpoint_exists(ck.directory)) {
-        // Resume: every file checked first; x from the checkpoint; start() there (it sets up what
-        // the optimizer binds); then the optimizer's, the objective's and the loop's state. Any
-        // refusal puts x back and is rethrown.
+        // Resume. Every file is checked first. Then x and the objective's draws from the
+        // checkpoint, so that start() (which sets up what the optimizer binds) evaluates on the rows
+        // the run had reached; then the optimizer's state, the objective's again (start() may have
+        // drawn), the loop's and the extra state. A refusal anywhere puts x, the objective's state
+        // and its counts back as they were, and is rethrown.
         const state_map m = read_checkpoint(ck.directory);
         const auto name = m.find("run/optimizer");
         if (name != m.end() && std::holds_alternative<std::string>(name->second) && std::get<std::string>(name->second) != res.optimizer)
             throw checkpoint_error("gateaux::minimize: the checkpoint in '" + ck.directory + "' was written by the optimizer " +
                                    std::get<std::string>(name->second) + ", this run uses " + res.optimizer);
         const param_set original = x;
-        parameters.apply(m);
-        o = opt.start(f, x);
-        if (o.state == step_outcome::status::not_applicable) {
-            // The optimizer cannot go on from the checkpoint's point (its inverse failed there, say):
-            // the run ends there, with its history, as the next step of the first run would have.
-            const std::string why = o.message;
-            checkpoint progress;
-            progress.add("run", std::function<void(state_archive&)>(run_state));
-            try {
-                progress.apply(m);
-            } catch (...) {
-                x.assign(original);
-                throw;
-            }
-            res.iterations = done;
-            return finish(stop_reason::not_applicable, why, o);
-        }
+        const state_map objective_before = objective_state.collect();
+        const evaluation_counts counts_before = f.counts;
         try {
+            parameters.apply(m);
+            objective_state.apply(m);
+            o = opt.start(f, x);
+            if (o.state == step_outcome::status::not_applicable) {
+                // The optimizer cannot go on from the checkpoint's point and rows: the run ends there.
+                const std::string why = o.message;
+                checkpoint progress;
+                progress.add("run", std::function<void(state_archive&)>(run_state));
+                progress.apply(m);
+                res.iterations = done;
+                return finish(stop_reason::not_applicable, why, o);
+            }
             rest.apply(m);
         } catch (...) {
             x.assign(original);
+            state_reader undo(objective_before, false);
+            undo.nest("objective", f);
+            f.counts = counts_before;
             throw;
         }
+        res.iterations = done;
+        // A run that ended by a rule other than its limits (converged, a callback, a failed line
+        // search) ends again, without a step; one that hit its iteration or time limit goes on
+        // under this run's limits.
+        const auto saved = stop_reason(ended == 0 ? std::size_t(stop_reason::max_iterations) : ended - 1);
+        if (ended != 0 && saved != stop_reason::max_iterations && saved != stop_reason::time_limit)
+            return finish(saved, res.message, o);
+        if (seconds() > stop.time_limit) return finish(stop_reason::time_limit, "", o);
+        ended = 0;
     } else {
         o = opt.start(f, x);
         res.initial_loss = o.loss;
         record(0, o);
         if (o.state == step_outcome::status::not_applicable) return finish(stop_reason::not_applicable, o.message, o);
+        // What cannot be checkpointed is refused now, not at the first save.
+        if (!ck.directory.empty()) (void)rest.collect();
         if (auto why = check(o)) return finish(*why, non_finite, o);
     }
     for (std::size_t it = done + 1; it <= stop.max_iterations; ++it) {
@@ -356,7 +382,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
             return finish(stop_reason::loss_tolerance, "", o);
         if (seconds() > stop.time_limit) return finish(stop_reason::time_limit, "", o);
         if (callback && !callback(r, x)) return finish(stop_reason::callback, "", o);
-        if (!ck.directory.empty() && ck.every != 0 && it % ck.every == 0) save();
+        if (!ck.directory.empty() && ck.every != 0 && it % ck.every == 0 && it != stop.max_iterations) save();
     }
     res.iterations = done;
     return finish(stop_reason::max_iterations, "", o);
