@@ -70,9 +70,11 @@ inline const char* to_string(stop_reason r) {
 // its own progress (iteration, history, counts, time) every `every` iterations and when the run
 // ends (not after a non-finite value or divergence); and if the directory already holds a
 // checkpoint and `resume` is on, it continues from there instead of starting: the iterates are
-// then bit-identical to those of a run that was never interrupted. A checkpoint written for
-// another optimizer, other parameter shapes or other data is refused (checkpoint_error), and
-// leaves x, the optimizer and the objective as they were.
+// then bit-identical to those of a run that was never interrupted. A run that ended by converging,
+// a callback or a failed line search ends again when resumed; one that hit its iteration or time
+// limit goes on under the new limits. A checkpoint written for another optimizer, other parameter
+// shapes or other data is refused (checkpoint_error), and leaves x and the objective (its draws
+// and counts) as they were.
 struct checkpointing {
     std::string directory;   // empty: no checkpoints
     std::size_t every = 0;   // save every k iterations (0: only at the end)
