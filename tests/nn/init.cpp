@@ -7,6 +7,8 @@
 // draws one seeded stream, reproducible by seed and different across seeds; the errors.
 #include <catch2/catch.hpp>
 
+#include "support/check_error.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -74,20 +76,6 @@ double orthogonality_error(const tensor& a, double gain) {
     return worst;
 }
 
-// f() throws an E whose message contains words.
-template <class E, class F>
-void check_error(F&& f, const std::string& words) {
-    try {
-        f();
-    } catch (const E& e) {
-        CHECK_THAT(std::string(e.what()), Catch::Contains(words));
-        return;
-    } catch (const std::exception& e) {
-        FAIL_CHECK("another exception: " << e.what());
-        return;
-    }
-    FAIL_CHECK("no exception; expected one saying: " << words);
-}
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 // R² is 1 for a perfect prediction and 0 for each column's mean; the errors and their messages.
 #include <catch2/catch.hpp>
 
+#include "support/check_error.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -32,20 +34,6 @@ tensor column(std::initializer_list<double> values) { return make(values.size(),
 // Same shape and values (for CHECK: Catch cannot decompose xtensor's ==).
 bool same(const tensor& a, const tensor& b) { return a.shape() == b.shape() && a == b; }
 
-// f() throws an E whose message contains words.
-template <class E, class F>
-void check_error(F&& f, const std::string& words) {
-    try {
-        f();
-    } catch (const E& e) {
-        CHECK_THAT(std::string(e.what()), Catch::Contains(words));
-        return;
-    } catch (const std::exception& e) {
-        FAIL_CHECK("another exception: " << e.what());
-        return;
-    }
-    FAIL_CHECK("no exception; expected one saying: " << words);
-}
 
 // ---------------------------------------------------------------- the naive versions
 

@@ -6,6 +6,8 @@
 // and theta unchanged; no rows; the errors and their messages.
 #include <catch2/catch.hpp>
 
+#include "support/check_error.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -93,20 +95,6 @@ void check_against(Out out, W w, XLeaf x, Oracle oracle) {
         }
 }
 
-// f() throws an E whose message contains words.
-template <class E, class F>
-void check_error(F&& f, const std::string& words) {
-    try {
-        f();
-    } catch (const E& e) {
-        CHECK_THAT(std::string(e.what()), Catch::Contains(words));
-        return;
-    } catch (const std::exception& e) {
-        FAIL_CHECK("another exception: " << e.what());
-        return;
-    }
-    FAIL_CHECK("no exception; expected one saying: " << words);
-}
 
 }  // namespace
 
