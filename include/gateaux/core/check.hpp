@@ -11,11 +11,14 @@ namespace gateaux {
 template <expression E>
 inline constexpr shape shape_v{E::rows, E::cols};
 
+// An invalid operand (expr.hpp) passes every check: its own op has reported the mistake.
 template <shape A, shape B>
-inline constexpr bool inner_dims_agree = A.cols == B.rows;
+inline constexpr bool inner_dims_agree = A.cols == B.rows || is_invalid(A) || is_invalid(B);
 template <shape A, shape B>
-inline constexpr bool shapes_agree = A == B;
+inline constexpr bool shapes_agree = A == B || is_invalid(A) || is_invalid(B);
 template <shape A, shape B>
-inline constexpr bool bias_fits = B.rows == 1 && A.cols == B.cols;
+inline constexpr bool bias_fits = (B.rows == 1 && A.cols == B.cols) || is_invalid(A) || is_invalid(B);
+template <shape A>
+inline constexpr bool scalar_shape = (A.rows == 1 && A.cols == 1) || is_invalid(A);
 
 }  // namespace gateaux

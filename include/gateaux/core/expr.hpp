@@ -71,12 +71,26 @@ constexpr auto name_of() {
 }
 }  // namespace detail
 
+// What an op returns once its static_assert has failed: an expression of no shape. The shape
+// predicates (check.hpp) accept it and a node over it is invalid too, so the rest of the
+// expression builds without a second error: one mistake, one message.
+inline constexpr dim invalid_dim = -(dim{1} << 40);
+inline constexpr shape invalid_shape{invalid_dim, invalid_dim};
+constexpr bool is_invalid(shape s) { return s.rows == invalid_dim || s.cols == invalid_dim; }
+struct invalid_kind {
+    static constexpr std::string_view name = "invalid";
+    static constexpr bool is_data = true;
+};
+using invalid = leaf<invalid_kind, "(invalid)", invalid_dim, invalid_dim>;
+
 // The one generic node. Op is an empty tag holding the op's rules (see ops/).
 template <class Op, class... Args>
 struct node : expr_tag {
     using op = Op;
     using args = meta::list<Args...>;
-    static constexpr shape out = Op::shape_of(shape{Args::rows, Args::cols}...);
+    static constexpr shape out = (is_invalid(shape{Args::rows, Args::cols}) || ...)
+                                     ? invalid_shape
+                                     : Op::shape_of(shape{Args::rows, Args::cols}...);
     static constexpr dim rows = out.rows;
     static constexpr dim cols = out.cols;
 };

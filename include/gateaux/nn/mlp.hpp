@@ -39,10 +39,10 @@ template <bool Bias, dim N0, dim... Widths, expression X, class Hidden, class Ou
 constexpr auto mlp(X x, Hidden hidden, Output output) {
     static_assert(sizeof...(Widths) >= 1, "gateaux::mlp<n0, n1, ...>: give the input width and at least one layer width");
     static_assert(X::cols == N0, "gateaux::mlp<n0, ...>(x, ...) requires n0 == cols(x)");
-    if constexpr (X::cols == N0)
+    if constexpr (sizeof...(Widths) >= 1 && X::cols == N0)
         return layers<Bias, 1, N0, Widths...>(x, hidden, output);
     else
-        return x;  // nothing more is instantiated after the failed assert
+        return invalid{};  // nothing more is instantiated after the failed assert
 }
 
 }  // namespace detail

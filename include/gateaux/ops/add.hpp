@@ -35,7 +35,9 @@ template <expression A, expression B>
 constexpr auto add(A a, B b) {
     static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
                   "gateaux::add(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (is_zero<A>)
+    if constexpr (!shapes_agree<shape_v<A>, shape_v<B>>)
+        return invalid{};
+    else if constexpr (is_zero<A>)
         return b;
     else if constexpr (is_zero<B>)
         return a;
@@ -49,21 +51,33 @@ constexpr auto add_op::tangent(Self, A, B, DA da, DB db) {
 }
 
 // a + b: a bias add when one side is a 1×n row and the other is not (on either side: x·W + b or
-// b + x·W), else an add of equal shapes. Checked here, one level nearer the user's line.
+// b + x·W), else an add of equal shapes. Checked here, one level nearer the user's line; after a
+// failed check the result is invalid and bias_add/add are not instantiated.
 template <expression A, expression B>
 constexpr auto operator+(A a, B b) {
-    if constexpr (B::rows == 1 && A::rows != 1) {
+    if constexpr (is_invalid(shape_v<A>) || is_invalid(shape_v<B>)) {
+        return invalid{};
+    } else if constexpr (B::rows == 1 && A::rows != 1) {
         static_assert(bias_fits<shape_v<A>, shape_v<B>>,
                       "gateaux::bias_add(a, b) requires b to be a 1×n row with n == cols(a) [shapes are {rows, cols}; -1 = batch]");
-        return bias_add(a, b);
+        if constexpr (!bias_fits<shape_v<A>, shape_v<B>>)
+            return invalid{};
+        else
+            return bias_add(a, b);
     } else if constexpr (A::rows == 1 && B::rows != 1) {
         static_assert(bias_fits<shape_v<B>, shape_v<A>>,
                       "gateaux::bias_add(a, b) requires b to be a 1×n row with n == cols(a) [shapes are {rows, cols}; -1 = batch]");
-        return bias_add(b, a);
+        if constexpr (!bias_fits<shape_v<B>, shape_v<A>>)
+            return invalid{};
+        else
+            return bias_add(b, a);
     } else {
         static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
                       "gateaux::add(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-        return add(a, b);
+        if constexpr (!shapes_agree<shape_v<A>, shape_v<B>>)
+            return invalid{};
+        else
+            return add(a, b);
     }
 }
 

@@ -42,7 +42,9 @@ template <expression A, expression B>
 constexpr auto bias_add(A a, B b) {
     static_assert(bias_fits<shape_v<A>, shape_v<B>>,
                   "gateaux::bias_add(a, b) requires b to be a 1×n row with n == cols(a) [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (is_zero<B>)
+    if constexpr (!bias_fits<shape_v<A>, shape_v<B>>)
+        return invalid{};
+    else if constexpr (is_zero<B>)
         return a;
     else if constexpr (is_zero<A>)
         return row_broadcast<A::rows>(b);

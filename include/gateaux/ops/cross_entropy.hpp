@@ -94,7 +94,10 @@ template <expression O, expression Y>
 constexpr auto cross_entropy(O, Y) {
     static_assert(shapes_agree<shape_v<O>, shape_v<Y>>,
                   "gateaux::cross_entropy(logits, target) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    return node<cross_entropy_op, O, Y>{};
+    if constexpr (!shapes_agree<shape_v<O>, shape_v<Y>>)
+        return invalid{};
+    else
+        return node<cross_entropy_op, O, Y>{};
 }
 
 }  // namespace gateaux

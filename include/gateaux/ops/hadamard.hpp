@@ -27,7 +27,9 @@ template <expression A, expression B>
 constexpr auto hadamard(A a, B b) {
     static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
                   "gateaux::hadamard(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (is_zero<A> || is_zero<B>)
+    if constexpr (!shapes_agree<shape_v<A>, shape_v<B>>)
+        return invalid{};
+    else if constexpr (is_zero<A> || is_zero<B>)
         return zero_like<A>{};
     else if constexpr (is_ones<A>)
         return b;
@@ -41,7 +43,10 @@ template <double S, dim R, dim C, expression B>
 constexpr auto hadamard(node<scale_op<S>, ones<R, C>>, B b) {
     static_assert(shapes_agree<shape{R, C}, shape_v<B>>,
                   "gateaux::hadamard(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    return scale<S>(b);
+    if constexpr (!shapes_agree<shape{R, C}, shape_v<B>>)
+        return invalid{};
+    else
+        return scale<S>(b);
 }
 
 template <class Self, class A, class B, class DA, class DB>

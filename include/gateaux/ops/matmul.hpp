@@ -135,7 +135,10 @@ template <expression A, expression B>
 constexpr auto matmul(A a, B b) {
     static_assert(inner_dims_agree<shape_v<A>, shape_v<B>>,
                   "gateaux::matmul(a, b) requires cols(a) == rows(b) [shapes are {rows, cols}; -1 = batch]");
-    return make_matmul<false, false>(a, b);
+    if constexpr (!inner_dims_agree<shape_v<A>, shape_v<B>>)
+        return invalid{};
+    else
+        return make_matmul<false, false>(a, b);
 }
 
 // a * b is the matrix product, and only between gateaux expressions: plain xtensor operands
@@ -145,7 +148,10 @@ template <expression A, expression B>
 constexpr auto operator*(A a, B b) {
     static_assert(inner_dims_agree<shape_v<A>, shape_v<B>>,
                   "gateaux::matmul(a, b) requires cols(a) == rows(b) [shapes are {rows, cols}; -1 = batch]");
-    return make_matmul<false, false>(a, b);
+    if constexpr (!inner_dims_agree<shape_v<A>, shape_v<B>>)
+        return invalid{};
+    else
+        return make_matmul<false, false>(a, b);
 }
 
 }  // namespace gateaux

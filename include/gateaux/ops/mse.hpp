@@ -11,7 +11,10 @@ template <expression O, expression Y>
 constexpr auto mse(O o, Y y) {
     static_assert(shapes_agree<shape_v<O>, shape_v<Y>>,
                   "gateaux::mse(output, target) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    return mean(squared_error(o, y));
+    if constexpr (!shapes_agree<shape_v<O>, shape_v<Y>>)
+        return invalid{};
+    else
+        return mean(squared_error(o, y));
 }
 
 }  // namespace gateaux

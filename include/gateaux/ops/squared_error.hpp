@@ -64,7 +64,10 @@ template <expression O, expression Y>
 constexpr auto squared_error(O, Y) {
     static_assert(shapes_agree<shape_v<O>, shape_v<Y>>,
                   "gateaux::squared_error(output, target) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    return node<squared_error_op, O, Y>{};
+    if constexpr (!shapes_agree<shape_v<O>, shape_v<Y>>)
+        return invalid{};
+    else
+        return node<squared_error_op, O, Y>{};
 }
 
 }  // namespace gateaux

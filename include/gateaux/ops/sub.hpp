@@ -36,7 +36,9 @@ template <expression A, expression B>
 constexpr auto sub(A a, B b) {
     static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
                   "gateaux::sub(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (is_zero<B>)
+    if constexpr (!shapes_agree<shape_v<A>, shape_v<B>>)
+        return invalid{};
+    else if constexpr (is_zero<B>)
         return a;
     else if constexpr (is_zero<A>)
         return scale<-1.0>(b);
