@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "../core/check.hpp"
 #include "../core/constants.hpp"
 #include "../core/expr.hpp"
 #include "../core/meta.hpp"
@@ -103,17 +104,19 @@ struct reverse<meta::list<N...>, Root, Seed> {
     }
 };
 
-// Instantiated only when the check fails, so g++ names the parameter in its "with" line.
+// Instantiated only when the check fails, so g++ names the parameter in its "with" line. A class,
+// not a constexpr function: g++ would report a function met while constant-evaluating the
+// caller with the caller's whole call, arguments and all.
 template <fixed_string Name, bool Occurs>
-constexpr void check_occurs() {
+struct check_occurs {
     static_assert(Occurs, "gateaux::grad(loss, wrt(params...)): a parameter does not occur in the loss");
-}
+};
 
 template <class E, class Seed, class... P>
 constexpr auto backward() {
     using S = placed_t<E>;  // the nodes of E's schedule, as an ordered set
     if constexpr (!(meta::in_set<S, P>::value && ...)) {
-        (check_occurs<P::name, meta::in_set<S, P>::value>(), ...);
+        (void)(sizeof(check_occurs<P::name, meta::in_set<S, P>::value>) + ...);
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
     } else {
         using R = reverse<schedule_t<E>, E, Seed>;
@@ -123,10 +126,21 @@ constexpr auto backward() {
 
 }  // namespace detail
 
+// Both checks are made here, at the entry; after a failed one the gradient is zero and nothing
+// of the reverse pass is built.
 template <expression L, class... P>
 constexpr auto grad(L, params<P...>) {
-    static_assert(L::rows == 1 && L::cols == 1, "gateaux::grad(loss, wrt(...)) requires a scalar (1×1) loss");
-    return detail::backward<L, ones<1, 1>, P...>();
+    static_assert(scalar_shape<shape_v<L>>, "gateaux::grad(loss, wrt(...)) requires a scalar (1×1) loss");
+    using S = detail::placed_t<L>;
+    if constexpr (!scalar_shape<shape_v<L>> || is_invalid(shape_v<L>)) {
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else if constexpr (!(meta::in_set<S, P>::value && ...)) {
+        // backward() checks this too, but from here g++ prints the loss once, not twice.
+        (void)(sizeof(detail::check_occurs<P::name, meta::in_set<S, P>::value>) + ...);
+        return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
+    } else {
+        return detail::backward<L, ones<1, 1>, P...>();
+    }
 }
 
 // The cotangent leaf u of a vector–Jacobian product uᵀJ: shaped like the expression.

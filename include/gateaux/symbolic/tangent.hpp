@@ -70,12 +70,13 @@ template <class... P, class... D>
     requires(sizeof...(P) == sizeof...(D))
 inline constexpr bool directions_fit<meta::list<P...>, meta::list<D...>> = ((shape_v<P> == shape_v<D>) && ...);
 
+// Not constexpr: g++ instantiates a constexpr function met while constant-evaluating its caller
+// and then prints that whole call, arguments and all, with the message.
 template <class... P, class... D>
-constexpr bool check_directions(meta::list<P...>, meta::list<D...>) {
+void check_directions(meta::list<P...>, meta::list<D...>) {
     static_assert(sizeof...(P) == sizeof...(D), "gateaux: along(...) needs one direction per parameter in wrt(...)");
     if constexpr (sizeof...(P) == sizeof...(D))
         (check_direction_shape<P::name, shape_v<P>, shape_v<D>>(), ...);
-    return true;
 }
 }  // namespace detail
 
