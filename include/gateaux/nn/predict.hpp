@@ -24,6 +24,7 @@
 #include "../core/dim.hpp"
 #include "../core/errors.hpp"
 #include "../core/expr.hpp"
+#include "../core/group.hpp"
 #include "../core/meta.hpp"
 #include "../core/param_set.hpp"
 #include "../core/tensor.hpp"
@@ -54,12 +55,13 @@ constexpr void check_predict_leaf() {
                   "gateaux::predict(out, wrt(...), theta, x, X): out may use only the input x and parameters of wrt(...); "
                   "this leaf is neither");
 }
-template <class N>
-constexpr auto leaf_name_or_blank() {
-    if constexpr (is_leaf<N>)
-        return N::name;
-    else
-        return fixed_string("");
+// The position of the first leaf in the schedule that predict cannot bind (only on failure).
+template <class X, class Params, class... N>
+constexpr std::size_t first_foreign_leaf(meta::list<N...>) {
+    constexpr bool allowed[] = {allowed_in_prediction<N, X, Params>::value...};
+    std::size_t i = 0;
+    while (allowed[i]) ++i;
+    return i;
 }
 
 inline std::string shape_text(std::size_t r, std::size_t c) { return std::to_string(r) + "×" + std::to_string(c); }
@@ -78,11 +80,9 @@ tensor predict([[maybe_unused]] Out out, params<P...>, const param_set& theta,
                   "gateaux::predict(out, wrt(...), theta, x, X): out does not use the input x");
     constexpr bool leaves_ok = detail::only_input_and_params<input_leaf, params<P...>, sched>::value;
     if constexpr (!leaves_ok) {
-        [&]<class... N>(meta::list<N...>) {
-            (detail::check_predict_leaf<detail::leaf_name_or_blank<N>(),
-                                        detail::allowed_in_prediction<N, input_leaf, params<P...>>::value>(),
-             ...);
-        }(sched{});
+        // Called here, not over the schedule in a lambda, so g++ does not print the schedule.
+        using foreign = type_at_t<detail::first_foreign_leaf<input_leaf, params<P...>>(sched{}), sched>;
+        detail::check_predict_leaf<foreign::name, false>();
         return {};
     } else {
         const std::string who = "gateaux::predict: ";

@@ -36,12 +36,13 @@ inline constexpr bool sums_rows = false;
 template <class E>
 inline constexpr bool sums_rows<node<sum_op, E>> = true;
 
-// The B-operator options an objective passes to newton_step and bop (symbolic/bop_plan.hpp).
+// The B-operator options an objective takes (make_objective checks them) and passes to
+// newton_step and bop (symbolic/bop_plan.hpp).
+template <class... O>
+inline constexpr bool objective_options_known =
+    ((std::same_as<O, accept_newton_solution_t> || std::same_as<O, output_per_unit_t>) && ...);
 template <class... O>
 struct objective_options {
-    static_assert(((std::same_as<O, accept_newton_solution_t> || std::same_as<O, output_per_unit_t>) && ...),
-                  "gateaux::make_objective(loss, wrt(...), options...): the options are accept_newton_solution and "
-                  "output_per_unit (output_damped takes its λ per call: use bop(...) with a program instead)");
     template <class L, class... P>
     static constexpr bool available = bop::supported<L, bop_options<O...>, P...>();
     // The most rows at which the functional inverse can exist: its chain, master formula and

@@ -353,10 +353,18 @@ private:
 // whose widths fall above a layer takes the functional inverse's Newton solution (not the
 // minimum-norm one) with accept_newton_solution, a batch wider than the output layer's input its
 // per-unit solve with output_per_unit. Without them those blocks come from the block solve.
+// The options are checked here, before the objective's type is built: after the message the
+// objective is built without them, so nothing else fails.
 template <expression Loss, class... P, class... O>
-graph_objective<Loss, detail::objective_options<O...>, P...> make_objective(Loss, params<P...>, O...) {
+auto make_objective(Loss, params<P...>, O...) {
     static_assert(Loss::rows == 1 && Loss::cols == 1, "gateaux::make_objective(loss, wrt(...)) requires a scalar (1×1) loss");
-    return {};
+    static_assert(detail::objective_options_known<O...>,
+                  "gateaux::make_objective(loss, wrt(...), options...): the options are accept_newton_solution and "
+                  "output_per_unit (output_damped takes its λ per call: use bop(...) with a program instead)");
+    if constexpr (!detail::objective_options_known<O...>)
+        return graph_objective<Loss, detail::objective_options<>, P...>{};
+    else
+        return graph_objective<Loss, detail::objective_options<O...>, P...>{};
 }
 
 }  // namespace gateaux
