@@ -112,10 +112,25 @@ struct tables<meta::list<N...>, std::index_sequence<I...>> {
     static constexpr bool names_unique = detail::names_unique(leaves);
 };
 
+template <class>
+inline constexpr bool binds_temporary = false;
+
+// The rvalue overloads of program::bind: the program keeps a pointer to bound data, so a
+// temporary would dangle. In a base that is no template on the program, so that g++ names the
+// leaf only, not the whole program.
+struct refuse_temporaries {
+    template <class L>
+    void bind(L, const tensor&&) {
+        static_assert(binds_temporary<L>,
+                      "gateaux::program::bind(leaf, tensor): the program keeps a pointer to bound data, so a "
+                      "temporary would dangle; bind a named tensor that outlives the runs");
+    }
+};
+
 }  // namespace detail
 
 template <expression... Outputs>
-class program : private detail::engine {
+class program : private detail::engine, private detail::refuse_temporaries {
     using schedule = schedule_t<Outputs...>;
     using table = detail::tables<schedule>;
     static_assert(table::names_unique,
@@ -180,10 +195,8 @@ public:
         return node_index<E>() != meta::npos;
     }
 
-    // The program keeps a pointer to bound data, so temporaries cannot be bound.
-    template <class L>
-    program& bind(L, tensor&&) = delete;
-    program& bind(std::string_view, tensor&&) = delete;
+    // The program keeps a pointer to bound data, so temporaries cannot be bound (by leaf or name).
+    using detail::refuse_temporaries::bind;
 
     using engine::batch_size;
     using engine::run;
