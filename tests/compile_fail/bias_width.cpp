@@ -1,5 +1,6 @@
 // x·W is batch×10, the bias row is 1×9.
 // expect: gateaux::bias_add(a, b) requires
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

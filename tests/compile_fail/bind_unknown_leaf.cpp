@@ -1,5 +1,6 @@
 // Binding a parameter that the program's outputs do not use.
 // expect: this leaf is not used by the program's outputs
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

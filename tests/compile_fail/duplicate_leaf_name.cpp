@@ -1,5 +1,6 @@
 // Two different leaves named "x" (4 wide and 5 wide) in one program: binding by name would be ambiguous.
 // expect: two different leaves share a name
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

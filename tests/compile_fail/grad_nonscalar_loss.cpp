@@ -1,6 +1,7 @@
 // grad(loss, ...) needs a scalar loss: the per-sample column squared_error(o, y) must be reduced
 // (sum, mean) first. (vjp is the tool for a non-scalar expression.)
 // expect: gateaux::grad(loss, wrt(...)) requires a scalar (1×1) loss
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 using namespace gateaux;

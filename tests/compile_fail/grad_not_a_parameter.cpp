@@ -1,6 +1,7 @@
 // wrt(...) takes parameters only: differentiating with respect to an input is refused at the
 // wrt(...) call, naming the culprit.
 // expect: gateaux::wrt(...) takes parameters
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 using namespace gateaux;

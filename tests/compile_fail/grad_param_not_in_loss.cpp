@@ -1,6 +1,7 @@
 // Asking for the gradient in a parameter the loss does not contain is a mistake (a typo, or
 // the wrong loss), not a zero gradient.
 // expect: a parameter does not occur in the loss
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 using namespace gateaux;

@@ -1,5 +1,6 @@
 // An element-wise product of a batch×10 and a batch×9 expression.
 // expect: gateaux::hadamard(a, b) requires equal shapes
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

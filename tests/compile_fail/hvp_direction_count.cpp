@@ -1,5 +1,6 @@
 // along(...) gives one direction per parameter in wrt(...), in the same order.
 // expect: along(...) needs one direction per parameter in wrt(...)
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 using namespace gateaux;

@@ -1,6 +1,7 @@
 // A caller-supplied direction along(D) must have its parameter's shape; the message names the
 // parameter and both shapes.
 // expect: must have its parameter's shape
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 using namespace gateaux;

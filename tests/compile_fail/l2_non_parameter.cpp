@@ -1,5 +1,6 @@
 // An L2 penalty on an input (and on a product) instead of on parameters.
 // expect: gateaux::l2<lambda>(params...) takes parameters only
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -1,5 +1,6 @@
 // A squared error between a 10-wide output and a 9-wide target.
 // expect: gateaux::squared_error(output, target) requires equal shapes
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

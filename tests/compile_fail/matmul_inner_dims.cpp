@@ -1,5 +1,6 @@
 // A product whose inner dimensions differ: x is batch×64, W is 32×10.
 // expect: gateaux::matmul(a, b) requires cols(a) == rows(b)
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -2,6 +2,7 @@
 // offers what the optimizer states it needs: naive_newton needs the explicit Hessian
 // (hessian_matrix), which an objective written with only value and gradient does not have.
 // expect: the optimizer needs hessian_matrix (the explicit Hessian)
+// max-bytes: 2048
 #include <gateaux/optim/lbfgs.hpp>
 #include <gateaux/optim/newton.hpp>
 

@@ -1,5 +1,6 @@
 // mlp<32, ...> applied to a 64-wide input.
 // expect: gateaux::mlp<n0, ...>(x, ...) requires n0 == cols(x)
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -2,6 +2,7 @@
 // (accept_newton_solution, output_per_unit); output_damped needs its λ bound per call, which an
 // objective has no place for, so it is refused with the way out named.
 // expect: the options are accept_newton_solution and output_per_unit
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -1,5 +1,6 @@
 // Reading prog[e] for an expression that is not part of the program.
 // expect: expr is not an output (or a subexpression of one) of this program
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -1,6 +1,7 @@
 // predict evaluates a network on new inputs: an output that reads a target (or any leaf other than
 // the input and the parameters of wrt(...)) cannot be evaluated, and the leaf is named ("y").
 // expect: out may use only the input x and parameters of wrt(...)
+// max-bytes: 2048
 #include <gateaux/nn/predict.hpp>
 #include <gateaux/ops/matmul.hpp>
 #include <gateaux/ops/sub.hpp>

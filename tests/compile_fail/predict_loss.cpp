@@ -1,5 +1,6 @@
 // predict gives one output row per input row: a loss (1×1) is not a network's output.
 // expect: out must have one row per input row (a network's output, not a loss)
+// max-bytes: 2048
 #include <gateaux/nn/predict.hpp>
 #include <gateaux/ops/matmul.hpp>
 #include <gateaux/ops/sum.hpp>

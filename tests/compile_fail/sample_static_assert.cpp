@@ -3,6 +3,7 @@
 // default and the mistake under GATEAUX_SHOULD_FAIL, and name the fragment of
 // the static_assert message the user must see first.
 // expect: sample: N must be positive
+// max-bytes: 2048
 
 template <int N>
 struct positive {

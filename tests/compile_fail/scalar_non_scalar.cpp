@@ -1,5 +1,6 @@
 // scalar() of a batch×3 output.
 // expect: gateaux::program::scalar(expr) requires a 1×1 expression
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 int main() {

@@ -1,5 +1,6 @@
 // wrt(...) takes parameters, not expressions built from them (here the layer output x·W).
 // expect: gateaux::wrt(...) takes parameters
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 using namespace gateaux;

@@ -1,5 +1,6 @@
 // wrt() with nothing to differentiate in is refused where it is written.
 // expect: gateaux::wrt(...) needs at least one parameter
+// max-bytes: 2048
 #include <gateaux/gateaux.hpp>
 
 using namespace gateaux;
