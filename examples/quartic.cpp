@@ -147,12 +147,14 @@ int main(int argc, char** argv) {
         std::printf("  as a graph: %s\n\n", to_string(loss).c_str());
 
         // The library's loss and gradient against the hand-written formulas at the start.
-        auto f = make_objective(loss, wrt(px, py));
-        param_set x0({tensor{{start[0]}}, tensor{{start[1]}}}), g0 = x0.zeros_like();
+        constexpr auto w = wrt(px, py);
+        auto f = make_objective(loss, w);
+        auto x0 = zeros(w), g0 = zeros(w);
+        x0[px](0, 0) = start[0], x0[py](0, 0) = start[1];
         const double l0 = f.value_and_gradient(x0, g0);
         const by_hand h0{start[0], start[1]};
         const double err_l = std::abs(l0 - h0.value()) / std::abs(h0.value());
-        const double err_g = std::hypot(g0[0](0, 0) - h0.gradient()[0], g0[1](0, 0) - h0.gradient()[1]) /
+        const double err_g = std::hypot(g0[px](0, 0) - h0.gradient()[0], g0[py](0, 0) - h0.gradient()[1]) /
                              std::hypot(h0.gradient()[0], h0.gradient()[1]);
         std::printf("stationary points (Newton on the hand-written gradient):\n");
         const auto points = stationary_points();
@@ -179,8 +181,8 @@ int main(int argc, char** argv) {
         std::vector<std::string> verdicts;
         for (const contender& c : runs) {
             auto opt = c.make();
-            auto fc = make_objective(loss, wrt(px, py));
-            param_set x({tensor{{start[0]}}, tensor{{start[1]}}});
+            auto fc = make_objective(loss, w);
+            auto x = x0;
             std::ofstream csv(std::filesystem::path(out) / (c.file + ".csv"));
             if (!csv) throw error("cannot write " + out + "/" + c.file + ".csv");
             csv.precision(17);
@@ -189,25 +191,25 @@ int main(int argc, char** argv) {
             stop.max_iterations = c.max_iterations;
             stop.gradient_tolerance = 1e-10;
             std::size_t written = 0;
-            auto row = [&](std::size_t it, const param_set& p, double l, double gn) {
-                csv << it << ',' << p[0](0, 0) << ',' << p[1](0, 0) << ',' << l << ',' << gn << '\n';
+            auto row = [&](std::size_t it, double l, double gn) {  // at the iterate x
+                csv << it << ',' << x[px](0, 0) << ',' << x[py](0, 0) << ',' << l << ',' << gn << '\n';
                 written = it;
             };
-            row(0, x, l0, g0.norm());
-            const result r = minimize(fc, x, *opt, stop, [&](const iteration_record& rec, const param_set& p) {
-                row(rec.iteration, p, rec.loss, rec.gradient_norm);
+            row(0, l0, g0.norm());
+            const result r = minimize(fc, x, *opt, stop, [&](const iteration_record& rec, const param_set&) {
+                row(rec.iteration, rec.loss, rec.gradient_norm);
                 return true;
             });
             // The callback does not run for the iteration at which a stopping rule ends the run.
-            if (written < r.history.back().iteration) row(r.history.back().iteration, x, r.final_loss, r.gradient_norm);
+            if (written < r.history.back().iteration) row(r.history.back().iteration, r.final_loss, r.gradient_norm);
             std::string where = "no minimum";
             for (const auto& m : minima)
-                if (std::hypot(x[0](0, 0) - m.x, x[1](0, 0) - m.y) <= 1e-6) {
+                if (std::hypot(x[px](0, 0) - m.x, x[py](0, 0) - m.y) <= 1e-6) {
                     std::snprintf(buf, sizeof buf, "the minimum at (%.3f, %.3f)", m.x, m.y);
                     where = buf;
                 }
             std::printf("%-24s %10zu %8zu %12.8f %12.8f %14.10f %10.2e  %s (%s)\n", c.label.c_str(), r.iterations,
-                        r.counts.total(), x[0](0, 0), x[1](0, 0), r.final_loss, r.gradient_norm, where.c_str(),
+                        r.counts.total(), x[px](0, 0), x[py](0, 0), r.final_loss, r.gradient_norm, where.c_str(),
                         to_string(r.reason));
             std::snprintf(buf, sizeof buf, "%s: |g| = %.1e <= 1e-8, at %s", c.label.c_str(), r.gradient_norm, where.c_str());
             verdicts.push_back((r.gradient_norm <= 1e-8 && where != "no minimum" ? "" : "!") + std::string(buf));

@@ -60,7 +60,7 @@ auto rosenbrock_objective() {
     return f;
 }
 
-double distance(const param_set& x) { return std::hypot(x[0](0, 0) - 1.0, x[0](0, 1) - 1.0); }
+double distance(const tensor& t) { return std::hypot(t(0, 0) - 1.0, t(0, 1) - 1.0); }
 
 // The hand-derived gradient and Hessian: the independent oracle.
 struct by_hand {
@@ -88,7 +88,7 @@ struct point_program {
     // The dense per-block Newton step Δ = H⁻¹·G at θ.
     tensor newton_step(const tensor& th) {
         at = th;
-        return dense_newton_step(prog, loss, w)[0];
+        return named(w, dense_newton_step(prog, loss, w))[theta];
     }
     tensor gradient(const tensor& th) {
         at = th;
@@ -190,7 +190,8 @@ int main(int argc, char** argv) {
     std::printf("the objective: has_block_inverse() = %s\n", f.has_block_inverse() ? "true" : "false");
     claim(!f.has_block_inverse(), "no per-layer inverse for a loss without layers: block_newton and fd_block_newton do not apply");
     {
-        param_set x({tensor{{-1.2, 1.0}}});
+        auto x = zeros(w);
+        x[theta] = tensor{{-1.2, 1.0}};
         fd_block_newton fd;
         stopping stop;
         stop.max_iterations = 5;
@@ -228,22 +229,24 @@ int main(int argc, char** argv) {
     for (const contender& c : runs) {
         auto opt = c.make();
         auto fc = rosenbrock_objective();
-        param_set x({tensor{{-1.2, 1.0}}});
+        auto x = zeros(w);
+        x[theta] = tensor{{-1.2, 1.0}};
         stopping stop;
         stop.max_iterations = c.max_iterations;
         stop.gradient_tolerance = 0.0;
         const bool check_theorem = dynamic_cast<functional_inverse_newton*>(opt.get()) != nullptr;
-        const result r = minimize(fc, x, *opt, stop, [&](const iteration_record&, const param_set& p) {
+        const result r = minimize(fc, x, *opt, stop, [&](const iteration_record&, const param_set&) {  // the iterate is x
+            const tensor& p = x[theta];
             if (check_theorem) {  // the inverse function theorem at every iterate of the Newton path
-                const by_hand hp{p[0](0, 0), p[0](0, 1)};
-                worst_dense = std::max(worst_dense, rel(pp.newton_step(p[0]), hp.newton()));
+                const by_hand hp{p(0, 0), p(0, 1)};
+                worst_dense = std::max(worst_dense, rel(pp.newton_step(p), hp.newton()));
                 // The difference quotient's rounding error is about eps/r·|θ|/|Δ|: relative 1e-6
                 // and more once |Δ| ≈ |x − x*| < 1e-5, so the FD check stops at 1e-4.
-                if (distance(p) > 1e-4) worst_fd = std::max(worst_fd, rel(pp.fd_newton_step(p[0], 1e-4), hp.newton()));
+                if (distance(p) > 1e-4) worst_fd = std::max(worst_fd, rel(pp.fd_newton_step(p, 1e-4), hp.newton()));
             }
             return distance(p) > 1e-8;
         });
-        const double dist = distance(x);
+        const double dist = distance(x[theta]);
         std::printf("%-32s %10zu %8zu %8zu %9zu %14.6e %12.3e %10.4f  %s\n", c.label.c_str(), r.iterations,
                     r.counts.gradients, r.counts.hessian_vectors, r.counts.hessians, r.final_loss, dist, r.seconds,
                     r.reason == stop_reason::callback ? "reached 1e-8" : to_string(r.reason));

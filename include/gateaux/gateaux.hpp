@@ -63,6 +63,7 @@
 #include "symbolic/hvp.hpp"
 #include "symbolic/inverse.hpp"
 #include "symbolic/layer_statistics.hpp"
+#include "symbolic/named_params.hpp"
 #include "symbolic/substitute.hpp"
 #include "symbolic/tangent.hpp"
 #include "symbolic/wrt.hpp"

@@ -1,8 +1,9 @@
 #pragma once
 // Initial parameters: seeded, reproducible draws for the weights, zeros for the biases.
 //
-//   param_set theta = initialize(wrt(W1, b1, W2, b2), init::he_normal, 42);
-//   param_set theta = initialize(net, wrt(W1, b1, W2, b2), init::orthogonal, 42);  // biases from the graph
+//   auto theta = initialize(wrt(W1, b1, W2, b2), init::he_normal, 42);
+//   auto theta = initialize(net, wrt(W1, b1, W2, b2), init::orthogonal, 42);  // biases from the graph
+//   theta[W1]                                  // W1's tensor (symbolic/named_params.hpp)
 //
 // A weight W (param<"W", in, out>, in×out, used as h·W) has fan_in = rows and fan_out = cols.
 // The schemes and the variance of each entry (gain g multiplies the standard deviation, so the
@@ -51,6 +52,7 @@
 #include "../eval/schedule.hpp"
 #include "../numeric/lapack.hpp"
 #include "../ops/bias.hpp"
+#include "../symbolic/named_params.hpp"
 #include "../symbolic/wrt.hpp"
 
 namespace gateaux {
@@ -198,18 +200,18 @@ tensor initial_block(bool is_bias, const init::scheme& s, std::mt19937_64& rng) 
 // zero, every other one drawn from scheme s with fan_in = rows, fan_out = cols, from
 // std::mt19937_64(seed).
 template <class... P>
-param_set initialize(params<P...>, const init::scheme& s, std::uint64_t seed) {
+named_params<P...> initialize(params<P...>, const init::scheme& s, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::vector<tensor> blocks;
     blocks.reserve(sizeof...(P));
     (blocks.push_back(detail::initial_block<P>(P::rows == 1, s, rng)), ...);  // left to right
-    return param_set(std::move(blocks));
+    return named_params<P...>(param_set(std::move(blocks)));
 }
 
 // The same, with the biases read from the network (or its loss): a parameter net adds to every
 // row (x·W + b) is zero, every other one is drawn, a 1×n weight included.
 template <expression Net, class... P>
-param_set initialize(Net, params<P...>, const init::scheme& s, std::uint64_t seed) {
+named_params<P...> initialize(Net, params<P...>, const init::scheme& s, std::uint64_t seed) {
     using sched = schedule_t<Net>;
     static_assert(((meta::position<sched, P>::value != meta::npos) && ...),
                   "gateaux::initialize(net, wrt(...), scheme, seed): every parameter of wrt(...) must be used by net");
@@ -217,7 +219,7 @@ param_set initialize(Net, params<P...>, const init::scheme& s, std::uint64_t see
     std::vector<tensor> blocks;
     blocks.reserve(sizeof...(P));
     (blocks.push_back(detail::initial_block<P>(detail::added_as_bias<P, sched>::value, s, rng)), ...);
-    return param_set(std::move(blocks));
+    return named_params<P...>(param_set(std::move(blocks)));
 }
 
 }  // namespace gateaux
