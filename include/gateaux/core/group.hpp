@@ -75,9 +75,13 @@ inline constexpr bool is_group<group<P, E>> = true;
 
 }  // namespace gateaux
 
+// Structured bindings of a group. Hidden from Doxygen (scripts/docs), which cannot place a
+// specialization of a std template declared outside namespace std.
+//! \cond
 template <class P, class E>
 struct std::tuple_size<gateaux::group<P, E>> : std::integral_constant<std::size_t, E::size> {};
 template <std::size_t I, class P, class E>
 struct std::tuple_element<I, gateaux::group<P, E>> {
     using type = gateaux::type_at_t<I, E>;
 };
+//! \endcond
