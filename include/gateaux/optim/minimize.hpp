@@ -1,7 +1,8 @@
 #pragma once
 // The training loop: minimize(f, x, optimizer, stopping, callback) runs an optimizer on an
-// objective until a stopping rule fires, shows progress (one updating line on a terminal, plain
-// lines otherwise), keeps a history that can be written as CSV, and returns a summary. A failed
+// objective until a stopping rule fires, shows progress (one updating line on a terminal with the
+// elapsed time, the rate and an estimate of the time left; nothing when stdout is not a terminal,
+// unless asked for), keeps a history that can be written as CSV, and returns a summary. A failed
 // line search, a non-finite value or divergence ends the run with its reason in the summary —
 // never a crash, and no exception in normal use.
 //
@@ -91,6 +92,7 @@ struct stopping {
     double time_limit = std::numeric_limits<double>::infinity();  // seconds
     double divergence_factor = 1e8;                              // loss > factor·max(1, |L₀|)
     std::size_t print_every = 0;                                 // 0: progress off; k: every k iterations
+    bool print_when_not_a_terminal = false;                      // progress lines also into a pipe or a log file
     checkpointing checkpoint;                                    // saving and resuming (off by default)
 };
 
@@ -180,10 +182,56 @@ protected:
 using iteration_callback = std::function<bool(const iteration_record&, const param_set&)>;
 
 namespace detail {
-inline void print_progress(const std::string& name, const iteration_record& r, bool terminal, bool final) {
-    std::fprintf(stdout, "%s%-12s it %6zu  loss %.6e  |g| %.3e  step %.3e  %8.3f s", terminal ? "\r" : "", name.c_str(),
-                 r.iteration, r.loss, r.gradient_norm, r.step_size, r.seconds);
-    std::fputs(terminal && !final ? "" : "\n", stdout);
+// A duration for people: 42 s, 3 min 05 s, 2 h 07 min.
+inline std::string duration_string(double s) {
+    char buf[48];
+    if (!(s >= 0.0) || !std::isfinite(s)) return "?";
+    if (s < 59.5) std::snprintf(buf, sizeof buf, "%.0f s", s);
+    else if (s < 3599.5) std::snprintf(buf, sizeof buf, "%d min %02d s", int(s + 0.5) / 60, int(s + 0.5) % 60);
+    else std::snprintf(buf, sizeof buf, "%d h %02d min", int(s / 60.0 + 0.5) / 60, int(s / 60.0 + 0.5) % 60);
+    return buf;
+}
+
+// One progress line: iteration (of the limit), loss, ‖g‖, step, the elapsed time, the rate and,
+// when a limit bounds the run, the time left at this rate before the iteration or time limit
+// (a bound: a tolerance may end the run sooner). `first` is the first record's (iteration,
+// seconds) of this call of minimize, so that the rate is this run's, a resumed one included.
+inline std::string progress_line(const std::string& name, const iteration_record& r, const stopping& stop, std::size_t first_iteration,
+                                 double first_seconds) {
+    char buf[256];
+    std::string line = name;
+    line.resize(std::max<std::size_t>(line.size(), 12), ' ');
+    const bool limited = stop.max_iterations != std::size_t(-1);
+    if (limited) std::snprintf(buf, sizeof buf, "  it %zu/%zu", r.iteration, stop.max_iterations);
+    else std::snprintf(buf, sizeof buf, "  it %zu", r.iteration);
+    line += buf;
+    std::snprintf(buf, sizeof buf, "  loss %.6e  |g| %.3e  step %.3e  %s", r.loss, r.gradient_norm, r.step_size,
+                  duration_string(r.seconds).c_str());
+    line += buf;
+    const double dt = r.seconds - first_seconds;
+    if (r.iteration > first_iteration && dt > 0.0) {
+        const double rate = double(r.iteration - first_iteration) / dt;
+        std::snprintf(buf, sizeof buf, "  %.3g it/s", rate);
+        line += buf;
+        double left = std::numeric_limits<double>::infinity();
+        if (limited) left = double(stop.max_iterations - std::min(stop.max_iterations, r.iteration)) / rate;
+        if (std::isfinite(stop.time_limit)) left = std::min(left, std::max(0.0, stop.time_limit - r.seconds));
+        if (std::isfinite(left)) line += "  at most " + duration_string(left) + " left";
+    }
+    return line;
+}
+
+// On a terminal the line rewrites itself (\r, padded over a longer previous one) and ends with the
+// run; elsewhere each line is a line of its own.
+inline void print_progress(const std::string& line, bool terminal, bool final, std::size_t& previous_width) {
+    if (terminal) {
+        std::string padded = line;
+        if (padded.size() < previous_width) padded.resize(previous_width, ' ');
+        previous_width = line.size();
+        std::fprintf(stdout, "\r%s%s", padded.c_str(), final ? "\n" : "");
+    } else {
+        std::fprintf(stdout, "%s\n", line.c_str());
+    }
     std::fflush(stdout);
 }
 }  // namespace detail
@@ -236,6 +284,10 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
     double carried_seconds = 0.0;  // of the run before a resume
     const auto seconds = [&] { return carried_seconds + std::chrono::duration<double>(clock::now() - t0).count(); };
     const bool terminal = stop.print_every != 0 && isatty(fileno(stdout));
+    const bool show = stop.print_every != 0 && (terminal || stop.print_when_not_a_terminal);
+    std::size_t line_width = 0, first_iteration = 0;
+    double first_seconds = 0.0, last_shown = -1.0;
+    bool recorded = false;  // the first record of this call (a resumed run's rate is its own)
     evaluation_counts before = f.counts, carried{};
     const auto evaluations = [&] { return (f.counts - before) + carried; };
     result res;
@@ -285,7 +337,12 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         const std::size_t evals = evaluations().total();
         iteration_record r{it, o.loss, o.gradient_norm, o.step_norm, o.step_size, seconds(), evals};
         res.history.push_back(r);
-        if (stop.print_every != 0 && (it % stop.print_every == 0)) detail::print_progress(res.optimizer, r, terminal, false);
+        if (!recorded) recorded = true, first_iteration = it, first_seconds = r.seconds;
+        // On a terminal at most ten updates a second.
+        if (show && it % stop.print_every == 0 && (!terminal || r.seconds - last_shown >= 0.1)) {
+            detail::print_progress(detail::progress_line(res.optimizer, r, stop, first_iteration, first_seconds), terminal, false, line_width);
+            last_shown = r.seconds;
+        }
         return r;
     };
     auto finish = [&](stop_reason why, std::string message, const step_outcome& o) {
@@ -295,8 +352,9 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         res.gradient_norm = o.gradient_norm;
         res.seconds = seconds();
         res.counts = evaluations();
-        if (stop.print_every != 0 && !res.history.empty() && (terminal || res.history.back().iteration % stop.print_every != 0))
-            detail::print_progress(res.optimizer, res.history.back(), terminal, true);
+        if (show && !res.history.empty() && (terminal || res.history.back().seconds != last_shown))  // a terminal's line ends
+            detail::print_progress(detail::progress_line(res.optimizer, res.history.back(), stop, first_iteration, first_seconds), terminal,
+                                   true, line_width);
         if (!ck.directory.empty() && why != stop_reason::non_finite && why != stop_reason::diverged && why != stop_reason::not_applicable) {
             ended = std::size_t(why) + 1;
             save();

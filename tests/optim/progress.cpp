@@ -1,0 +1,155 @@
+// Tests for minimize's progress output (optim/minimize.hpp): the line's fields (iteration of the
+// limit, elapsed time, rate, time left under the iteration and time limits) against values worked
+// out by hand; durations for people; nothing written when stdout is a file or a pipe unless asked,
+// then one line per shown iteration and the last one once; on a terminal (a pseudo-terminal here)
+// one line rewritten with \r and ended with \n.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include <gateaux/gateaux.hpp>
+
+// After gateaux: <pty.h> brings <termios.h>, whose macros (B0, ...) clash with LAPACK's headers.
+#include <fcntl.h>
+#include <pty.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace gateaux;
+
+constexpr auto x = input<"x", 3>;
+constexpr auto y = target<"y", 2>;
+constexpr auto W = param<"W", 3, 2>;
+constexpr auto loss = mse(x * W, y);
+
+// What minimize writes to stdout while stdout is the descriptor `fd` (a file or a terminal).
+template <class F>
+void with_stdout(int fd, F&& run) {
+    std::fflush(stdout);
+    const int saved = dup(1);
+    REQUIRE(saved >= 0);
+    REQUIRE(dup2(fd, 1) == 1);
+    run();
+    std::fflush(stdout);
+    REQUIRE(dup2(saved, 1) == 1);
+    close(saved);
+}
+
+std::string read_all(int fd) {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, std::size_t(n));
+    return out;
+}
+
+result train(const stopping& stop) {
+    auto f = make_objective(loss, wrt(W));
+    const tensor X{{1.0, 0.0, 0.5}, {0.0, 1.0, -0.5}, {1.0, 1.0, 0.0}, {0.5, -1.0, 1.0}};
+    const tensor Y{{1.0, 0.0}, {0.0, 1.0}, {1.0, 1.0}, {-1.0, 0.5}};
+    f.set_data(x, X).set_data(y, Y);
+    auto theta = zeros(wrt(W));
+    gradient_descent opt(0.1);
+    return minimize(f, theta, opt, stop);
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + what.size())) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("durations read as people write them", "[optim][progress]") {
+    CHECK(detail::duration_string(0.0) == "0 s");
+    CHECK(detail::duration_string(42.4) == "42 s");
+    CHECK(detail::duration_string(59.4) == "59 s");
+    CHECK(detail::duration_string(59.6) == "1 min 00 s");
+    CHECK(detail::duration_string(185.0) == "3 min 05 s");
+    CHECK(detail::duration_string(7620.0) == "2 h 07 min");
+    CHECK(detail::duration_string(-1.0) == "?");
+    CHECK(detail::duration_string(std::numeric_limits<double>::quiet_NaN()) == "?");
+}
+
+TEST_CASE("the progress line: iteration of the limit, elapsed, rate, time left", "[optim][progress]") {
+    const iteration_record r{50, 0.25, 1e-3, 0.1, 0.5, 10.0, 51};
+    stopping stop;
+    stop.max_iterations = 1000;
+    // 50 iterations in 10 s: 5 it/s; 950 left: 190 s.
+    std::string line = detail::progress_line("lbfgs", r, stop, 0, 0.0);
+    INFO(line);
+    CHECK(line.rfind("lbfgs       ", 0) == 0);
+    CHECK(line.find("it 50/1000") != std::string::npos);
+    CHECK(line.find("loss 2.500000e-01") != std::string::npos);
+    CHECK(line.find("  10 s") != std::string::npos);
+    CHECK(line.find("5 it/s") != std::string::npos);
+    CHECK(line.find("at most 3 min 10 s left") != std::string::npos);
+    // A time limit that comes first: 60 − 10 = 50 s.
+    stop.time_limit = 60.0;
+    line = detail::progress_line("lbfgs", r, stop, 0, 0.0);
+    CHECK(line.find("at most 50 s left") != std::string::npos);
+    // The rate of this call only (a resumed run from iteration 40 at 8 s: 10 in 2 s).
+    stop.time_limit = std::numeric_limits<double>::infinity();
+    line = detail::progress_line("lbfgs", r, stop, 40, 8.0);
+    CHECK(line.find("5 it/s") != std::string::npos);
+    CHECK(line.find("at most 3 min 10 s left") != std::string::npos);
+    // No limit: no estimate; no iteration yet: no rate.
+    stop.max_iterations = std::size_t(-1);
+    line = detail::progress_line("lbfgs", r, stop, 0, 0.0);
+    CHECK(line.find("it 50  ") != std::string::npos);
+    CHECK(line.find("left") == std::string::npos);
+    line = detail::progress_line("lbfgs", r, stop, 50, 10.0);
+    CHECK(line.find("it/s") == std::string::npos);
+}
+
+TEST_CASE("no progress into a file unless asked; then each shown iteration once", "[optim][progress]") {
+    for (const std::size_t every : {1, 3, 7}) {
+        INFO("print_every = " << every);
+        char path[] = "/tmp/gateaux-progress-XXXXXX";
+        const int fd = mkstemp(path);
+        REQUIRE(fd >= 0);
+        unlink(path);
+        stopping stop;
+        stop.max_iterations = 20;
+        stop.gradient_tolerance = 0.0;
+        stop.print_every = every;
+        result quiet_run, loud_run;
+        with_stdout(fd, [&] { quiet_run = train(stop); });
+        CHECK(lseek(fd, 0, SEEK_END) == 0);  // nothing written
+        stop.print_when_not_a_terminal = true;
+        with_stdout(fd, [&] { loud_run = train(stop); });
+        lseek(fd, 0, SEEK_SET);
+        const std::string out = read_all(fd);
+        close(fd);
+        // Iterations 0..20: those divisible by `every`, and the last one if it is not.
+        const std::size_t expected = 20 / every + 1 + (20 % every != 0);
+        CHECK(count(out, "\n") == expected);
+        CHECK(count(out, "it 20/20") == 1);
+        CHECK(count(out, "\r") == 0);
+        CHECK(quiet_run.final_loss == loud_run.final_loss);  // printing changes nothing
+    }
+}
+
+TEST_CASE("on a terminal: one line rewritten in place, ended once", "[optim][progress]") {
+    int master = -1, slave = -1;
+    REQUIRE(openpty(&master, &slave, nullptr, nullptr, nullptr) == 0);
+    stopping stop;
+    stop.max_iterations = 30;
+    stop.gradient_tolerance = 0.0;
+    stop.print_every = 1;
+    result r;
+    with_stdout(slave, [&] { r = train(stop); });
+    close(slave);
+    fcntl(master, F_SETFL, O_NONBLOCK);
+    const std::string out = read_all(master);
+    close(master);
+    INFO(out);
+    CHECK(r.iterations == 30);
+    CHECK(count(out, "\r") >= 2);                      // the first line and the last, at least
+    CHECK(count(out, "\n") == 1);                      // one line, ended when the run ends
+    CHECK(out.find("it 30/30") != std::string::npos);  // the last iteration is shown
+    CHECK(out.find("it/s") != std::string::npos);
+    CHECK(out.find("at most 0 s left") != std::string::npos);
+}
