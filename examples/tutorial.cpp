@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     stopping stop;
     stop.max_iterations = 200;
     stop.gradient_tolerance = 1e-5;
-    stop.print_every = 20;   // a progress line every 20 iterations
+    stop.print_every = 20;   // progress on a terminal, every 20 iterations
     const result r = minimize(f, theta, opt, stop);
     std::printf("%s: %s after %zu iterations, training loss %.4f\n", r.optimizer.c_str(), to_string(r.reason),
                 r.iterations, r.final_loss);
