@@ -81,7 +81,23 @@ struct outcome_row {
     std::size_t iterations_to_goal = 0;
     bool expected = true;
     std::string history;  // the CSV file's name, without the directory
+    bool traced = false;  // whether the history holds points
 };
+
+// What happened to a run, in a line: the goal reached, or why it ended (a long message cut at its
+// first sentence; the whole of it is in result::message).
+std::string outcome(const outcome_row& row) {
+    char buf[160];
+    if (row.seconds_to_goal >= 0.0) {
+        std::snprintf(buf, sizeof buf, "reached the goal after %zu iterations, %.2f s", row.iterations_to_goal, row.seconds_to_goal);
+        return buf;
+    }
+    std::string why = to_string(row.r.reason);
+    std::string message = row.r.message;
+    if (const std::size_t end = message.find(". "); end != std::string::npos) message = message.substr(0, end + 1);
+    if (message.size() > 110) message = message.substr(0, 107) + "...";
+    return message.empty() ? why : why + ": " + message;
+}
 
 }  // namespace
 
@@ -180,6 +196,9 @@ int main(int argc, char** argv) {
         stop.gradient_tolerance = 0.0;
         stop.time_limit = time_limit;
         stop.divergence_factor = 1e6;
+        // A full-batch run's loss is the training loss: the goal is a target loss. A minibatch
+        // run's is its batch's, so the callback checks the whole loss and stops at the goal.
+        if (c.minibatch == 0) stop.target_loss = goal;
         outcome_row row{c.label, {}, 0.0, -1.0, 0.0, 0, c.expected,
                         opt->name() + (c.curvature_rows != 0 ? "-sampled" : "") + ".csv"};
         std::ofstream trace(out_dir + "/" + row.history);
@@ -197,14 +216,21 @@ int main(int argc, char** argv) {
             if (l <= goal) {
                 row.seconds_to_goal = r.seconds - excluded;
                 row.iterations_to_goal = r.iteration;
-                return false;
+                return c.minibatch == 0;  // a full-batch run ends by its target loss
             }
             return true;
         };
         row.r = minimize(f, theta, *opt, stop, check);
+        if (row.r.reason == stop_reason::target_loss) {  // the callback does not see the iteration a rule ends
+            const iteration_record& last = row.r.history.back();
+            trace << last.seconds - excluded << ',' << last.iteration << ',' << last.loss << '\n';
+            row.seconds_to_goal = last.seconds - excluded;
+            row.iterations_to_goal = last.iteration;
+        }
+        row.traced = row.r.iterations > 0 || !row.r.history.empty();
         row.train_loss = whole.value(theta);
         row.accuracy = accuracy(predict(out, w, theta, x, d.x_test), d.y_test);
-        std::printf("%-32s %-22s %s\n", c.label.c_str(), to_string(row.r.reason), row.r.message.c_str());
+        std::printf("%-32s %s\n", c.label.c_str(), outcome(row).c_str());
         rows.push_back(std::move(row));
     }
 
@@ -225,9 +251,12 @@ int main(int argc, char** argv) {
            << "set logscale y\nset xlabel 'seconds'\nset ylabel 'training loss'\nset key top right\n"
            << "set datafile separator ','\nset arrow from graph 0, first " << goal << " to graph 1, first " << goal
            << " nohead dashtype 2\nplot ";
-        for (std::size_t i = 0; i < rows.size(); ++i)
-            gp << (i ? ", " : "") << "'" << out_dir << "/" << rows[i].history << "' using 1:3 with lines lw 2 title '"
-               << rows[i].label << "'";
+        bool first = true;
+        for (const outcome_row& r : rows) {
+            if (!r.traced) continue;  // a run refused at the start has no points
+            gp << (first ? "" : ", ") << "'" << out_dir << "/" << r.history << "' using 1:3 with lines lw 2 title '" << r.label << "'";
+            first = false;
+        }
         gp << "\n";
     }
     const bool plotted = std::system(("command -v gnuplot >/dev/null 2>&1 && gnuplot " + out_dir + "/convergence.gp").c_str()) == 0;

@@ -2,10 +2,13 @@
 // limit, elapsed time, rate, time left under the iteration and time limits) against values worked
 // out by hand; durations for people; nothing written when stdout is a file or a pipe unless asked,
 // then one line per shown iteration and the last one once; on a terminal (a pseudo-terminal here)
-// one line rewritten with \r and ended with \n.
+// one line rewritten with \r and ended with \n. The history as CSV (result::write_csv) reads back
+// exactly, and scripts/plot_history draws it (a PNG), leaving out a history without rows.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include <gateaux/gateaux.hpp>
@@ -152,4 +155,52 @@ TEST_CASE("on a terminal: one line rewritten in place, ended once", "[optim][pro
     CHECK(out.find("it 30/30") != std::string::npos);  // the last iteration is shown
     CHECK(out.find("it/s") != std::string::npos);
     CHECK(out.find("at most 0 s left") != std::string::npos);
+}
+
+TEST_CASE("the history as CSV reads back exactly, and scripts/plot_history draws it", "[optim][progress]") {
+    stopping stop;
+    stop.max_iterations = 25;
+    stop.gradient_tolerance = 0.0;
+    const result r = train(stop);
+    REQUIRE(r.history.size() == 26);
+    char dir_template[] = "/tmp/gateaux-history-XXXXXX";
+    REQUIRE(mkdtemp(dir_template) != nullptr);
+    const std::string dir = dir_template, csv = dir + "/gradient_descent.csv", empty = dir + "/refused.csv";
+    r.write_csv(csv);
+    result{}.write_csv(empty);  // a run with no history: the header only
+
+    csv_options o;
+    o.header_rows = 1;
+    const tensor t = read_csv(csv, o);
+    REQUIRE(t.shape(0) == r.history.size());
+    REQUIRE(t.shape(1) == 7);
+    for (std::size_t i = 0; i < r.history.size(); ++i) {
+        const iteration_record& h = r.history[i];
+        CHECK(t(i, 0) == double(h.iteration));
+        CHECK(t(i, 1) == h.loss);  // 17 digits: exact
+        CHECK(t(i, 2) == h.gradient_norm);
+        CHECK(t(i, 3) == h.step_norm);
+        CHECK(t(i, 4) == h.step_size);
+        CHECK(t(i, 5) == h.seconds);
+        CHECK(t(i, 6) == double(h.evaluations));
+    }
+
+    if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        WARN("gnuplot is not installed: scripts/plot_history not run");
+    } else {
+        const std::string png = dir + "/history.png", log = dir + "/plot.log";
+        const std::string cmd = std::string(GATEAUX_SOURCE_DIR) + "/scripts/plot_history " + png + " " + csv + " " + empty + " 2>" + log;
+        CHECK(std::system(cmd.c_str()) == 0);
+        std::FILE* f = std::fopen(png.c_str(), "rb");
+        REQUIRE(f != nullptr);
+        unsigned char magic[8] = {};
+        CHECK(std::fread(magic, 1, 8, f) == 8);
+        std::fclose(f);
+        CHECK((magic[0] == 0x89 && magic[1] == 'P' && magic[2] == 'N' && magic[3] == 'G'));
+        const int note = std::system(("grep -q 'refused.csv has no data rows; left out' " + log).c_str());
+        CHECK(note == 0);
+        // Only empty files: nothing to draw, an error.
+        CHECK(std::system((std::string(GATEAUX_SOURCE_DIR) + "/scripts/plot_history " + png + " " + empty + " 2>/dev/null").c_str()) != 0);
+    }
+    std::filesystem::remove_all(dir);
 }
