@@ -194,6 +194,7 @@ protected:
         return f.block_newton_step(x, g, s);
     }
 };
+using block_newton_options = block_newton::options;
 
 // The same, with the step from central (or Richardson) differences of the inverse gradient map
 // at G(1 ± r/2) (symbolic/inverse.hpp). For leaky ReLU there is no truncation error
@@ -221,5 +222,6 @@ private:
     double r_;
     fd_scheme scheme_;
 };
+using fd_block_newton_options = fd_block_newton::options;
 
 }  // namespace gateaux

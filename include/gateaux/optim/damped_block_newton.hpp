@@ -286,5 +286,6 @@ private:
     std::string pending_;  // a failure at the current point: ends the run at the next step
     std::size_t rejected_ = 0, searched_ = 0, singular_ = 0;
 };
+using damped_block_newton_options = damped_block_newton::options;
 
 }  // namespace gateaux

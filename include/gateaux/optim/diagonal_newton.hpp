@@ -112,5 +112,6 @@ private:
     param_set h_, d_, e_, hv_, trial_, g_trial_;
     std::size_t negative_ = 0, floored_ = 0;
 };
+using diagonal_newton_options = diagonal_newton::options;
 
 }  // namespace gateaux

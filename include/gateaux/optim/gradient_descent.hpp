@@ -5,8 +5,14 @@
 
 namespace gateaux {
 
+struct gradient_descent_options {
+    double learning_rate = 0.01;  // η
+};
+
 class gradient_descent final : public optimizer {
 public:
+    explicit gradient_descent(gradient_descent_options o = {}) : gradient_descent(o.learning_rate) {}
+    // The same, the step size alone: gradient_descent(0.1).
     explicit gradient_descent(double learning_rate) : eta_(learning_rate) {
         if (!(learning_rate > 0.0 && std::isfinite(learning_rate)))
             throw error("gateaux::gradient_descent: the learning rate must be > 0 and finite, got " + number_string(learning_rate));

@@ -356,6 +356,7 @@ private:
     std::size_t cg_total_ = 0, cg_last_ = 0, negative_ = 0, pc_identity_ = 0, pc_failed_ = 0;
     std::string pc_message_;
 };
+using hessian_free_options = hessian_free::options;
 
 // Preconditioned CG with the exact per-layer inverse M⁻¹ = blockdiag(H_l⁺) (the block_solver
 // capability): hessian_free with the block_inverse_preconditioner, under its own name (hf-pcg).

@@ -310,6 +310,7 @@ private:
     std::string pending_;
     std::size_t rejected_ = 0, iterations_ = 0, steps_ = 0;
 };
+using kfac_options = kfac::options;
 
 // M = blockdiag((A_l + π√λ·I) ⊗ (G_l + √λ/π·I)) for Hessian-free CG's system (C + λI)·p = −g, with
 // CG's own λ as γ: one statistics pass per CG run (prepare), and per CG iteration the two small
@@ -375,5 +376,6 @@ private:
     double lambda_ = 0.0;
     std::size_t runs_ = 0;
 };
+using kfac_preconditioner_options = kfac_preconditioner::options;
 
 }  // namespace gateaux

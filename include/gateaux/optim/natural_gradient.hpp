@@ -287,5 +287,6 @@ private:
     std::string pending_;
     std::size_t rejected_ = 0;
 };
+using natural_gradient_options = natural_gradient::options;
 
 }  // namespace gateaux

@@ -88,6 +88,7 @@ private:
     std::vector<double> gv_, dv_, cv_;
     std::size_t modified_ = 0;
 };
+using naive_newton_options = naive_newton::options;
 
 // Levenberg–Marquardt on the explicit Hessian: (H + λI)·d = −g, accepted when the ratio of the
 // actual to the predicted reduction, ρ = (f(x) − f(x + d)) / −(gᵀd + ½dᵀH·d), exceeds
@@ -186,5 +187,6 @@ private:
     double lambda_ = -1.0;
     std::size_t rejections_ = 0;
 };
+using damped_newton_options = damped_newton::options;
 
 }  // namespace gateaux

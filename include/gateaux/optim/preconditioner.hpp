@@ -119,6 +119,7 @@ private:
     options opt_;
     param_set d_, e_, cv_;
 };
+using diagonal_preconditioner_options = diagonal_preconditioner::options;
 
 class block_inverse_preconditioner final : public preconditioner {
 public:

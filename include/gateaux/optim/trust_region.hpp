@@ -141,5 +141,6 @@ private:
     double radius_ = 1.0;
     std::size_t rejections_ = 0, indefinite_ = 0;
 };
+using trust_region_options = trust_region::options;
 
 }  // namespace gateaux
