@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
 
     auto f = make_objective(loss, w);
     f.set_data(x, X_train).set_data(y, s.train_y);
-    param_set theta = initialize(net, w, init::glorot_normal, 7);   // seeded; biases zero
+    auto theta = initialize(net, w, init::glorot_normal, 7);   // seeded, biases zero; theta[W1] is W1's
 
     lbfgs opt;
     stopping stop;
