@@ -31,6 +31,17 @@ step("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
 step("configure consumer" ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${consumer_build}
      -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix} ${compiler_arg})
 
+# The license travels with the package.
+file(GLOB installed_license ${prefix}/share/licenses/gateaux/LICENSE)
+if(NOT installed_license)
+  message(FATAL_ERROR "FAILED: no LICENSE under ${prefix}/share/licenses/gateaux")
+endif()
+file(READ ${installed_license} license_text)
+file(READ ${CONSUMER_DIR}/../../LICENSE source_license_text)
+if(NOT license_text STREQUAL source_license_text)
+  message(FATAL_ERROR "FAILED: the installed LICENSE differs from the repository's")
+endif()
+
 # The package must come from the fresh prefix, not from some other install.
 file(STRINGS ${consumer_build}/CMakeCache.txt gateaux_dir REGEX "^gateaux_DIR:")
 string(REGEX REPLACE "^gateaux_DIR:[A-Z]+=" "" gateaux_dir "${gateaux_dir}")
