@@ -95,7 +95,11 @@ std::string outcome(const outcome_row& row) {
     std::string why = to_string(row.r.reason);
     std::string message = row.r.message;
     if (const std::size_t end = message.find(". "); end != std::string::npos) message = message.substr(0, end + 1);
-    if (message.size() > 110) message = message.substr(0, 107) + "...";
+    if (message.size() > 110) {
+        std::size_t cut = 107;
+        while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+        message = message.substr(0, cut) + "...";
+    }
     return message.empty() ? why : why + ": " + message;
 }
 
@@ -213,10 +217,11 @@ int main(int argc, char** argv) {
             const double l = c.minibatch == 0 ? r.loss : whole.value(p);
             excluded += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             trace << r.seconds - excluded << ',' << r.iteration << ',' << l << '\n';
+            row.traced = true;
             if (l <= goal) {
                 row.seconds_to_goal = r.seconds - excluded;
                 row.iterations_to_goal = r.iteration;
-                return c.minibatch == 0;  // a full-batch run ends by its target loss
+                return false;  // (a full-batch run's target loss ends it before the callback sees it)
             }
             return true;
         };
@@ -224,10 +229,11 @@ int main(int argc, char** argv) {
         if (row.r.reason == stop_reason::target_loss) {  // the callback does not see the iteration a rule ends
             const iteration_record& last = row.r.history.back();
             trace << last.seconds - excluded << ',' << last.iteration << ',' << last.loss << '\n';
+            row.traced = true;
             row.seconds_to_goal = last.seconds - excluded;
             row.iterations_to_goal = last.iteration;
         }
-        row.traced = row.r.iterations > 0 || !row.r.history.empty();
+
         row.train_loss = whole.value(theta);
         row.accuracy = accuracy(predict(out, w, theta, x, d.x_test), d.y_test);
         std::printf("%-32s %s\n", c.label.c_str(), outcome(row).c_str());

@@ -7,8 +7,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 
 #include <gateaux/gateaux.hpp>
@@ -72,6 +74,8 @@ TEST_CASE("durations read as people write them", "[optim][progress]") {
     CHECK(detail::duration_string(59.6) == "1 min 00 s");
     CHECK(detail::duration_string(185.0) == "3 min 05 s");
     CHECK(detail::duration_string(7620.0) == "2 h 07 min");
+    CHECK(detail::duration_string(359000.0) == "99 h 43 min");
+    CHECK(detail::duration_string(1e300) == "> 100 h");
     CHECK(detail::duration_string(-1.0) == "?");
     CHECK(detail::duration_string(std::numeric_limits<double>::quiet_NaN()) == "?");
 }
@@ -81,29 +85,34 @@ TEST_CASE("the progress line: iteration of the limit, elapsed, rate, time left",
     stopping stop;
     stop.max_iterations = 1000;
     // 50 iterations in 10 s: 5 it/s; 950 left: 190 s.
-    std::string line = detail::progress_line("lbfgs", r, stop, 0, 0.0);
+    std::string line = detail::progress_line("lbfgs", r, stop, 0, 0.0, false);
     INFO(line);
     CHECK(line.rfind("lbfgs       ", 0) == 0);
     CHECK(line.find("it 50/1000") != std::string::npos);
-    CHECK(line.find("loss 2.500000e-01") != std::string::npos);
+    CHECK(line.find("loss 2.5000e-01") != std::string::npos);
     CHECK(line.find("  10 s") != std::string::npos);
     CHECK(line.find("5 it/s") != std::string::npos);
-    CHECK(line.find("at most 3 min 10 s left") != std::string::npos);
-    // A time limit that comes first: 60 − 10 = 50 s.
+    CHECK(line.find("about 3 min 10 s left") != std::string::npos);  // an estimate at this rate
+    // The run's last line: no estimate.
+    CHECK(detail::progress_line("lbfgs", r, stop, 0, 0.0, true).find("left") == std::string::npos);
+    // A time limit that comes first bounds it: 60 − 10 = 50 s.
     stop.time_limit = 60.0;
-    line = detail::progress_line("lbfgs", r, stop, 0, 0.0);
+    line = detail::progress_line("lbfgs", r, stop, 0, 0.0, false);
     CHECK(line.find("at most 50 s left") != std::string::npos);
     // The rate of this call only (a resumed run from iteration 40 at 8 s: 10 in 2 s).
     stop.time_limit = std::numeric_limits<double>::infinity();
-    line = detail::progress_line("lbfgs", r, stop, 40, 8.0);
+    line = detail::progress_line("lbfgs", r, stop, 40, 8.0, false);
     CHECK(line.find("5 it/s") != std::string::npos);
-    CHECK(line.find("at most 3 min 10 s left") != std::string::npos);
+    CHECK(line.find("about 3 min 10 s left") != std::string::npos);
+    // A huge limit: the estimate says so, with no overflow.
+    stop.max_iterations = std::size_t(1e15);
+    CHECK(detail::progress_line("lbfgs", r, stop, 0, 0.0, false).find("about > 100 h left") != std::string::npos);
     // No limit: no estimate; no iteration yet: no rate.
     stop.max_iterations = std::size_t(-1);
-    line = detail::progress_line("lbfgs", r, stop, 0, 0.0);
+    line = detail::progress_line("lbfgs", r, stop, 0, 0.0, false);
     CHECK(line.find("it 50  ") != std::string::npos);
     CHECK(line.find("left") == std::string::npos);
-    line = detail::progress_line("lbfgs", r, stop, 50, 10.0);
+    line = detail::progress_line("lbfgs", r, stop, 50, 10.0, false);
     CHECK(line.find("it/s") == std::string::npos);
 }
 
@@ -154,7 +163,70 @@ TEST_CASE("on a terminal: one line rewritten in place, ended once", "[optim][pro
     CHECK(count(out, "\n") == 1);                      // one line, ended when the run ends
     CHECK(out.find("it 30/30") != std::string::npos);  // the last iteration is shown
     CHECK(out.find("it/s") != std::string::npos);
-    CHECK(out.find("at most 0 s left") != std::string::npos);
+    CHECK((out.find("left") == std::string::npos || out.rfind("left") < out.rfind("it 30/30")));  // the last line has no estimate
+}
+
+namespace {
+// Gradient descent that throws at its third step.
+class throws_at_third final : public optimizer {
+public:
+    std::string name() const override { return "thrower"; }
+    step_outcome start(objective& f, param_set& x) override {
+        g_ = x.zeros_like();
+        const double loss = f.value_and_gradient(x, g_);
+        return {step_outcome::status::ok, loss, g_.norm(), 0.0, 0.1, ""};
+    }
+    step_outcome step(objective& f, param_set& x) override {
+        if (++steps_ == 3) throw std::runtime_error("third step");
+        x.axpy(-0.1, g_);
+        const double loss = f.value_and_gradient(x, g_);
+        return {step_outcome::status::ok, loss, g_.norm(), 0.1 * g_.norm(), 0.1, ""};
+    }
+
+private:
+    param_set g_;
+    int steps_ = 0;
+};
+}  // namespace
+
+TEST_CASE("on a narrow terminal the line is cut to its width; an exception still ends it", "[optim][progress]") {
+    int master = -1, slave = -1;
+    winsize narrow{};
+    narrow.ws_col = 50, narrow.ws_row = 24;
+    REQUIRE(openpty(&master, &slave, nullptr, nullptr, &narrow) == 0);
+    stopping stop;
+    stop.max_iterations = 20;
+    stop.gradient_tolerance = 0.0;
+    stop.print_every = 1;
+    with_stdout(slave, [&] { train(stop); });
+    bool threw = false;
+    with_stdout(slave, [&] {
+        auto f = make_objective(loss, wrt(W));
+        f.set_data(x, tensor{{1.0, 0.0, 0.5}}).set_data(y, tensor{{1.0, 0.0}});
+        auto theta = zeros(wrt(W));
+        throws_at_third opt;
+        try {
+            minimize(f, theta, opt, stop);
+        } catch (const std::runtime_error&) {
+            threw = true;
+        }
+    });
+    close(slave);
+    fcntl(master, F_SETFL, O_NONBLOCK);
+    const std::string out = read_all(master);
+    close(master);
+    INFO(out);
+    CHECK(threw);
+    CHECK(count(out, "\n") == 2);  // the first run's line, and the second's ended as the exception left
+    CHECK(out.back() == '\n');
+    // Every rewrite of the line fits in 49 columns (the pty may turn \n into \r\n).
+    std::size_t longest = 0, run = 0;
+    for (const char c : out) {
+        if (c == '\r' || c == '\n') run = 0;
+        else longest = std::max(longest, ++run);
+    }
+    CHECK(longest <= 49);
+    CHECK(longest >= 40);
 }
 
 TEST_CASE("the history as CSV reads back exactly, and scripts/plot_history draws it", "[optim][progress]") {

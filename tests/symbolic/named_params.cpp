@@ -54,7 +54,7 @@ void check_positions(named_params<P...>& theta, L... leaves) {
 
 }  // namespace
 
-TEST_CASE("theta[leaf] is the leaf's block, in every wrt order", "[named_params]") {
+TEST_CASE("theta[leaf] is the leaf's block, in every wrt order", "[named_params][symbolic]") {
     auto a = zeros(wrt(W1, b1, W2, b2));
     check_positions(a, W1, b1, W2, b2);
     auto b = zeros(wrt(b2, W2, b1, W1));
@@ -80,7 +80,7 @@ TEST_CASE("theta[leaf] is the leaf's block, in every wrt order", "[named_params]
     CHECK(a.norm() == Approx(std::sqrt(53.0)).epsilon(1e-15));
 }
 
-TEST_CASE("initialize(...) returns the parameters by name", "[named_params]") {
+TEST_CASE("initialize(...) returns the parameters by name", "[named_params][symbolic]") {
     for (const std::uint64_t seed : {1u, 7u, 42u}) {
         auto theta = initialize(wrt(W1, b1, W2, b2), init::glorot_normal, seed);
         check_positions(theta, W1, b1, W2, b2);
@@ -97,7 +97,7 @@ TEST_CASE("initialize(...) returns the parameters by name", "[named_params]") {
     }
 }
 
-TEST_CASE("named(w, set) checks the count and the shapes", "[named_params]") {
+TEST_CASE("named(w, set) checks the count and the shapes", "[named_params][symbolic]") {
     std::mt19937_64 rng(3);
     const param_set good({random_tensor(5, 4, rng), random_tensor(4, 3, rng)});
     auto theta = named(wrt(W1, W2), good);
@@ -105,7 +105,7 @@ TEST_CASE("named(w, set) checks the count and the shapes", "[named_params]") {
     CHECK(bool(theta[W2] == good[1]));
 
     const param_set short_set({random_tensor(5, 4, rng)});
-    check_error<shape_error>([&] { (void)named(wrt(W1, W2), short_set); }, "the set has 1 blocks, wrt(...) has 2 parameters");
+    check_error<shape_error>([&] { (void)named(wrt(W1, W2), short_set); }, "the set has 1 block, wrt(...) has 2 parameters");
     const param_set swapped({random_tensor(4, 3, rng), random_tensor(5, 4, rng)});
     check_error<shape_error>([&] { (void)named(wrt(W1, W2), swapped); }, "block 0 ('W1') is 4×3, the parameter is 5×4");
     const param_set wrong_bias({random_tensor(5, 4, rng), random_tensor(4, 1, rng)});
@@ -122,7 +122,7 @@ TEST_CASE("named(w, set) checks the count and the shapes", "[named_params]") {
     CHECK(swapped[0].shape(0) == 4);
 }
 
-TEST_CASE("a named set trains like any param_set: least squares against lstsq", "[named_params]") {
+TEST_CASE("a named set trains like any param_set: least squares against lstsq", "[named_params][symbolic]") {
     constexpr auto xs = input<"x", 6>;
     constexpr auto ys = target<"y", 2>;
     constexpr auto W = param<"W", 6, 2>;
@@ -148,4 +148,29 @@ TEST_CASE("a named set trains like any param_set: least squares against lstsq", 
             for (std::size_t j = 0; j < 2; ++j) CHECK(theta[W](i, j) == Approx(sol(i, j)).margin(1e-8));
         for (std::size_t j = 0; j < 2; ++j) CHECK(theta[b](0, j) == Approx(sol(6, j)).margin(1e-8));
     }
+}
+
+TEST_CASE("minimize refuses parameters named in another order than the objective's", "[named_params][symbolic]") {
+    constexpr auto xs = input<"x", 3>;
+    constexpr auto ys = target<"y", 3>;
+    constexpr auto A = param<"A", 3, 3>;
+    constexpr auto B = param<"B", 3, 3>;  // square and alike: only the names tell them apart
+    const auto loss = mse(tanh(xs * A) * B, ys);
+    std::mt19937_64 rng(5);
+    const tensor X = random_tensor(10, 3, rng), Y = random_tensor(10, 3, rng);
+    auto f = make_objective(loss, wrt(A, B));
+    f.set_data(xs, X).set_data(ys, Y);
+    auto swapped = initialize(wrt(B, A), init::glorot_normal, 3);
+    const param_set before = swapped;
+    lbfgs opt;
+    check_error<value_error>([&] { minimize(f, swapped, opt); }, "the parameters are named in the order (B, A), the objective's wrt(...) is (A, B)");
+    CHECK(bool(swapped[A] == before[1]));  // untouched
+    CHECK(bool(swapped[B] == before[0]));
+    objective& any = f;  // through the base too
+    check_error<value_error>([&] { minimize(any, swapped, opt); }, "make both from the same wrt(...)");
+    // The objective's order trains.
+    auto theta = initialize(wrt(A, B), init::glorot_normal, 3);
+    stopping stop;
+    stop.max_iterations = 5;
+    CHECK(minimize(f, theta, opt, stop).iterations == 5);
 }

@@ -17,6 +17,7 @@
 //                     step_outcome::status::not_applicable, and minimize ends with
 //                     stop_reason::not_applicable and the message naming the capability. This is
 //                     what an objective& (or a non-final type, which a derived class may extend) gets.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <concepts>
@@ -29,10 +30,12 @@
 #include <type_traits>
 #include <vector>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "../io/checkpoint.hpp"
 #include "capabilities.hpp"
+#include "../symbolic/named_params.hpp"
 #include "param_set.hpp"
 
 namespace gateaux {
@@ -91,7 +94,7 @@ struct stopping {
     double target_loss = -std::numeric_limits<double>::infinity();
     double time_limit = std::numeric_limits<double>::infinity();  // seconds
     double divergence_factor = 1e8;                              // loss > factor·max(1, |L₀|)
-    std::size_t print_every = 0;                                 // 0: progress off; k: every k iterations
+    std::size_t print_every = 0;                                 // 0: progress off; k: every k iterations (a terminal: ≤ 10/s)
     bool print_when_not_a_terminal = false;                      // progress lines also into a pipe or a log file
     checkpointing checkpoint;                                    // saving and resuming (off by default)
 };
@@ -182,22 +185,25 @@ protected:
 using iteration_callback = std::function<bool(const iteration_record&, const param_set&)>;
 
 namespace detail {
-// A duration for people: 42 s, 3 min 05 s, 2 h 07 min.
+// A duration for people: 42 s, 3 min 05 s, 2 h 07 min; beyond 100 hours "> 100 h".
 inline std::string duration_string(double s) {
     char buf[48];
     if (!(s >= 0.0) || !std::isfinite(s)) return "?";
-    if (s < 59.5) std::snprintf(buf, sizeof buf, "%.0f s", s);
-    else if (s < 3599.5) std::snprintf(buf, sizeof buf, "%d min %02d s", int(s + 0.5) / 60, int(s + 0.5) % 60);
-    else std::snprintf(buf, sizeof buf, "%d h %02d min", int(s / 60.0 + 0.5) / 60, int(s / 60.0 + 0.5) % 60);
+    if (s >= 359999.5) return "> 100 h";
+    const long whole = std::lround(s), minutes = std::lround(s / 60.0);
+    if (s < 59.5) std::snprintf(buf, sizeof buf, "%ld s", whole);
+    else if (s < 3599.5) std::snprintf(buf, sizeof buf, "%ld min %02ld s", whole / 60, whole % 60);
+    else std::snprintf(buf, sizeof buf, "%ld h %02ld min", minutes / 60, minutes % 60);
     return buf;
 }
 
 // One progress line: iteration (of the limit), loss, ‖g‖, step, the elapsed time, the rate and,
-// when a limit bounds the run, the time left at this rate before the iteration or time limit
-// (a bound: a tolerance may end the run sooner). `first` is the first record's (iteration,
-// seconds) of this call of minimize, so that the rate is this run's, a resumed one included.
+// while the run goes on and a limit bounds it, the time left: "about" at this rate before the
+// iteration limit, "at most" when the time limit comes first (a tolerance may end the run
+// sooner). `first_iteration` and `first_seconds` are where this call of minimize began, so that
+// the rate is this run's, a resumed one included.
 inline std::string progress_line(const std::string& name, const iteration_record& r, const stopping& stop, std::size_t first_iteration,
-                                 double first_seconds) {
+                                 double first_seconds, bool final) {
     char buf[256];
     std::string line = name;
     line.resize(std::max<std::size_t>(line.size(), 12), ' ');
@@ -205,35 +211,74 @@ inline std::string progress_line(const std::string& name, const iteration_record
     if (limited) std::snprintf(buf, sizeof buf, "  it %zu/%zu", r.iteration, stop.max_iterations);
     else std::snprintf(buf, sizeof buf, "  it %zu", r.iteration);
     line += buf;
-    std::snprintf(buf, sizeof buf, "  loss %.6e  |g| %.3e  step %.3e  %s", r.loss, r.gradient_norm, r.step_size,
-                  duration_string(r.seconds).c_str());
+    std::snprintf(buf, sizeof buf, "  loss %.4e  |g| %.2e  %s", r.loss, r.gradient_norm, duration_string(r.seconds).c_str());
     line += buf;
     const double dt = r.seconds - first_seconds;
     if (r.iteration > first_iteration && dt > 0.0) {
         const double rate = double(r.iteration - first_iteration) / dt;
         std::snprintf(buf, sizeof buf, "  %.3g it/s", rate);
         line += buf;
-        double left = std::numeric_limits<double>::infinity();
-        if (limited) left = double(stop.max_iterations - std::min(stop.max_iterations, r.iteration)) / rate;
-        if (std::isfinite(stop.time_limit)) left = std::min(left, std::max(0.0, stop.time_limit - r.seconds));
-        if (std::isfinite(left)) line += "  at most " + duration_string(left) + " left";
+        if (final) return line;
+        const double by_iterations =
+            limited ? double(stop.max_iterations - std::min(stop.max_iterations, r.iteration)) / rate : std::numeric_limits<double>::infinity();
+        const double by_time = std::isfinite(stop.time_limit) ? std::max(0.0, stop.time_limit - r.seconds) : std::numeric_limits<double>::infinity();
+        if (std::isfinite(by_time) && by_time <= by_iterations) line += "  at most " + duration_string(by_time) + " left";
+        else if (std::isfinite(by_iterations)) line += "  about " + duration_string(by_iterations) + " left";
     }
     return line;
 }
 
-// On a terminal the line rewrites itself (\r, padded over a longer previous one) and ends with the
-// run; elsewhere each line is a line of its own.
-inline void print_progress(const std::string& line, bool terminal, bool final, std::size_t& previous_width) {
-    if (terminal) {
-        std::string padded = line;
-        if (padded.size() < previous_width) padded.resize(previous_width, ' ');
-        previous_width = line.size();
-        std::fprintf(stdout, "\r%s%s", padded.c_str(), final ? "\n" : "");
-    } else {
-        std::fprintf(stdout, "%s\n", line.c_str());
+// Where progress goes. On a terminal one line rewrites itself (\r, cut to the terminal's width
+// so that it never wraps, padded over a longer previous one), at most ten times a second, and
+// ends with the run (or when an exception leaves minimize); elsewhere each shown iteration is a
+// line of its own, and nothing at all unless asked.
+class progress_printer {
+public:
+    progress_printer(const stopping& stop, std::string name)
+        : stop_(stop), name_(std::move(name)), terminal_(stop.print_every != 0 && isatty(fileno(stdout))),
+          show_(stop.print_every != 0 && (terminal_ || stop.print_when_not_a_terminal)) {}
+    progress_printer(const progress_printer&) = delete;
+    progress_printer& operator=(const progress_printer&) = delete;
+    ~progress_printer() {
+        if (open_) std::fputc('\n', stdout), std::fflush(stdout);
     }
-    std::fflush(stdout);
-}
+    // Where this call's run begins: the first record, or the iteration a resume starts from.
+    void begin_at(std::size_t iteration, double seconds) {
+        first_iteration_ = iteration, first_seconds_ = seconds, begun_ = true;
+    }
+    void iteration(const iteration_record& r) {
+        if (!begun_) begin_at(r.iteration, r.seconds);
+        if (!show_ || r.iteration % stop_.print_every != 0 || (terminal_ && shown_ && r.seconds - last_seconds_ < 0.1)) return;
+        print(r, false);
+    }
+    void end(const iteration_record& r) {
+        if (!begun_) begin_at(r.iteration, r.seconds);
+        if (show_ && (terminal_ || !shown_ || r.iteration != last_iteration_)) print(r, true);
+    }
+
+private:
+    void print(const iteration_record& r, bool final) {
+        std::string line = progress_line(name_, r, stop_, first_iteration_, first_seconds_, final);
+        if (terminal_) {
+            winsize w{};
+            if (ioctl(fileno(stdout), TIOCGWINSZ, &w) == 0 && w.ws_col > 1 && line.size() >= w.ws_col) line.resize(w.ws_col - 1u);
+            const std::size_t width = line.size();
+            if (line.size() < width_) line.resize(width_, ' ');
+            width_ = width;
+            std::fprintf(stdout, "\r%s%s", line.c_str(), final ? "\n" : "");
+            open_ = !final;
+        } else {
+            std::fprintf(stdout, "%s\n", line.c_str());
+        }
+        std::fflush(stdout);
+        shown_ = true, last_iteration_ = r.iteration, last_seconds_ = r.seconds;
+    }
+    const stopping& stop_;
+    std::string name_;
+    bool terminal_, show_, begun_ = false, shown_ = false, open_ = false;
+    std::size_t first_iteration_ = 0, last_iteration_ = 0, width_ = 0;
+    double first_seconds_ = 0.0, last_seconds_ = 0.0;
+};
 }  // namespace detail
 
 namespace detail {
@@ -283,15 +328,11 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
     auto t0 = clock::now();
     double carried_seconds = 0.0;  // of the run before a resume
     const auto seconds = [&] { return carried_seconds + std::chrono::duration<double>(clock::now() - t0).count(); };
-    const bool terminal = stop.print_every != 0 && isatty(fileno(stdout));
-    const bool show = stop.print_every != 0 && (terminal || stop.print_when_not_a_terminal);
-    std::size_t line_width = 0, first_iteration = 0;
-    double first_seconds = 0.0, last_shown = -1.0;
-    bool recorded = false;  // the first record of this call (a resumed run's rate is its own)
     evaluation_counts before = f.counts, carried{};
     const auto evaluations = [&] { return (f.counts - before) + carried; };
     result res;
     res.optimizer = opt.name();
+    detail::progress_printer progress(stop, res.optimizer);
     step_outcome o;
     std::size_t done = 0;     // iterations completed
     double previous = 0.0;    // the loss before the last step (for loss_tolerance)
@@ -316,6 +357,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
             throw checkpoint_error("gateaux::minimize: the checkpoint's 'run/ended' is " + std::to_string(ended) + ", not a stop reason");
         if (a.loading()) {
             carried_seconds = secs, t0 = clock::now();
+            progress.begin_at(done, secs);  // the rate is this run's
             carried = counts, before = f.counts;
             res.history = detail::history_records(history);
         }
@@ -337,12 +379,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         const std::size_t evals = evaluations().total();
         iteration_record r{it, o.loss, o.gradient_norm, o.step_norm, o.step_size, seconds(), evals};
         res.history.push_back(r);
-        if (!recorded) recorded = true, first_iteration = it, first_seconds = r.seconds;
-        // On a terminal at most ten updates a second.
-        if (show && it % stop.print_every == 0 && (!terminal || r.seconds - last_shown >= 0.1)) {
-            detail::print_progress(detail::progress_line(res.optimizer, r, stop, first_iteration, first_seconds), terminal, false, line_width);
-            last_shown = r.seconds;
-        }
+        progress.iteration(r);
         return r;
     };
     auto finish = [&](stop_reason why, std::string message, const step_outcome& o) {
@@ -352,9 +389,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
         res.gradient_norm = o.gradient_norm;
         res.seconds = seconds();
         res.counts = evaluations();
-        if (show && !res.history.empty() && (terminal || res.history.back().seconds != last_shown))  // a terminal's line ends
-            detail::print_progress(detail::progress_line(res.optimizer, res.history.back(), stop, first_iteration, first_seconds), terminal,
-                                   true, line_width);
+        if (!res.history.empty()) progress.end(res.history.back());
         if (!ck.directory.empty() && why != stop_reason::non_finite && why != stop_reason::diverged && why != stop_reason::not_applicable) {
             ended = std::size_t(why) + 1;
             save();
@@ -485,15 +520,41 @@ consteval bool offers_all(capability_list<C...>) {
 }
 }  // namespace detail
 
+namespace detail {
+template <class X>
+inline constexpr bool is_named_params = false;
+template <class... Q>
+inline constexpr bool is_named_params<named_params<Q...>> = true;
+
+// Parameters by name must be in the objective's order, or each block would train under another's
+// name: the same names in another order are refused (value_error, before anything runs). Names
+// that are not the objective's (a hand-written one may call them anything) are not compared.
+inline void check_parameter_order(const std::vector<std::string>& have, const std::vector<std::string>& want) {
+    if (have == want) return;
+    std::vector<std::string> a = have, b = want;
+    std::sort(a.begin(), a.end()), std::sort(b.begin(), b.end());
+    if (a != b) return;
+    const auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const std::string& n : v) s += (s.empty() ? "" : ", ") + n;
+        return s;
+    };
+    throw value_error("gateaux::minimize: the parameters are named in the order (" + list(have) + "), the objective's wrt(...) is (" +
+                      list(want) + "); make both from the same wrt(...)");
+}
+}  // namespace detail
+
 // The same on objects of known types: where the objective's type is final its capabilities are
-// all known, and an optimizer that needs one it lacks does not compile.
-template <std::derived_from<objective> F, std::derived_from<optimizer> Opt>
-result minimize(F& f, param_set& x, Opt& opt, const stopping& stop = {}, const iteration_callback& callback = {}) {
+// all known, and an optimizer that needs one it lacks does not compile; parameters by name are
+// checked against the objective's order.
+template <std::derived_from<objective> F, std::derived_from<param_set> X, std::derived_from<optimizer> Opt>
+result minimize(F& f, X& x, Opt& opt, const stopping& stop = {}, const iteration_callback& callback = {}) {
     if constexpr (std::is_final_v<F>) {
         constexpr bool checked = detail::offers_all<F>(typename Opt::needs{});  // fails inside, naming it
         (void)checked;
     }
-    return minimize(static_cast<objective&>(f), x, static_cast<optimizer&>(opt), stop, callback);
+    if constexpr (detail::is_named_params<X>) detail::check_parameter_order(x.names(), f.names());
+    return minimize(static_cast<objective&>(f), static_cast<param_set&>(x), static_cast<optimizer&>(opt), stop, callback);
 }
 
 }  // namespace gateaux

@@ -49,7 +49,7 @@ constexpr void check_named_index() {
 }  // namespace detail
 
 template <class... P>
-class named_params : public param_set {
+class named_params final : public param_set {
     static_assert(sizeof...(P) > 0, "gateaux::named_params needs at least one parameter");
     static_assert((parameter<P> && ...), "gateaux::named_params holds parameters (param<...> or bias<...>) only");
 
@@ -90,8 +90,8 @@ private:
     void check_shapes() const {
         const std::vector<std::string> n = names();
         if (size() != sizeof...(P))
-            throw shape_error("gateaux::named_params: the set has " + std::to_string(size()) + " blocks, wrt(...) has " +
-                              std::to_string(sizeof...(P)) + " parameters");
+            throw shape_error("gateaux::named_params: the set has " + std::to_string(size()) + (size() == 1 ? " block" : " blocks") +
+                              ", wrt(...) has " + std::to_string(sizeof...(P)) + " parameters");
         const std::size_t rows[] = {std::size_t(P::rows)...}, cols[] = {std::size_t(P::cols)...};
         for (std::size_t i = 0; i < size(); ++i) {
             const tensor& t = param_set::operator[](i);
