@@ -97,7 +97,7 @@ struct position<L, T, true> : std::integral_constant<std::size_t, __builtin_offs
 // as a tree of classes (tree<L, R> derives from its halves, a leaf is element<T>). Inserting
 // appends a run of one and merges runs of equal size, so each element is copied O(log n) times.
 //   using S = insert_t<insert_t<ordered_set<>, A>, B>;
-//   in_set<S, B>::value == true, in_set<S, C>::value == false, elements_t<S> == list<A, B>
+//   `in_set<S, B>::value == true`, `in_set<S, C>::value == false`, `elements_t<S> == list<A, B>`
 template <class... Runs>
 struct ordered_set {};
 

@@ -9,7 +9,7 @@
 //
 // minimize() does this itself with stopping::checkpoint (optim/minimize.hpp).
 //
-// Layout. The directory holds `manifest` and the matrices as g<G>-<k>.npy, G the generation of
+// Layout. The directory holds `manifest` and the matrices as `g<G>-<k>.npy`, G the generation of
 // the save. The manifest lists every entry (reals as hexadecimal floats, so bit-exact; counts,
 // flags, texts with spaces and other unprintable bytes escaped as %XX; matrices by file, shape,
 // size and CRC-32) and ends with the CRC-32 of everything above it.
@@ -75,7 +75,7 @@ inline std::string crc_text(std::uint32_t c) {
     return buf;
 }
 
-// Whether n is a matrix file of a checkpoint, g<G>-<k>.npy, and its generation G.
+// Whether n is a matrix file of a checkpoint, `g<G>-<k>.npy`, and its generation G.
 inline bool matrix_file(std::string_view n, std::uint64_t& generation) {
     if (n.size() < 8 || n[0] != 'g' || n.substr(n.size() - 4) != ".npy") return false;
     const std::size_t dash = n.find('-');

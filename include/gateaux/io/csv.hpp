@@ -5,7 +5,7 @@
 //   parse_csv(text, source, options) the same from text in memory, `source` naming it in errors.
 //
 // Every line must hold the same number of fields, each one a decimal number (leading and
-// trailing spaces and a final '\r' are ignored; std::from_chars reads it, so the value is the
+// trailing spaces and a final carriage return are ignored; std::from_chars reads it, so the value is the
 // correctly rounded double). Blank lines, and lines that start with options.comment, are skipped;
 // options.header_rows lines at the top are skipped unread. Anything else is an error that names
 // the file, the line and the column (field number, and the character where the field starts):

@@ -1,5 +1,5 @@
 #pragma once
-// L2 penalty on parameters: l2<λ>(W1, W2, ...) = λ·(½‖W1‖² + ½‖W2‖² + ...), a 1×1 term to add
+// L2 penalty on parameters: `l2<λ>(W1, W2, ...)` = λ·(½‖W1‖² + ½‖W2‖² + ...), a 1×1 term to add
 // to a loss. A composite of sq_norm, add and scale, with no rules of its own.
 #include "add.hpp"
 #include "scale.hpp"

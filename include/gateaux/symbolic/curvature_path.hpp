@@ -8,14 +8,14 @@
 // further terms such as an l2 penalty (whose Hessian in a parameter is c·I: penalty_of). From o the
 // pass follows the one operand that depends on the parameter P, node by node, pulling T_b back
 // through that operand by the op's rule, until P is itself an operand: of a matmul h·P (a weight,
-// whose layer input is h: the op says weight_in<I>) or of a bias add x + P (shift_in<I>). It stops early, with a status saying why, when P
+// whose layer input is h: the op says `weight_in<I>`) or of a bias add x + P (`shift_in<I>`). It stops early, with a status saying why, when P
 // reaches the loss along two operands of one node (weight sharing, a skip connection around P),
 // or an op on the way has no curvature rule for that operand.
 //
 // The kind chooses the curvature: the Hessian's (each rule gets its node's cotangent γ, for the
 // a″ terms) or its Gauss–Newton part (γ = 0). The walk names no op: a new op joins by stating
-// curvature_through<I>, curvature<I>(...) and, if a parameter may be its operand, weight_in<I>
-// (with rows_of and parameter_of) or shift_in<I>. (Reading the loss does name the reductions and
+// `curvature_through<I>`, `curvature<I>(...)` and, if a parameter may be its operand, `weight_in<I>`
+// (with rows_of and parameter_of) or `shift_in<I>`. (Reading the loss does name the reductions and
 // the ops an l2 penalty is written with: sum, mean, add, sub, scale, sq_norm.)
 #include <cstddef>
 #include <type_traits>
