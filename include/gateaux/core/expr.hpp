@@ -82,6 +82,11 @@ struct invalid_kind {
     static constexpr bool is_data = true;
 };
 using invalid = leaf<invalid_kind, "(invalid)", invalid_dim, invalid_dim>;
+// Whether E is invalid or built on an invalid operand (node's shape below passes it up). Entry
+// points (compile's bind and scalar, make_objective, initialize, predict, fd_grad, ...) accept it
+// without a message of their own, as the shape predicates do: the op has reported the mistake.
+template <class E>
+inline constexpr bool invalid_expr = is_invalid(shape{E::rows, E::cols});
 
 // The one generic node. Op is an empty tag holding the op's rules (see ops/).
 template <class Op, class... Args>

@@ -147,6 +147,9 @@ class program : private detail::engine, private detail::refuse_temporaries {
     static consteval std::size_t leaf_index() {
         return node_index<L>() == meta::npos ? 0 : table::leaf_number[node_index<L>()];
     }
+    // An output built on a failed shape check (invalid_expr) lacks the leaves and nodes of the
+    // invalid part: the program's own checks are then skipped, the op has reported the mistake.
+    static constexpr bool poisoned = (invalid_expr<Outputs> || ...);
 
 public:
     program() : engine(table::steps, table::leaves) {}
@@ -156,8 +159,9 @@ public:
     // Bind a leaf's tensor (checked now: shape, and finiteness for inputs and targets).
     template <class K, fixed_string N, dim R, dim C>
     program& bind(leaf<K, N, R, C>, const tensor& t) {
-        static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
-                      "gateaux::program::bind(leaf, tensor): this leaf is not used by the program's outputs");
+        if constexpr (!poisoned)
+            static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
+                          "gateaux::program::bind(leaf, tensor): this leaf is not used by the program's outputs");
         bind_leaf(leaf_index<leaf<K, N, R, C>>(), t);
         return *this;
     }
@@ -168,14 +172,16 @@ public:
     // The tensor bound to a leaf (null if none), and forgetting a binding.
     template <class K, fixed_string N, dim R, dim C>
     const tensor* bound(leaf<K, N, R, C>) const {
-        static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
-                      "gateaux::program::bound(leaf): this leaf is not used by the program's outputs");
+        if constexpr (!poisoned)
+            static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
+                          "gateaux::program::bound(leaf): this leaf is not used by the program's outputs");
         return bound_leaf(leaf_index<leaf<K, N, R, C>>());
     }
     template <class K, fixed_string N, dim R, dim C>
     program& unbind(leaf<K, N, R, C>) {
-        static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
-                      "gateaux::program::unbind(leaf): this leaf is not used by the program's outputs");
+        if constexpr (!poisoned)
+            static_assert(node_index<leaf<K, N, R, C>>() != meta::npos,
+                          "gateaux::program::unbind(leaf): this leaf is not used by the program's outputs");
         unbind_leaf(leaf_index<leaf<K, N, R, C>>());
         return *this;
     }
@@ -203,13 +209,15 @@ public:
 
     template <expression E>
     const tensor& operator[](E) const {
-        static_assert(node_index<E>() != meta::npos,
-                      "gateaux::program[expr]: expr is not an output (or a subexpression of one) of this program");
+        if constexpr (!poisoned)
+            static_assert(node_index<E>() != meta::npos,
+                          "gateaux::program[expr]: expr is not an output (or a subexpression of one) of this program");
         return value_at(node_index<E>());
     }
     template <expression E>
     double scalar(E e) const {
-        static_assert(E::rows == 1 && E::cols == 1, "gateaux::program::scalar(expr) requires a 1×1 expression");
+        if constexpr (!invalid_expr<E>)
+            static_assert(E::rows == 1 && E::cols == 1, "gateaux::program::scalar(expr) requires a 1×1 expression");
         return (*this)[e](0, 0);
     }
 };

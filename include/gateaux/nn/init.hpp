@@ -83,7 +83,7 @@ struct scheme {
         throw value_error("gateaux::init::scheme::variance: the orthogonal scheme has no variance per entry");
     }
     // The standard deviation of each entry, g/sqrt(1/Var₁) with Var₁ the variance at gain 1 (so
-    // lecun_normal's is 1.0/std::sqrt(fan_in), to the last bit).
+    // lecun_normal's is `1.0 / std::sqrt(fan_in)`, to the last bit).
     double standard_deviation(std::size_t fan_in, std::size_t fan_out) const {
         (void)variance(fan_in, fan_out);  // the checks
         switch (family) {
@@ -213,8 +213,9 @@ named_params<P...> initialize(params<P...>, const init::scheme& s, std::uint64_t
 template <expression Net, class... P>
 named_params<P...> initialize(Net, params<P...>, const init::scheme& s, std::uint64_t seed) {
     using sched = schedule_t<Net>;
-    static_assert(((meta::position<sched, P>::value != meta::npos) && ...),
-                  "gateaux::initialize(net, wrt(...), scheme, seed): every parameter of wrt(...) must be used by net");
+    if constexpr (!invalid_expr<Net>)  // its op has reported the mistake
+        static_assert(((meta::position<sched, P>::value != meta::npos) && ...),
+                      "gateaux::initialize(net, wrt(...), scheme, seed): every parameter of wrt(...) must be used by net");
     std::mt19937_64 rng(seed);
     std::vector<tensor> blocks;
     blocks.reserve(sizeof...(P));

@@ -74,11 +74,13 @@ tensor predict([[maybe_unused]] Out out, params<P...>, const param_set& theta,
     using sched = schedule_t<Out>;
     static_assert(XRows == batch,
                   "gateaux::predict(out, wrt(...), theta, x, X): x must be an input with a run-time batch (input<\"x\", n>)");
-    static_assert(Out::rows == batch,
-                  "gateaux::predict(out, wrt(...), theta, x, X): out must have one row per input row (a network's output, not a loss)");
-    static_assert(meta::position<sched, input_leaf>::value != meta::npos,
-                  "gateaux::predict(out, wrt(...), theta, x, X): out does not use the input x");
-    constexpr bool leaves_ok = detail::only_input_and_params<input_leaf, params<P...>, sched>::value;
+    if constexpr (!invalid_expr<Out>) {  // its op has reported the mistake
+        static_assert(Out::rows == batch,
+                      "gateaux::predict(out, wrt(...), theta, x, X): out must have one row per input row (a network's output, not a loss)");
+        static_assert(meta::position<sched, input_leaf>::value != meta::npos,
+                      "gateaux::predict(out, wrt(...), theta, x, X): out does not use the input x");
+    }
+    constexpr bool leaves_ok = detail::only_input_and_params<input_leaf, params<P...>, sched>::value || invalid_expr<Out>;
     if constexpr (!leaves_ok) {
         // Called here, not over the schedule in a lambda, so g++ does not print the schedule.
         using foreign = type_at_t<detail::first_foreign_leaf<input_leaf, params<P...>>(sched{}), sched>;

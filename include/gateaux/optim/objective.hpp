@@ -105,7 +105,8 @@ public:
     template <class K, fixed_string N, dim R, dim C>
     graph_objective& set_data(leaf<K, N, R, C>, const tensor& t) {
         static_assert(K::is_data, "gateaux::objective::set_data(leaf, tensor): the leaf must be an input or a target");
-        static_assert(decltype(value_prog_)::computes(leaf<K, N, R, C>{}), "gateaux::objective::set_data: the loss does not use this leaf");
+        if constexpr (!invalid_expr<Loss>)  // its op has reported the mistake
+            static_assert(decltype(value_prog_)::computes(leaf<K, N, R, C>{}), "gateaux::objective::set_data: the loss does not use this leaf");
         static constexpr detail::leaf_info info = detail::leaf_info_of<leaf<K, N, R, C>>(0);
         detail::engine::check_shape(info, t);
         detail::engine::check_finite(info, t);
@@ -357,7 +358,8 @@ private:
 // objective is built without them, so nothing else fails.
 template <expression Loss, class... P, class... O>
 auto make_objective(Loss, params<P...>, O...) {
-    static_assert(Loss::rows == 1 && Loss::cols == 1, "gateaux::make_objective(loss, wrt(...)) requires a scalar (1×1) loss");
+    if constexpr (!invalid_expr<Loss>)  // its op has reported the mistake
+        static_assert(Loss::rows == 1 && Loss::cols == 1, "gateaux::make_objective(loss, wrt(...)) requires a scalar (1×1) loss");
     static_assert(detail::objective_options_known<O...>,
                   "gateaux::make_objective(loss, wrt(...), options...): the options are accept_newton_solution and "
                   "output_per_unit (output_damped takes its λ per call: use bop(...) with a program instead)");

@@ -108,7 +108,9 @@ constexpr auto blocks(meta::list<P...>, meta::list<V...>) {
 // The refusals: what bop also refuses for the path, never for widths, activations or damping.
 template <class L, class... P>
 constexpr bop::diagnosis diagnose() {
-    if constexpr (!curvature::loss_parts<L>::ok) {
+    if constexpr (invalid_expr<L>) {
+        return {false, 0, formula::invalid, 0, 0};
+    } else if constexpr (!curvature::loss_parts<L>::ok) {
         return {false, 0, formula::loss, 0, 0};
     } else {
         constexpr path_status st[] = {path_t<L, P>::status...};

@@ -11,7 +11,8 @@
 //                    but Δ is not the minimum-norm solution; only with accept_newton_solution
 //   per_unit, damped the output layer of a squared error solved unit by unit (options)
 //   bias_sum         a bias alone: its block is Σ_b T_b, exact for any batch
-// and the rejections, each a compile error with one message (report below).
+// and the rejections, each a compile error with one message (report below), except for a loss
+// built on a failed shape check (invalid_expr), whose op has given the message.
 #include <concepts>
 
 #include "../core/dim.hpp"
@@ -53,7 +54,8 @@ using parse_loss = curvature::loss_parts<L>;
 
 enum class formula {
     chain, master, newton_solution, per_unit, damped, bias_sum,  // served
-    loss, not_a_layer, shared, no_rule, relu, singular, generalised_only, per_unit_loss, penalised, other_term  // refused
+    loss, not_a_layer, shared, no_rule, relu, singular, generalised_only, per_unit_loss, penalised, other_term,  // refused
+    invalid  // refused without a message of its own
 };
 constexpr bool served(formula f) { return f <= formula::bias_sum; }
 
@@ -103,7 +105,9 @@ constexpr dim form_width() {
 template <class L, class Options, class... P>
 constexpr diagnosis diagnose() {
     diagnosis d;
-    if constexpr (!curvature::loss_parts<L>::ok) {
+    if constexpr (invalid_expr<L>) {
+        d = {false, 0, formula::invalid, 0, 0};
+    } else if constexpr (!curvature::loss_parts<L>::ok) {
         d = {false, 0, formula::loss, 0, 0};
     } else {
         constexpr formula fs[] = {choose<curvature::path_of<L, P>, Options>()...};

@@ -59,7 +59,8 @@ void check_like(const tensor* bound, const tensor& t, const char* what) {
 
 template <class Prog, expression L, class... P>
 std::array<tensor, sizeof...(P)> fd_grad(Prog& prog, L loss, params<P...>, double h = 1e-6) {
-    static_assert(L::rows == 1 && L::cols == 1, "gateaux::fd_grad(prog, loss, ...) requires a scalar (1×1) loss");
+    if constexpr (!invalid_expr<L>)  // its op has reported the mistake
+        static_assert(L::rows == 1 && L::cols == 1, "gateaux::fd_grad(prog, loss, ...) requires a scalar (1×1) loss");
     std::array<tensor, sizeof...(P)> out;
     std::size_t k = 0;
     auto one = [&]<class Q>(Q) {
