@@ -30,7 +30,6 @@
 #include <type_traits>
 #include <vector>
 
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "../io/checkpoint.hpp"
@@ -185,6 +184,22 @@ protected:
 using iteration_callback = std::function<bool(const iteration_record&, const param_set&)>;
 
 namespace detail {
+// The terminal's width in columns, or 0 if unknown. Linux's TIOCGWINSZ request and struct
+// winsize, declared here: <sys/ioctl.h> defines macros (NCC, ...) that break LAPACK's headers
+// when it comes first.
+#if defined(__linux__)
+struct terminal_window {
+    unsigned short rows, cols, x_pixels, y_pixels;
+};
+extern "C" int ioctl(int, unsigned long, ...) noexcept;
+inline std::size_t terminal_columns(int fd) {
+    terminal_window w{};
+    return ioctl(fd, 0x5413ul /* TIOCGWINSZ */, &w) == 0 ? w.cols : 0;
+}
+#else
+inline std::size_t terminal_columns(int) { return 0; }
+#endif
+
 // A duration for people: 42 s, 3 min 05 s, 2 h 07 min; beyond 100 hours "> 100 h".
 inline std::string duration_string(double s) {
     char buf[48];
@@ -260,8 +275,8 @@ private:
     void print(const iteration_record& r, bool final) {
         std::string line = progress_line(name_, r, stop_, first_iteration_, first_seconds_, final);
         if (terminal_) {
-            winsize w{};
-            if (ioctl(fileno(stdout), TIOCGWINSZ, &w) == 0 && w.ws_col > 1 && line.size() >= w.ws_col) line.resize(w.ws_col - 1u);
+            const std::size_t columns = terminal_columns(fileno(stdout));
+            if (columns > 1 && line.size() >= columns) line.resize(columns - 1);
             const std::size_t width = line.size();
             if (line.size() < width_) line.resize(width_, ' ');
             width_ = width;
