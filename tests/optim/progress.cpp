@@ -1,4 +1,4 @@
-// Tests for minimize's progress output (optim/minimize.hpp): the line's fields (iteration of the
+// Tests for minimize's progress output (optim/progress.hpp): the line's fields (iteration of the
 // limit, elapsed time, rate, time left under the iteration and time limits) against values worked
 // out by hand; durations for people; nothing written when stdout is a file or a pipe unless asked,
 // then one line per shown iteration and the last one once; on a terminal (a pseudo-terminal here)

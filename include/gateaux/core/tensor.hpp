@@ -16,4 +16,7 @@ inline std::string number_string(double v) {
     return buf;
 }
 
+// A matrix's shape for messages: "3×4".
+inline std::string shape_string(const tensor& t) { return std::to_string(t.shape(0)) + "×" + std::to_string(t.shape(1)); }
+
 }  // namespace gateaux

@@ -51,8 +51,6 @@ inline const char* kind_name(const state_value& v) {
     }
 }
 
-inline std::string shape_string(const tensor& t) { return std::to_string(t.shape(0)) + "×" + std::to_string(t.shape(1)); }
-
 class state_archive;
 
 template <class T>

@@ -26,8 +26,6 @@
 namespace gateaux {
 
 namespace detail {
-inline std::string metric_shape(const tensor& t) { return std::to_string(t.shape(0)) + "×" + std::to_string(t.shape(1)); }
-
 inline void metric_finite(const tensor& t, const char* who, const char* what) {
     for (std::size_t i = 0; i < t.shape(0); ++i)
         for (std::size_t j = 0; j < t.shape(1); ++j)
@@ -38,16 +36,16 @@ inline void metric_finite(const tensor& t, const char* who, const char* what) {
 
 inline void metric_rows(const tensor& a, const tensor& b, const char* who, const char* an, const char* bn) {
     if (a.shape(0) != b.shape(0))
-        throw shape_error(std::string("gateaux::") + who + ": " + an + " is " + metric_shape(a) + ", " + bn + " is " +
-                          metric_shape(b) + ": the rows differ");
-    if (a.shape(0) == 0) throw shape_error(std::string("gateaux::") + who + ": no rows (" + an + " is " + metric_shape(a) + ")");
+        throw shape_error(std::string("gateaux::") + who + ": " + an + " is " + shape_string(a) + ", " + bn + " is " +
+                          shape_string(b) + ": the rows differ");
+    if (a.shape(0) == 0) throw shape_error(std::string("gateaux::") + who + ": no rows (" + an + " is " + shape_string(a) + ")");
 }
 
 // The class of each row: its argmax for scores (k ≥ 2 columns), its label for a single column
 // (an integer in [0, classes); classes 0: any integer ≥ 0).
 inline std::vector<std::size_t> classes_of(const tensor& t, std::size_t classes, const char* who, const char* what) {
     const std::size_t n = t.shape(0), k = t.shape(1);
-    if (k == 0) throw shape_error(std::string("gateaux::") + who + ": " + what + " has no columns (" + metric_shape(t) + ")");
+    if (k == 0) throw shape_error(std::string("gateaux::") + who + ": " + what + " has no columns (" + shape_string(t) + ")");
     metric_finite(t, who, what);
     std::vector<std::size_t> c(n);
     if (k == 1) {
@@ -62,7 +60,7 @@ inline std::vector<std::size_t> classes_of(const tensor& t, std::size_t classes,
         return c;
     }
     if (classes != 0 && k != classes)
-        throw shape_error(std::string("gateaux::") + who + ": " + what + " is " + metric_shape(t) + ": scores of " +
+        throw shape_error(std::string("gateaux::") + who + ": " + what + " is " + shape_string(t) + ": scores of " +
                           std::to_string(k) + " classes where " + std::to_string(classes) + " are expected (or labels, one column)");
     for (std::size_t i = 0; i < n; ++i) {
         std::size_t best = 0;
@@ -89,7 +87,7 @@ inline tensor argmax(const tensor& scores) {
 inline double accuracy(const tensor& pred, const tensor& truth) {
     detail::metric_rows(pred, truth, "accuracy", "pred", "truth");
     if (pred.shape(1) >= 2 && truth.shape(1) >= 2 && pred.shape(1) != truth.shape(1))
-        throw shape_error("gateaux::accuracy: pred is " + detail::metric_shape(pred) + ", truth is " + detail::metric_shape(truth) +
+        throw shape_error("gateaux::accuracy: pred is " + shape_string(pred) + ", truth is " + shape_string(truth) +
                           ": scores of different numbers of classes");
     const std::size_t k = pred.shape(1) >= 2 ? pred.shape(1) : truth.shape(1) >= 2 ? truth.shape(1) : 0;
     const std::vector<std::size_t> p = detail::classes_of(pred, k, "accuracy", "pred");
@@ -116,7 +114,7 @@ namespace detail {
 inline void metric_same_shape(const tensor& pred, const tensor& target, const char* who) {
     metric_rows(pred, target, who, "pred", "target");
     if (pred.shape(1) != target.shape(1) || pred.shape(1) == 0)
-        throw shape_error(std::string("gateaux::") + who + ": pred is " + metric_shape(pred) + ", target is " + metric_shape(target) +
+        throw shape_error(std::string("gateaux::") + who + ": pred is " + shape_string(pred) + ", target is " + shape_string(target) +
                           (pred.shape(1) == 0 ? ": no columns" : ": the columns differ"));
     metric_finite(pred, who, "pred");
     metric_finite(target, who, "target");
@@ -145,7 +143,7 @@ inline double mean_squared_error(const tensor& pred, const tensor& target) {
 inline double r2_score(const tensor& pred, const tensor& target) {
     detail::metric_same_shape(pred, target, "r2_score");
     const std::size_t n = pred.shape(0), k = pred.shape(1);
-    if (n < 2) throw shape_error("gateaux::r2_score: R² needs at least two rows, target is " + detail::metric_shape(target));
+    if (n < 2) throw shape_error("gateaux::r2_score: R² needs at least two rows, target is " + shape_string(target));
     double total = 0.0;
     for (std::size_t j = 0; j < k; ++j) {
         double mean = 0.0;

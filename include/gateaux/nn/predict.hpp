@@ -63,8 +63,6 @@ constexpr std::size_t first_foreign_leaf(meta::list<N...>) {
     while (allowed[i]) ++i;
     return i;
 }
-
-inline std::string shape_text(std::size_t r, std::size_t c) { return std::to_string(r) + "×" + std::to_string(c); }
 }  // namespace detail
 
 template <expression Out, class... P, fixed_string XName, dim XRows, dim XCols>
@@ -99,13 +97,13 @@ tensor predict([[maybe_unused]] Out out, params<P...>, const param_set& theta,
                     if (t.shape(0) != std::size_t(P::rows) || t.shape(1) != std::size_t(P::cols))
                         throw shape_error(who + "parameter '" + std::string(P::name.view()) + "' must be " +
                                           shape_string({P::rows, P::cols}) + ", theta's block " + std::to_string(i - 1) +
-                                          " is " + detail::shape_text(t.shape(0), t.shape(1)));
+                                          " is " + shape_string(t));
                 }(),
                 ...);
         }
         if (X.shape(1) != std::size_t(XCols))
             throw shape_error(who + "input '" + std::string(XName.view()) + "' must be " + shape_string({batch, XCols}) +
-                              ", got " + detail::shape_text(X.shape(0), X.shape(1)));
+                              ", got " + shape_string(X));
         if (batch_rows == 0) throw value_error(who + "batch_rows must be ≥ 1");
         const std::size_t n = X.shape(0), k = std::size_t(Out::cols);
         for (std::size_t i = 0; i < n; ++i)

@@ -1,8 +1,9 @@
 #pragma once
 // The training loop: minimize(f, x, optimizer, stopping, callback) runs an optimizer on an
-// objective until a stopping rule fires, shows progress (one updating line on a terminal with the
-// elapsed time, the rate and an estimate of the time left; nothing when stdout is not a terminal,
-// unless asked for), keeps a history that can be written as CSV, and returns a summary. A failed
+// objective until a stopping rule fires, shows progress (optim/progress.hpp: one updating line on a
+// terminal with the elapsed time, the rate and an estimate of the time left; nothing when stdout is
+// not a terminal, unless asked for), keeps a history that can be written as CSV, and returns a
+// summary (optim/optimizer.hpp has the optimizer interface, the stopping rules and the summary). A failed
 // line search, a non-finite value or divergence ends the run with its reason in the summary —
 // never a crash, and no exception in normal use.
 //
@@ -22,7 +23,6 @@
 #include <cmath>
 #include <concepts>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -30,271 +30,15 @@
 #include <type_traits>
 #include <vector>
 
-#include <unistd.h>
 
 #include "../io/checkpoint.hpp"
 #include "capabilities.hpp"
 #include "../symbolic/named_params.hpp"
+#include "optimizer.hpp"
 #include "param_set.hpp"
+#include "progress.hpp"
 
 namespace gateaux {
-
-enum class stop_reason {
-    gradient_tolerance,   // ‖g‖ ≤ gradient_tolerance
-    loss_tolerance,       // relative loss change below loss_tolerance
-    target_loss,          // loss ≤ target_loss
-    max_iterations,
-    time_limit,
-    line_search_failed,
-    non_finite,           // NaN or ±inf in the loss, gradient or parameters
-    diverged,             // loss above divergence_factor × the initial loss
-    not_applicable,       // the optimizer cannot run on this objective (message says why)
-    callback,             // a callback asked to stop
-};
-
-inline const char* to_string(stop_reason r) {
-    switch (r) {
-        case stop_reason::gradient_tolerance: return "gradient tolerance reached";
-        case stop_reason::loss_tolerance: return "loss stopped improving";
-        case stop_reason::target_loss: return "target loss reached";
-        case stop_reason::max_iterations: return "iteration limit";
-        case stop_reason::time_limit: return "time limit";
-        case stop_reason::line_search_failed: return "line search failed";
-        case stop_reason::non_finite: return "non-finite value";
-        case stop_reason::diverged: return "diverged";
-        case stop_reason::not_applicable: return "not applicable";
-        case stop_reason::callback: return "stopped by callback";
-    }
-    return "?";
-}
-
-// Checkpoints of a run (io/checkpoint.hpp says how they are written and checked). With a
-// directory set, minimize saves the parameters, the optimizer's state, the objective's draws and
-// its own progress (iteration, history, counts, time) every `every` iterations and when the run
-// ends (not after a non-finite value or divergence); and if the directory already holds a
-// checkpoint and `resume` is on, it continues from there instead of starting: the iterates are
-// then bit-identical to those of a run that was never interrupted. A run that ended by converging,
-// a callback or a failed line search ends again when resumed; one that hit its iteration or time
-// limit goes on under the new limits. A checkpoint written for another optimizer, other parameter
-// shapes or other data is refused (checkpoint_error), and leaves x and the objective (its draws
-// and counts) as they were.
-struct checkpointing {
-    std::string directory;   // empty: no checkpoints
-    std::size_t every = 0;   // save every k iterations (0: only at the end)
-    bool resume = true;      // continue from a checkpoint found in directory
-    // Further state saved and loaded with the run, by name (e.g. a standardizer's statistics).
-    std::vector<std::pair<std::string, std::function<void(state_archive&)>>> extra;
-};
-
-struct stopping {
-    std::size_t max_iterations = 1000;
-    double gradient_tolerance = 1e-8;                            // on ‖g‖ (Euclidean, all blocks)
-    double loss_tolerance = 0.0;                                 // relative: |ΔL| ≤ tol·max(1, |L|)
-    double target_loss = -std::numeric_limits<double>::infinity();
-    double time_limit = std::numeric_limits<double>::infinity();  // seconds
-    double divergence_factor = 1e8;                              // loss > factor·max(1, |L₀|)
-    std::size_t print_every = 0;                                 // 0: progress off; k: every k iterations (a terminal: ≤ 10/s)
-    bool print_when_not_a_terminal = false;                      // progress lines also into a pipe or a log file
-    checkpointing checkpoint;                                    // saving and resuming (off by default)
-};
-
-// What one optimizer step reports, at the new point.
-struct step_outcome {
-    enum class status { ok, line_search_failed, not_applicable } state = status::ok;
-    double loss = 0.0;
-    double gradient_norm = 0.0;
-    double step_norm = 0.0;   // ‖x_new − x_old‖
-    double step_size = 0.0;   // the line-search or learning-rate multiplier, or trust radius
-    std::string message;      // why, when state != ok
-};
-
-struct iteration_record {
-    std::size_t iteration;
-    double loss, gradient_norm, step_norm, step_size, seconds;
-    std::size_t evaluations;
-};
-
-struct result {
-    std::string optimizer;
-    stop_reason reason = stop_reason::max_iterations;
-    std::string message;
-    std::size_t iterations = 0;
-    evaluation_counts counts;
-    double initial_loss = 0.0, final_loss = 0.0, gradient_norm = 0.0, seconds = 0.0;
-    std::vector<iteration_record> history;
-
-    bool converged() const {
-        return reason == stop_reason::gradient_tolerance || reason == stop_reason::loss_tolerance ||
-               reason == stop_reason::target_loss;
-    }
-    void write_csv(const std::string& path) const {
-        std::ofstream out(path);
-        if (!out) throw error("gateaux::result::write_csv: cannot write '" + path + "'");
-        out << "iteration,loss,gradient_norm,step_norm,step_size,seconds,evaluations\n";
-        out.precision(17);
-        for (const auto& r : history)
-            out << r.iteration << ',' << r.loss << ',' << r.gradient_norm << ',' << r.step_norm << ',' << r.step_size << ','
-                << r.seconds << ',' << r.evaluations << '\n';
-    }
-};
-
-// An optimizer keeps its own state between steps. start() evaluates the starting point and
-// checks that the objective has what the run needs; step() moves x and reports the loss and
-// gradient norm at the new point.
-class optimizer {
-public:
-    // The capabilities beyond objective that every run of this optimizer needs; a derived class
-    // that needs more states its own list.
-    using needs = capability_list<>;
-
-    virtual ~optimizer() = default;
-    virtual std::string name() const = 0;
-    virtual step_outcome start(objective& f, param_set& x) = 0;
-    virtual step_outcome step(objective& f, param_set& x) = 0;
-    // minimize() drew a new minibatch (data_batches::next_batch) and calls this before step(). By
-    // default nothing changes: a first-order method's gradient at x from the previous batch is a
-    // stochastic gradient that did not choose x.
-    virtual void batch_changed(objective& f, const param_set& x) { (void)f, (void)x; }
-    // Everything a resumed run needs to continue exactly as this one would (io/state.hpp): saved
-    // after a step, and loaded after start() at the checkpoint's parameters. Options are not state:
-    // a resumed run is built with the same options. An optimizer that cannot be checkpointed says so.
-    virtual void state(state_archive& a) {
-        (void)a;
-        throw checkpoint_error("gateaux::checkpoint: the optimizer " + name() + " does not support checkpoints");
-    }
-};
-
-namespace detail {
-// An optimizer whose step compares losses or pairs gradients (line searches, reduction ratios,
-// quasi-Newton pairs) holds the loss and gradient at its current point. On a new minibatch these
-// belong to the previous batch, so they are evaluated again: every comparison within one step is
-// then on one batch, and a quasi-Newton pair is y = g_k(x_k+1) − g_k(x_k).
-class optimizer_with_point : public optimizer {
-public:
-    void batch_changed(objective& f, const param_set& x) override { loss_ = f.value_and_gradient(x, g_); }
-    void state(state_archive& a) override { a("loss", loss_), a("gradient", g_); }
-
-protected:
-    double loss_ = 0.0;
-    param_set g_;
-};
-}  // namespace detail
-
-// Called after every iteration; return false to stop.
-using iteration_callback = std::function<bool(const iteration_record&, const param_set&)>;
-
-namespace detail {
-// The terminal's width in columns, or 0 if unknown. Linux's TIOCGWINSZ request and struct
-// winsize, declared here: <sys/ioctl.h> defines macros (NCC, ...) that break LAPACK's headers
-// when it comes first.
-#if defined(__linux__)
-struct terminal_window {
-    unsigned short rows, cols, x_pixels, y_pixels;
-};
-extern "C" int ioctl(int, unsigned long, ...) noexcept;
-inline std::size_t terminal_columns(int fd) {
-    terminal_window w{};
-    return ioctl(fd, 0x5413ul /* TIOCGWINSZ */, &w) == 0 ? w.cols : 0;
-}
-#else
-inline std::size_t terminal_columns(int) { return 0; }
-#endif
-
-// A duration for people: 42 s, 3 min 05 s, 2 h 07 min; beyond 100 hours "> 100 h".
-inline std::string duration_string(double s) {
-    char buf[48];
-    if (!(s >= 0.0) || !std::isfinite(s)) return "?";
-    if (s >= 359999.5) return "> 100 h";
-    const long whole = std::lround(s), minutes = std::lround(s / 60.0);
-    if (s < 59.5) std::snprintf(buf, sizeof buf, "%ld s", whole);
-    else if (s < 3599.5) std::snprintf(buf, sizeof buf, "%ld min %02ld s", whole / 60, whole % 60);
-    else std::snprintf(buf, sizeof buf, "%ld h %02ld min", minutes / 60, minutes % 60);
-    return buf;
-}
-
-// One progress line: iteration (of the limit), loss, ‖g‖, step, the elapsed time, the rate and,
-// while the run goes on and a limit bounds it, the time left: "about" at this rate before the
-// iteration limit, "at most" when the time limit comes first (a tolerance may end the run
-// sooner). `first_iteration` and `first_seconds` are where this call of minimize began, so that
-// the rate is this run's, a resumed one included.
-inline std::string progress_line(const std::string& name, const iteration_record& r, const stopping& stop, std::size_t first_iteration,
-                                 double first_seconds, bool final) {
-    char buf[256];
-    std::string line = name;
-    line.resize(std::max<std::size_t>(line.size(), 12), ' ');
-    const bool limited = stop.max_iterations != std::size_t(-1);
-    if (limited) std::snprintf(buf, sizeof buf, "  it %zu/%zu", r.iteration, stop.max_iterations);
-    else std::snprintf(buf, sizeof buf, "  it %zu", r.iteration);
-    line += buf;
-    std::snprintf(buf, sizeof buf, "  loss %.4e  |g| %.2e  %s", r.loss, r.gradient_norm, duration_string(r.seconds).c_str());
-    line += buf;
-    const double dt = r.seconds - first_seconds;
-    if (r.iteration > first_iteration && dt > 0.0) {
-        const double rate = double(r.iteration - first_iteration) / dt;
-        std::snprintf(buf, sizeof buf, "  %.3g it/s", rate);
-        line += buf;
-        if (final) return line;
-        const double by_iterations =
-            limited ? double(stop.max_iterations - std::min(stop.max_iterations, r.iteration)) / rate : std::numeric_limits<double>::infinity();
-        const double by_time = std::isfinite(stop.time_limit) ? std::max(0.0, stop.time_limit - r.seconds) : std::numeric_limits<double>::infinity();
-        if (std::isfinite(by_time) && by_time <= by_iterations) line += "  at most " + duration_string(by_time) + " left";
-        else if (std::isfinite(by_iterations)) line += "  about " + duration_string(by_iterations) + " left";
-    }
-    return line;
-}
-
-// Where progress goes. On a terminal one line rewrites itself (\r, cut to the terminal's width
-// so that it never wraps, padded over a longer previous one), at most ten times a second, and
-// ends with the run (or when an exception leaves minimize); elsewhere each shown iteration is a
-// line of its own, and nothing at all unless asked.
-class progress_printer {
-public:
-    progress_printer(const stopping& stop, std::string name)
-        : stop_(stop), name_(std::move(name)), terminal_(stop.print_every != 0 && isatty(fileno(stdout))),
-          show_(stop.print_every != 0 && (terminal_ || stop.print_when_not_a_terminal)) {}
-    progress_printer(const progress_printer&) = delete;
-    progress_printer& operator=(const progress_printer&) = delete;
-    ~progress_printer() {
-        if (open_) std::fputc('\n', stdout), std::fflush(stdout);
-    }
-    // Where this call's run begins: the first record, or the iteration a resume starts from.
-    void begin_at(std::size_t iteration, double seconds) {
-        first_iteration_ = iteration, first_seconds_ = seconds, begun_ = true;
-    }
-    void iteration(const iteration_record& r) {
-        if (!begun_) begin_at(r.iteration, r.seconds);
-        if (!show_ || r.iteration % stop_.print_every != 0 || (terminal_ && shown_ && r.seconds - last_seconds_ < 0.1)) return;
-        print(r, false);
-    }
-    void end(const iteration_record& r) {
-        if (!begun_) begin_at(r.iteration, r.seconds);
-        if (show_ && (terminal_ || !shown_ || r.iteration != last_iteration_)) print(r, true);
-    }
-
-private:
-    void print(const iteration_record& r, bool final) {
-        std::string line = progress_line(name_, r, stop_, first_iteration_, first_seconds_, final);
-        if (terminal_) {
-            const std::size_t columns = terminal_columns(fileno(stdout));
-            if (columns > 1 && line.size() >= columns) line.resize(columns - 1);
-            const std::size_t width = line.size();
-            if (line.size() < width_) line.resize(width_, ' ');
-            width_ = width;
-            std::fprintf(stdout, "\r%s%s", line.c_str(), final ? "\n" : "");
-            open_ = !final;
-        } else {
-            std::fprintf(stdout, "%s\n", line.c_str());
-        }
-        std::fflush(stdout);
-        shown_ = true, last_iteration_ = r.iteration, last_seconds_ = r.seconds;
-    }
-    const stopping& stop_;
-    std::string name_;
-    bool terminal_, show_, begun_ = false, shown_ = false, open_ = false;
-    std::size_t first_iteration_ = 0, last_iteration_ = 0, width_ = 0;
-    double first_seconds_ = 0.0, last_seconds_ = 0.0;
-};
-}  // namespace detail
 
 namespace detail {
 // The history as a matrix (one row per record) and back, for checkpoints.

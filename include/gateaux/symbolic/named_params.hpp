@@ -95,13 +95,9 @@ private:
         const std::size_t rows[] = {std::size_t(P::rows)...}, cols[] = {std::size_t(P::cols)...};
         for (std::size_t i = 0; i < size(); ++i) {
             const tensor& t = param_set::operator[](i);
-            if (t.dimension() != 2 || t.shape(0) != rows[i] || t.shape(1) != cols[i]) {
-                std::string got;
-                for (std::size_t d = 0; d < t.dimension(); ++d) got += (d ? "×" : "") + std::to_string(t.shape(d));
-                throw shape_error("gateaux::named_params: block " + std::to_string(i) + " ('" + n[i] + "') is " +
-                                  (t.dimension() == 0 ? std::string("a scalar") : got) + ", the parameter is " + std::to_string(rows[i]) +
-                                  "×" + std::to_string(cols[i]));
-            }
+            if (t.shape(0) != rows[i] || t.shape(1) != cols[i])
+                throw shape_error("gateaux::named_params: block " + std::to_string(i) + " ('" + n[i] + "') is " + shape_string(t) +
+                                  ", the parameter is " + std::to_string(rows[i]) + "×" + std::to_string(cols[i]));
         }
     }
 };
