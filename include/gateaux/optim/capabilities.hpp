@@ -21,8 +21,8 @@
 //
 // The capability interfaces do not derive from objective. They are mixins found from an
 // objective& by dynamic_cast (capability<C>(f): null where f lacks C), so a class with several
-// of them has one objective base and no virtual inheritance. How an optimizer states what it
-// needs, and where that is checked, is in optim/minimize.hpp (optimizer::needs).
+// of them has one objective base and no virtual inheritance. An optimizer states what it needs
+// in optim/optimizer.hpp (optimizer::needs); optim/minimize.hpp says where that is checked.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -288,7 +288,7 @@ const C* capability(const objective& f) {
     return dynamic_cast<const C*>(&f);
 }
 
-// What an optimizer or a preconditioner needs beyond objective (optim/minimize.hpp).
+// What an optimizer or a preconditioner needs beyond objective (optimizer::needs, optim/optimizer.hpp).
 template <class... C>
 struct capability_list {};
 

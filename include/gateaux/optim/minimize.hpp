@@ -30,7 +30,6 @@
 #include <type_traits>
 #include <vector>
 
-
 #include "../io/checkpoint.hpp"
 #include "capabilities.hpp"
 #include "../symbolic/named_params.hpp"
