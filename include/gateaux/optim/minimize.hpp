@@ -3,9 +3,9 @@
 // objective until a stopping rule fires, shows progress (optim/progress.hpp: one updating line on a
 // terminal with the elapsed time, the rate and an estimate of the time left; nothing when stdout is
 // not a terminal, unless asked for), keeps a history that can be written as CSV, and returns a
-// summary (optim/optimizer.hpp has the optimizer interface, the stopping rules and the summary). A failed
-// line search, a non-finite value or divergence ends the run with its reason in the summary —
-// never a crash, and no exception in normal use.
+// summary (the optimizer interface, the stopping rules and the summary are in optim/optimizer.hpp).
+// A failed line search, a non-finite value or divergence ends the run with its reason in the
+// summary — never a crash, and no exception in normal use.
 //
 // What an optimizer needs of the objective (optim/capabilities.hpp) is checked twice:
 //   at compile time   each optimizer class states the capabilities every run of it needs

@@ -29,6 +29,7 @@
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
 
+#include "../core/dim.hpp"
 #include "../core/errors.hpp"
 #include "../core/expr.hpp"
 #include "../core/param_set.hpp"
@@ -97,7 +98,7 @@ private:
             const tensor& t = param_set::operator[](i);
             if (t.shape(0) != rows[i] || t.shape(1) != cols[i])
                 throw shape_error("gateaux::named_params: block " + std::to_string(i) + " ('" + n[i] + "') is " + shape_string(t) +
-                                  ", the parameter is " + std::to_string(rows[i]) + "×" + std::to_string(cols[i]));
+                                  ", the parameter is " + shape_string(shape{dim(rows[i]), dim(cols[i])}));
         }
     }
 };
