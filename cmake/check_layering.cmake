@@ -1,5 +1,5 @@
 # Checks that every header's quoted includes point down the layers of include/gateaux:
-#   core → numeric, io (one layer) → ops, solve (one layer) → eval → symbolic → nn → optim
+#   core → numeric, io (one layer) → ops, solve (one layer) → eval → symbolic → nn → optim → mpi
 # Run by ctest as: cmake -DINCLUDE_DIR=<repo>/include/gateaux -P cmake/check_layering.cmake
 cmake_minimum_required(VERSION 3.21)
 set(rank_core 0)
@@ -11,6 +11,7 @@ set(rank_eval 3)
 set(rank_symbolic 4)
 set(rank_nn 5)
 set(rank_optim 6)
+set(rank_mpi 7)
 
 file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR} ${INCLUDE_DIR}/*/*.hpp)
 set(violations "")

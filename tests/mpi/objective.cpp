@@ -1,0 +1,314 @@
+// Tests of include/gateaux/mpi/: the distributed objective on however many ranks mpirun starts
+// (ctest runs this at 1, 2, 3 and 4). Every rank runs every test case in the same order.
+//
+// Oracles. The same objective on MPI_COMM_SELF (one rank holding all 12 chunks) must give
+// bitwise the iterates of the world's ranks: that is the determinism claim, checked on each
+// rank. One process evaluating all rows at once (a plain graph objective) must agree to
+// rounding. The faults are injected on the last rank; every rank must throw, naming it.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gateaux/gateaux.hpp>
+#include <gateaux/mpi.hpp>
+
+namespace {
+
+using namespace gateaux;
+
+constexpr auto x = input<"x", 5>;
+constexpr auto y = target<"y", 3>;
+constexpr auto W1 = param<"W1", 5, 7>;
+constexpr auto b1 = bias<"b1", 7>;
+constexpr auto W2 = param<"W2", 7, 3>;
+constexpr auto net = tanh(x * W1 + b1) * W2;
+constexpr auto mean_loss = mean(squared_error(net, y)) + l2<1e-3>(W1, W2);
+constexpr auto sum_loss = sum(squared_error(net, y));
+constexpr auto w = wrt(W1, b1, W2);
+
+constexpr std::size_t all_rows = 97, chunks = 12;  // 97 = 12·8 + 1: chunks of 8 and 9 rows
+
+struct data_set {
+    tensor X, Y;
+    data_set() {
+        std::mt19937_64 gen(2024);
+        std::normal_distribution<double> d;
+        X = tensor::from_shape({all_rows, 5});
+        Y = tensor::from_shape({all_rows, 3});
+        for (double& v : X) v = d(gen);
+        for (double& v : Y) v = 0.5 * d(gen);
+    }
+};
+const data_set& data() {
+    static const data_set d;
+    return d;
+}
+
+param_set start() {
+    std::mt19937_64 gen(7);
+    std::normal_distribution<double> d;
+    param_set p({tensor::from_shape({5, 7}), tensor::from_shape({1, 7}), tensor::from_shape({7, 3})});
+    for (tensor& t : p)
+        for (double& v : t) v = 0.4 * d(gen);
+    return p;
+}
+
+// The distributed objective of `loss` over comm.
+template <class Loss>
+auto distributed(const mpi::communicator& comm, Loss loss) {
+    const mpi::row_partition part(comm, all_rows, chunks);
+    const tensor Xs = part.shard_of(data().X, "X"), Ys = part.shard_of(data().Y, "Y");
+    return mpi::distribute(comm, part, [&](const mpi::chunk& c) {
+        auto f = make_objective(loss, w);
+        f.set_data(x, c.take(Xs, part.shard_rows(), "X")).set_data(y, c.take(Ys, part.shard_rows(), "Y"));
+        return f;
+    });
+}
+
+bool bitwise_equal(const param_set& a, const param_set& b) {
+    if (!a.same_shape(b)) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::memcmp(a[i].data(), b[i].data(), a[i].size() * sizeof(double)) != 0) return false;
+    return true;
+}
+double relative_difference(const param_set& a, const param_set& b) {
+    param_set d = a.zeros_like();
+    d.assign(a);
+    d.axpy(-1.0, b);
+    return d.norm() / std::max(1e-300, b.norm());
+}
+
+// The iterates of a run, through the callback.
+struct trace {
+    std::vector<param_set> points;
+    std::vector<double> losses;
+    iteration_callback callback() {
+        return [this](const iteration_record& r, const param_set& p) {
+            points.push_back(p.zeros_like());
+            points.back().assign(p);
+            losses.push_back(r.loss);
+            return true;
+        };
+    }
+};
+
+template <class F, class Opt>
+trace run(F& f, Opt opt, std::size_t iterations) {
+    trace t;
+    param_set p = start();
+    stopping s;
+    s.max_iterations = iterations;
+    s.gradient_tolerance = 0.0;
+    minimize(f, p, opt, s, t.callback());
+    return t;
+}
+
+void check_same(const trace& world, const trace& self) {
+    REQUIRE(world.points.size() == self.points.size());
+    REQUIRE(!world.points.empty());
+    for (std::size_t i = 0; i < world.points.size(); ++i) {
+        INFO("iteration " << i + 1);
+        CHECK(bitwise_equal(world.points[i], self.points[i]));
+        CHECK(std::memcmp(&world.losses[i], &self.losses[i], sizeof(double)) == 0);
+    }
+}
+
+const mpi::communicator world;
+const mpi::communicator self(MPI_COMM_SELF);
+
+}  // namespace
+
+// ================================================================ evaluations
+
+TEST_CASE("mpi: loss, gradient and curvature products equal the one-rank chunked sums bitwise, the all-rows sums to rounding",
+          "[mpi]") {
+    auto f = distributed(world, mean_loss);
+    auto g = distributed(self, mean_loss);
+    auto h = make_objective(mean_loss, w);
+    h.set_data(x, data().X).set_data(y, data().Y);
+    const param_set p = start();
+    param_set v = start();
+    for (tensor& t : v)
+        for (double& e : t) e = std::cos(e * 3.0);
+
+    param_set gf = p.zeros_like(), gg = p.zeros_like(), gh = p.zeros_like();
+    const double lf = f.value_and_gradient(p, gf), lg = g.value_and_gradient(p, gg), lh = h.value_and_gradient(p, gh);
+    CHECK(std::memcmp(&lf, &lg, sizeof lf) == 0);
+    CHECK(bitwise_equal(gf, gg));
+    CHECK(std::abs(lf - lh) <= 1e-14 * std::abs(lh));
+    CHECK(relative_difference(gf, gh) <= 1e-13);
+    CHECK(f.value(p) == lf);
+
+    param_set of = p.zeros_like(), og = p.zeros_like(), oh = p.zeros_like();
+    f.hessian_vector(p, v, of), g.hessian_vector(p, v, og), h.hessian_vector(p, v, oh);
+    CHECK(bitwise_equal(of, og));
+    CHECK(relative_difference(of, oh) <= 1e-13);
+    f.gauss_newton_vector(p, v, of), g.gauss_newton_vector(p, v, og), h.gauss_newton_vector(p, v, oh);
+    CHECK(bitwise_equal(of, og));
+    CHECK(relative_difference(of, oh) <= 1e-13);
+    f.fisher_vector(p, v, of), g.fisher_vector(p, v, og), h.fisher_vector(p, v, oh);
+    CHECK(bitwise_equal(of, og));
+    CHECK(relative_difference(of, oh) <= 1e-13);
+
+    CHECK(f.data_rows() == all_rows);
+    CHECK(f.batch_rows() == all_rows);
+    CHECK(f.counts.gradients == 1);
+    CHECK(f.counts.hessian_vectors == 1);
+    CHECK(f.communication().exchanges >= 5);
+}
+
+TEST_CASE("mpi: a loss summed over rows adds the chunks", "[mpi]") {
+    auto f = distributed(world, sum_loss);
+    auto h = make_objective(sum_loss, w);
+    h.set_data(x, data().X).set_data(y, data().Y);
+    REQUIRE(f.reduction() == mpi::row_reduction::sum);
+    const param_set p = start();
+    param_set gf = p.zeros_like(), gh = p.zeros_like();
+    const double lf = f.value_and_gradient(p, gf), lh = h.value_and_gradient(p, gh);
+    CHECK(std::abs(lf - lh) <= 1e-14 * std::abs(lh));
+    CHECK(relative_difference(gf, gh) <= 1e-13);
+}
+
+// ================================================================ optimizers: same iterates on any rank count
+
+TEST_CASE("mpi: L-BFGS takes bitwise the iterates of one rank, and those of one process to rounding", "[mpi]") {
+    auto f = distributed(world, mean_loss);
+    auto g = distributed(self, mean_loss);
+    const trace a = run(f, lbfgs{}, 25), b = run(g, lbfgs{}, 25);
+    check_same(a, b);
+    auto h = make_objective(mean_loss, w);
+    h.set_data(x, data().X).set_data(y, data().Y);
+    const trace c = run(h, lbfgs{}, 5);
+    for (std::size_t i = 0; i < c.points.size(); ++i) CHECK(relative_difference(a.points[i], c.points[i]) <= 1e-10);
+}
+
+TEST_CASE("mpi: Hessian-free with Gauss–Newton products on a curvature sample takes bitwise the iterates of one rank",
+          "[mpi]") {
+    hessian_free::options o;
+    o.curvature = curvature_matrix::gauss_newton;
+    for (const std::uint64_t seed : {1, 2}) {
+        auto f = distributed(world, mean_loss);
+        auto g = distributed(self, mean_loss);
+        f.use_curvature_sample(36, seed), g.use_curvature_sample(36, seed);
+        CHECK(f.curvature_rows() == 36);
+        check_same(run(f, hessian_free(o), 8), run(g, hessian_free(o), 8));
+    }
+}
+
+TEST_CASE("mpi: Adam on minibatches takes bitwise the iterates of one rank", "[mpi]") {
+    for (const std::size_t batch : {12, 30}) {
+        auto f = distributed(world, mean_loss);
+        auto g = distributed(self, mean_loss);
+        f.use_minibatches(batch, 5), g.use_minibatches(batch, 5);
+        CHECK(f.batch_rows() == batch);
+        adam_options o;
+        o.learning_rate = 0.01;
+        check_same(run(f, adam(o), 40), run(g, adam(o), 40));
+    }
+}
+
+TEST_CASE("mpi: the sampled Fisher draws its targets per chunk, the same on any rank count", "[mpi]") {
+    hessian_free::options o;
+    o.curvature = curvature_matrix::fisher;
+    auto f = distributed(world, mean_loss);
+    auto g = distributed(self, mean_loss);
+    f.use_fisher(fisher_estimate::sampled, 3), g.use_fisher(fisher_estimate::sampled, 3);
+    check_same(run(f, hessian_free(o), 5), run(g, hessian_free(o), 5));
+}
+
+// ================================================================ faults
+
+TEST_CASE("mpi: a rank that fails to build its chunks fails every rank, which names it", "[mpi][fault]") {
+    const int last = world.size() - 1;
+    const mpi::row_partition part(world, all_rows, chunks);
+    const tensor Xs = part.shard_of(data().X), Ys = part.shard_of(data().Y);
+    try {
+        mpi::distribute(world, part, [&](const mpi::chunk& c) {
+            auto f = make_objective(mean_loss, w);
+            tensor X = c.take(Xs, part.shard_rows());
+            if (world.rank() == last) X = xt::zeros<double>({c.rows, std::size_t(4)});  // 4 columns, not 5
+            f.set_data(x, X).set_data(y, c.take(Ys, part.shard_rows()));
+            return f;
+        });
+        FAIL("no error");
+    } catch (const mpi::distributed_error& e) {
+        const std::string m = e.what();
+        INFO(m);
+        CHECK(e.rank == last);
+        CHECK(m.find("rank " + std::to_string(last) + " failed") != std::string::npos);
+        CHECK(m.find("'x'") != std::string::npos);
+    }
+}
+
+TEST_CASE("mpi: a chunk whose row count differs from the partition's is refused on every rank", "[mpi][fault]") {
+    const int last = world.size() - 1;
+    const mpi::row_partition part(world, all_rows, chunks);
+    const tensor Xs = part.shard_of(data().X), Ys = part.shard_of(data().Y);
+    try {
+        mpi::distribute(world, part, [&](const mpi::chunk& c) {
+            auto f = make_objective(mean_loss, w);
+            const std::size_t n = (world.rank() == last && c.index == part.end_chunk(last) - 1) ? c.rows - 1 : c.rows;
+            f.set_data(x, tensor(xt::view(c.take(Xs, part.shard_rows()), xt::range(0, n), xt::all())));
+            f.set_data(y, tensor(xt::view(c.take(Ys, part.shard_rows()), xt::range(0, n), xt::all())));
+            return f;
+        });
+        FAIL("no error");
+    } catch (const mpi::distributed_error& e) {
+        const std::string m = e.what();
+        INFO(m);
+        CHECK(e.rank == last);
+        CHECK(m.find("chunk " + std::to_string(chunks - 1)) != std::string::npos);
+        CHECK(m.find("the partition gives it") != std::string::npos);
+    }
+    // A shard of the wrong size is refused by chunk::take on its rank, and so on every rank.
+    try {
+        mpi::distribute(world, part, [&](const mpi::chunk& c) {
+            auto f = make_objective(mean_loss, w);
+            const tensor& X = world.rank() == last ? data().X : Xs;
+            f.set_data(x, c.take(X, part.shard_rows(), "X")).set_data(y, c.take(Ys, part.shard_rows(), "Y"));
+            return f;
+        });
+        if (world.size() > 1) FAIL("no error");
+    } catch (const mpi::distributed_error& e) {
+        const std::string m = e.what();
+        INFO(m);
+        CHECK(m.find("X has 97 rows; this rank's shard has") != std::string::npos);
+    }
+}
+
+TEST_CASE("mpi: ranks whose parameters differ are stopped, not left to diverge", "[mpi][fault]") {
+    auto f = distributed(world, mean_loss);
+    param_set p = start();
+    if (world.rank() == world.size() - 1 && world.size() > 1) p[0](0, 0) += 1e-15;
+    if (world.size() == 1) {
+        CHECK_NOTHROW(f.value(p));
+        return;
+    }
+    try {
+        f.value(p);
+        FAIL("no error");
+    } catch (const mpi::distributed_error& e) {
+        INFO(e.what());
+        CHECK(e.rank == -1);
+        CHECK(std::string(e.what()).find("hold different parameters") != std::string::npos);
+    }
+}
+
+TEST_CASE("mpi: more ranks than chunks, and batches smaller than the chunk count, are refused", "[mpi][fault]") {
+    if (world.size() > 1) CHECK_THROWS_WITH(mpi::row_partition(world, all_rows, 1), Catch::Contains("a rank needs at least one chunk"));
+    CHECK_THROWS_WITH(mpi::row_partition(world, 5, 12), Catch::Contains("5 rows cannot fill 12 chunks"));
+    auto f = distributed(world, mean_loss);
+    CHECK_THROWS_WITH(f.use_minibatches(11), Catch::Contains("a batch of 11 rows cannot be split over 12 chunks"));
+    CHECK_THROWS_WITH(f.use_curvature_sample(200), Catch::Contains("a sample of 200 rows"));
+    CHECK(!f.minibatched());
+}
+
+int main(int argc, char** argv) {
+    gateaux::mpi::environment env(argc, argv);
+    return Catch::Session().run(argc, argv);
+}
