@@ -52,4 +52,13 @@ endif()
 
 step("build consumer" ${CMAKE_COMMAND} --build ${consumer_build})
 step("run consumer" ${consumer_build}/app)
+# gateaux::mpi travels in its own export, loaded where the consumer finds MPI: where this build
+# offers it, the consumer must have built app_mpi (run without mpirun: one rank).
+file(GLOB_RECURSE mpi_export ${prefix}/gateauxMpiTargets.cmake)
+if(mpi_export)
+  if(NOT EXISTS ${consumer_build}/app_mpi)
+    message(FATAL_ERROR "FAILED: the package has gateaux::mpi, but the consumer did not build app_mpi")
+  endif()
+  step("run consumer (mpi)" ${consumer_build}/app_mpi)
+endif()
 message("OK: installed package works for examples/consumer")
