@@ -70,6 +70,14 @@ auto distributed(const mpi::communicator& comm, Loss loss) {
     });
 }
 
+// One process on all rows.
+template <class Loss>
+auto plain(Loss loss) {
+    auto h = make_objective(loss, w);
+    h.set_data(x, data().X).set_data(y, data().Y);
+    return h;
+}
+
 bool bitwise_equal(const param_set& a, const param_set& b) {
     if (!a.same_shape(b)) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
@@ -87,6 +95,7 @@ double relative_difference(const param_set& a, const param_set& b) {
 struct trace {
     std::vector<param_set> points;
     std::vector<double> losses;
+    std::string message;  // how the run ended
     iteration_callback callback() {
         return [this](const iteration_record& r, const param_set& p) {
             points.push_back(p.zeros_like());
@@ -104,11 +113,12 @@ trace run(F& f, Opt opt, std::size_t iterations) {
     stopping s;
     s.max_iterations = iterations;
     s.gradient_tolerance = 0.0;
-    minimize(f, p, opt, s, t.callback());
+    t.message = minimize(f, p, opt, s, t.callback()).message;
     return t;
 }
 
 void check_same(const trace& world, const trace& self) {
+    INFO("the run on the world's ranks ended: " << world.message);
     REQUIRE(world.points.size() == self.points.size());
     REQUIRE(!world.points.empty());
     for (std::size_t i = 0; i < world.points.size(); ++i) {
@@ -129,8 +139,7 @@ TEST_CASE("mpi: loss, gradient and curvature products equal the one-rank chunked
           "[mpi]") {
     auto f = distributed(world, mean_loss);
     auto g = distributed(self, mean_loss);
-    auto h = make_objective(mean_loss, w);
-    h.set_data(x, data().X).set_data(y, data().Y);
+    auto h = plain(mean_loss);
     const param_set p = start();
     param_set v = start();
     for (tensor& t : v)
@@ -164,8 +173,7 @@ TEST_CASE("mpi: loss, gradient and curvature products equal the one-rank chunked
 
 TEST_CASE("mpi: a loss summed over rows adds the chunks", "[mpi]") {
     auto f = distributed(world, sum_loss);
-    auto h = make_objective(sum_loss, w);
-    h.set_data(x, data().X).set_data(y, data().Y);
+    auto h = plain(sum_loss);
     REQUIRE(f.reduction() == mpi::row_reduction::sum);
     const param_set p = start();
     param_set gf = p.zeros_like(), gh = p.zeros_like();
@@ -181,8 +189,7 @@ TEST_CASE("mpi: L-BFGS takes bitwise the iterates of one rank, and those of one 
     auto g = distributed(self, mean_loss);
     const trace a = run(f, lbfgs{}, 25), b = run(g, lbfgs{}, 25);
     check_same(a, b);
-    auto h = make_objective(mean_loss, w);
-    h.set_data(x, data().X).set_data(y, data().Y);
+    auto h = plain(mean_loss);
     const trace c = run(h, lbfgs{}, 5);
     for (std::size_t i = 0; i < c.points.size(); ++i) CHECK(relative_difference(a.points[i], c.points[i]) <= 1e-10);
 }
@@ -219,6 +226,69 @@ TEST_CASE("mpi: the sampled Fisher draws its targets per chunk, the same on any 
     auto g = distributed(self, mean_loss);
     f.use_fisher(fisher_estimate::sampled, 3), g.use_fisher(fisher_estimate::sampled, 3);
     check_same(run(f, hessian_free(o), 5), run(g, hessian_free(o), 5));
+}
+
+TEST_CASE("mpi: layer statistics equal the one-rank chunked ones bitwise, those of one process on all rows to rounding",
+          "[mpi]") {
+    auto f = distributed(world, mean_loss);
+    auto g = distributed(self, mean_loss);
+    auto h = plain(mean_loss);
+    const param_set p = start();
+    const layer_statistics::request what{.sampled_deltas = false, .output_factors = true};
+    layer_statistics::result a, b, c;
+    f.statistics(p, what, a), g.statistics(p, what, b), h.statistics(p, what, c);
+    auto same = [](const tensor& u, const tensor& v) {
+        return u.shape() == v.shape() && std::memcmp(u.data(), v.data(), u.size() * sizeof(double)) == 0;
+    };
+    auto close = [](const tensor& u, const tensor& v) {
+        if (u.shape() != v.shape()) return false;
+        double d = 0.0, m = 0.0;
+        for (std::size_t i = 0; i < u.size(); ++i) d = std::max(d, std::abs(u.data()[i] - v.data()[i])), m = std::max(m, std::abs(v.data()[i]));
+        return d <= 1e-13 * m;
+    };
+    REQUIRE(a.rows == all_rows);
+    CHECK(a.rows == c.rows);
+    CHECK(a.sample_weight == b.sample_weight);
+    CHECK(std::abs(a.sample_weight - c.sample_weight) <= 1e-16 * c.sample_weight);
+    CHECK(a.curvature_scale == c.curvature_scale);
+    CHECK(std::memcmp(&a.loss, &b.loss, sizeof a.loss) == 0);
+    CHECK(std::abs(a.loss - c.loss) <= 1e-14 * std::abs(c.loss));
+    CHECK(bitwise_equal(a.gradient, b.gradient));
+    CHECK(relative_difference(a.gradient, c.gradient) <= 1e-13);
+    REQUIRE(a.blocks.size() == c.blocks.size());
+    for (std::size_t k = 0; k < a.blocks.size(); ++k) {
+        INFO("block " << k);
+        CHECK(a.blocks[k].kind == c.blocks[k].kind);
+        CHECK(a.blocks[k].partner == c.blocks[k].partner);
+        CHECK(same(a.blocks[k].input, b.blocks[k].input));
+        CHECK(same(a.blocks[k].delta, b.blocks[k].delta));
+        CHECK(close(a.blocks[k].input, c.blocks[k].input));
+        CHECK(close(a.blocks[k].delta, c.blocks[k].delta));
+    }
+    CHECK(same(a.output_factors, b.output_factors));
+    CHECK(close(a.output_factors, c.output_factors));
+    CHECK(f.counts.layer_statistics == 1);
+}
+
+TEST_CASE("mpi: K-FAC and natural gradient take bitwise the iterates of one rank", "[mpi]") {
+    for (const kfac_estimate e : {kfac_estimate::sampled, kfac_estimate::empirical}) {  // exact: one layer only
+        INFO("K-FAC estimate " << int(e));
+        auto f = distributed(world, mean_loss);
+        auto g = distributed(self, mean_loss);
+        check_same(run(f, kfac(kfac_options{.estimate = e}), 8), run(g, kfac(kfac_options{.estimate = e}), 8));
+    }
+    auto f = distributed(world, mean_loss);
+    auto g = distributed(self, mean_loss);
+    f.use_curvature_sample(48, 9), g.use_curvature_sample(48, 9);
+    check_same(run(f, natural_gradient(), 6), run(g, natural_gradient(), 6));
+}
+
+TEST_CASE("mpi: layer statistics of a summed loss on a curvature sample are refused", "[mpi]") {
+    auto f = distributed(world, sum_loss);
+    f.use_curvature_sample(24, 1);
+    param_set p = start();
+    layer_statistics::result r;
+    CHECK_THROWS_WITH(f.statistics(p, {}, r), Catch::Contains("write the loss as a mean over rows"));
 }
 
 // ================================================================ faults

@@ -29,8 +29,10 @@
 // from the caller's seed and k; the same on every rank count. Sampled Fisher targets likewise.
 //
 // Communication per evaluation: one MPI_Allgatherv of K·(n + 2) + 2·R doubles for n parameters
-// (K chunks, R ranks), whatever the rows; traffic() counts it. Faults: see mpi/communicator.hpp.
+// (K chunks, R ranks), whatever the rows; the layer statistics exchange their rows.
+// communication() counts exchanges, bytes and time. Faults: see mpi/communicator.hpp.
 #include <chrono>
+#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
@@ -107,13 +109,21 @@ public:
         static_cast<Self&>(*this).template product_impl<curvature_matrix::fisher>(x, v, out);
     }
 };
+template <class Self>
+class distributed_statistics : public layer_statistics {
+public:
+    void statistics(const param_set& x, const request& what, result& out) final {
+        static_cast<Self&>(*this).statistics_impl(x, what, out);
+    }
+};
 template <bool Has, class Mixin, class Capability>
 using capability_if = gateaux::detail::capability_if<Has, Mixin, Capability>;
 }  // namespace detail
 
 // Local: the objective of one chunk (a graph objective from make_objective, or any objective
 // that also offers data_batches). The distributed objective offers what Local offers of
-// hessian_products, gauss_newton_products and fisher_products, plus data_batches.
+// hessian_products, gauss_newton_products, fisher_products and layer_statistics, plus
+// data_batches.
 template <class Local>
 class distributed_objective final
     : public objective,
@@ -123,13 +133,16 @@ class distributed_objective final
       public detail::capability_if<std::derived_from<Local, gauss_newton_products>,
                                    detail::distributed_gauss_newton<distributed_objective<Local>>, gauss_newton_products>,
       public detail::capability_if<std::derived_from<Local, fisher_products>,
-                                   detail::distributed_fisher<distributed_objective<Local>>, fisher_products> {
+                                   detail::distributed_fisher<distributed_objective<Local>>, fisher_products>,
+      public detail::capability_if<std::derived_from<Local, layer_statistics>,
+                                   detail::distributed_statistics<distributed_objective<Local>>, layer_statistics> {
     static_assert(std::derived_from<Local, objective> && std::derived_from<Local, data_batches>,
                   "gateaux::mpi::distributed_objective<Local>: Local must be an objective with data_batches (as "
                   "make_objective's is)");
     friend class detail::distributed_hessian<distributed_objective>;
     friend class detail::distributed_gauss_newton<distributed_objective>;
     friend class detail::distributed_fisher<distributed_objective>;
+    friend class detail::distributed_statistics<distributed_objective>;
 
 public:
     // make(chunk) builds the objective of one chunk, with that chunk's rows as its data; it is
@@ -180,7 +193,8 @@ public:
     param_set parameters_like() const override { return locals_.front().parameters_like(); }
 
     double value(const param_set& x) override {
-        exchange(x, 2, [&](Local& f, double* out) {
+        exchange(x, 2, [&](std::size_t i, double* out) {
+            Local& f = locals_[i];
             out[0] = double(f.batch_rows());
             out[1] = f.value(x);
         });
@@ -191,7 +205,8 @@ public:
     }
     double value_and_gradient(const param_set& x, param_set& g) override {
         const std::size_t n = x.count(), per = 2 + n;
-        exchange(x, per, [&](Local& f, double* out) {
+        exchange(x, per, [&](std::size_t i, double* out) {
+            Local& f = locals_[i];
             param_set gk = x.zeros_like();
             out[1] = f.value_and_gradient(x, gk);
             out[0] = double(f.batch_rows());
@@ -274,7 +289,8 @@ private:
     template <curvature_matrix K>
     void product_impl(const param_set& x, const param_set& v, param_set& out) {
         const std::size_t n = x.count(), per = 1 + n;
-        exchange(x, per, [&](Local& f, double* o) {
+        exchange(x, per, [&](std::size_t i, double* o) {
+            Local& f = locals_[i];
             param_set pk = x.zeros_like();
             static_cast<curvature_products<K>&>(f).product(x, v, pk);
             o[0] = double(f.curvature_rows());
@@ -287,6 +303,107 @@ private:
         flat_.resize(n);
         combine(per, 1, n, flat_.data());
         unpack(flat_.data(), out);
+    }
+
+    // The layer statistics of every chunk's curvature rows, as one objective on all of them would
+    // give them: rows concatenated in chunk order, loss and gradient combined as value_and_gradient
+    // combines them, each chunk's δ rows (and sampled δ) scaled by its weight w_k (g/g_k: under a
+    // mean, 1/B of all rows in place of the chunk's own 1/B_k) and its output factors by √w_k.
+    // Two exchanges: the chunks' row counts, then their rows.
+    void statistics_impl(const param_set& x, const layer_statistics::request& what, layer_statistics::result& out) {
+        if (reduce_ == row_reduction::sum && sample_ != 0)
+            throw value_error(
+                "gateaux::mpi::distributed_objective::statistics: a loss summed over rows, on a curvature sample, has a "
+                "curvature scale of its own in each chunk; write the loss as a mean over rows");
+        stats_.resize(locals_.size());
+        exchange(x, 2, [&](std::size_t i, double* o) {
+            static_cast<layer_statistics&>(locals_[i]).statistics(x, what, stats_[i]);
+            o[0] = double(stats_[i].rows);
+            o[1] = what.output_factors ? double(stats_[i].output_factors.shape(1)) : 0.0;
+        });
+        const std::size_t K = part_.chunks(), n = x.count(), n_o = std::size_t(all_[1]);
+        std::vector<std::size_t> rows(K);
+        std::size_t total = 0;
+        for (std::size_t k = 0; k < K; ++k) total += rows[k] = std::size_t(all_[2 * k]);
+
+        // Per parameter: the widths of its input (weights only) and of its δ, from its shape.
+        const param_set shapes = parameters_like();
+        const std::size_t nb = shapes.size();
+        const layer_statistics::result& proto = stats_.front();
+        std::vector<std::size_t> in(nb), width(nb);
+        std::size_t per_row = what.output_factors ? n_o * n_o : 0;
+        for (std::size_t b = 0; b < nb; ++b) {
+            in[b] = proto.blocks[b].kind == layer_statistics::role::weight ? shapes[b].shape(0) : 0;
+            width[b] = shapes[b].shape(1);
+            per_row += in[b] + width[b] * (what.sampled_deltas ? 2 : 1);
+        }
+        auto size = [&](std::size_t k) { return 3 + n + rows[k] * per_row; };
+        exchange_records(x, size, [&](std::size_t i, double* at) {
+            const layer_statistics::result& st = stats_[i];
+            at[0] = st.sample_weight, at[1] = st.curvature_scale, at[2] = st.loss;
+            detail::pack(st.gradient, at + 3);
+            at += 3 + n;
+            for (std::size_t b = 0; b < nb; ++b) {
+                if (in[b] != 0) at = std::copy(st.blocks[b].input.begin(), st.blocks[b].input.end(), at);
+                at = std::copy(st.blocks[b].delta.begin(), st.blocks[b].delta.end(), at);
+                if (what.sampled_deltas) at = std::copy(st.blocks[b].sampled_delta.begin(), st.blocks[b].sampled_delta.end(), at);
+            }
+            if (what.output_factors) std::copy(st.output_factors.begin(), st.output_factors.end(), at);
+        });
+
+        out.rows = total;
+        out.curvature_scale = all_[1];
+        out.sample_weight = reduce_ == row_reduction::sum ? all_[0] : 1.0 / double(total);
+        out.blocks.resize(nb);
+        for (std::size_t b = 0; b < nb; ++b) {
+            out.blocks[b].kind = proto.blocks[b].kind;
+            out.blocks[b].partner = proto.blocks[b].partner;
+            if (in[b] != 0) out.blocks[b].input.resize({total, in[b]});
+            else out.blocks[b].input = tensor{};
+            out.blocks[b].delta.resize({total, width[b]});
+            if (what.sampled_deltas) out.blocks[b].sampled_delta.resize({total, width[b]});
+        }
+        if (what.output_factors) out.output_factors.resize({total * n_o, n_o});
+        if (!out.gradient.same_shape(x)) out.gradient = x.zeros_like();
+        flat_.assign(n, 0.0);
+        double loss = 0.0;
+        const double* at = all_.data();
+        std::size_t row = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+            const double* rec = at;
+            at += size(k);
+            if (rec[1] != out.curvature_scale)
+                throw value_error("gateaux::mpi::distributed_objective::statistics: chunk " + std::to_string(k) +
+                                  " has the curvature scale " + number_string(rec[1]) + ", chunk 0 " +
+                                  number_string(out.curvature_scale));
+            const double wk = reduce_ == row_reduction::sum ? 1.0 : double(rows[k]) / double(total), root_wk = std::sqrt(wk);
+            loss += wk * rec[2];
+            for (std::size_t i = 0; i < n; ++i) flat_[i] += wk * rec[3 + i];
+            const double* p = rec + 3 + n;
+            const std::size_t m = rows[k];
+            for (std::size_t b = 0; b < nb; ++b) {
+                if (in[b] != 0) {
+                    std::copy(p, p + m * in[b], out.blocks[b].input.data() + row * in[b]);
+                    p += m * in[b];
+                }
+                double* d = out.blocks[b].delta.data() + row * width[b];
+                for (std::size_t i = 0; i < m * width[b]; ++i) d[i] = wk * p[i];
+                p += m * width[b];
+                if (what.sampled_deltas) {
+                    double* e = out.blocks[b].sampled_delta.data() + row * width[b];
+                    for (std::size_t i = 0; i < m * width[b]; ++i) e[i] = wk * p[i];
+                    p += m * width[b];
+                }
+            }
+            if (what.output_factors) {
+                double* f = out.output_factors.data() + row * n_o * n_o;
+                for (std::size_t i = 0; i < m * n_o * n_o; ++i) f[i] = root_wk * p[i];
+            }
+            row += m;
+        }
+        out.loss = loss;
+        unpack(flat_.data(), out.gradient);
+        ++counts.layer_statistics;
     }
 
     std::size_t owner(std::size_t k) const {
@@ -305,16 +422,30 @@ private:
         const std::size_t first = part_.first_chunk(part_.rank());
         for (std::size_t i = 0; i < locals_.size(); ++i) f(locals_[i], first + i);
     }
-    // Every local chunk writes `per` doubles (weight rows first), then all chunks are gathered.
-    template <class Fill>
-    void exchange(const param_set& x, std::size_t per, Fill&& fill) {
-        mine_.assign(locals_.size() * per, 0.0);
+    // Every local chunk i writes its record (fill(i, at)), then all chunks' records are gathered
+    // into all_, in chunk order. size(k) is chunk k's record length.
+    template <class Size, class Fill>
+    void exchange_records(const param_set& x, Size&& size, Fill&& fill) {
+        const std::size_t first = part_.first_chunk(part_.rank());
+        std::vector<std::size_t> per_rank(part_.ranks(), 0);
+        for (std::size_t r = 0; r < part_.ranks(); ++r)
+            for (std::size_t k = part_.first_chunk(r); k < part_.end_chunk(r); ++k) per_rank[r] += size(k);
+        mine_.assign(per_rank[part_.rank()], 0.0);
         const auto start = std::chrono::steady_clock::now();
         const std::string failure = communicator::attempt([&] {
-            for (std::size_t i = 0; i < locals_.size(); ++i) fill(locals_[i], mine_.data() + i * per);
+            double* at = mine_.data();
+            for (std::size_t i = 0; i < locals_.size(); ++i) {
+                fill(i, at);
+                at += size(first + i);
+            }
         });
         computing_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        comm_.gather(mine_, lengths(per), all_, failure, checksum(x), traffic_);
+        comm_.gather(mine_, per_rank, all_, failure, checksum(x), traffic_);
+    }
+    // The same with records of one length, `per` doubles each (the row weight first).
+    template <class Fill>
+    void exchange(const param_set& x, std::size_t per, Fill&& fill) {
+        exchange_records(x, [per](std::size_t) { return per; }, std::forward<Fill>(fill));
     }
     // out[0 .. count) = Σ_k w_k·r_k in chunk order, r_k the `count` doubles from position `from`
     // of chunk k's record of `per`, whose first entry is the rows that weight it.
@@ -357,6 +488,7 @@ private:
     row_partition part_;
     row_reduction reduce_;
     std::vector<Local> locals_;
+    std::vector<layer_statistics::result> stats_;  // this rank's chunks' (where Local has them)
     std::size_t batch_ = 0, sample_ = 0;
     bool minibatched_ = false;
     std::vector<double> mine_, all_, flat_;
