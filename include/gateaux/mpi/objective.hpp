@@ -185,8 +185,6 @@ public:
                                             std::to_string(owner(k)) + ") has other parameters (names or shapes) than chunk 0",
                                         int(owner(k)));
         }
-        batch_ = part.rows();
-        sample_ = 0;
     }
 
     std::vector<std::string> names() const override { return locals_.front().names(); }
@@ -222,9 +220,9 @@ public:
 
     // data_batches: the whole set's rows, the batch's (Σ of the chunks'), and the chunks' draws.
     std::size_t data_rows() const override { return part_.rows(); }
-    std::size_t batch_rows() const override { return batch_; }
-    bool minibatched() const override { return minibatched_; }
-    std::size_t curvature_rows() const override { return sample_ == 0 ? batch_ : sample_; }
+    std::size_t batch_rows() const override { return rows_in_use(false); }
+    bool minibatched() const override { return batch_size_ != 0; }
+    std::size_t curvature_rows() const override { return rows_in_use(true); }
     void next_batch() override {
         comm_.all_succeed([&] {
             for (Local& f : locals_) f.next_batch();
@@ -243,9 +241,7 @@ public:
         comm_.all_succeed([&] {
             for_local([&](Local& f, std::size_t k) { f.use_minibatches(part_.share(size, k), detail::chunk_seed(seed, k)); });
         }, traffic_);
-        batch_ = size;
-        minibatched_ = true;
-        if (sample_ > batch_) sample_ = batch_;
+        batch_size_ = size;
         return *this;
     }
     // A curvature sample of `size` rows in all (0: none), split over the chunks as a minibatch is.
@@ -256,7 +252,7 @@ public:
                 f.use_curvature_sample(size == 0 ? 0 : part_.share(size, k), detail::chunk_seed(seed, k));
             });
         }, traffic_);
-        sample_ = std::min(size, batch_);
+        sample_size_ = size;
         return *this;
     }
     // Which Fisher the chunks multiply by (graph_objective::use_fisher), each chunk drawing its
@@ -311,7 +307,7 @@ private:
     // mean, 1/B of all rows in place of the chunk's own 1/B_k) and its output factors by √w_k.
     // Two exchanges: the chunks' row counts, then their rows.
     void statistics_impl(const param_set& x, const layer_statistics::request& what, layer_statistics::result& out) {
-        if (reduce_ == row_reduction::sum && sample_ != 0)
+        if (reduce_ == row_reduction::sum && sample_size_ != 0)
             throw value_error(
                 "gateaux::mpi::distributed_objective::statistics: a loss summed over rows, on a curvature sample, has a "
                 "curvature scale of its own in each chunk; write the loss as a mean over rows");
@@ -406,6 +402,18 @@ private:
         ++counts.layer_statistics;
     }
 
+    // The rows of the batch (or of the curvature sample) in all: each chunk's share, at most
+    // what the chunk has (as each chunk's objective clamps it).
+    std::size_t rows_in_use(bool curvature) const {
+        std::size_t n = 0;
+        for (std::size_t k = 0; k < part_.chunks(); ++k) {
+            std::size_t b = part_.at(k).rows;
+            if (batch_size_ != 0) b = std::min(b, part_.share(batch_size_, k));
+            if (curvature && sample_size_ != 0) b = std::min(b, part_.share(sample_size_, k));
+            n += b;
+        }
+        return n;
+    }
     std::size_t owner(std::size_t k) const {
         std::size_t r = 0;
         while (part_.end_chunk(r) <= k) ++r;
@@ -489,8 +497,7 @@ private:
     row_reduction reduce_;
     std::vector<Local> locals_;
     std::vector<layer_statistics::result> stats_;  // this rank's chunks' (where Local has them)
-    std::size_t batch_ = 0, sample_ = 0;
-    bool minibatched_ = false;
+    std::size_t batch_size_ = 0, sample_size_ = 0;  // as asked for; 0: every row, no sample
     std::vector<double> mine_, all_, flat_;
     traffic traffic_;
     double computing_ = 0.0;
