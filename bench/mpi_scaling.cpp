@@ -1,7 +1,7 @@
 // Data-parallel training over MPI: time per iteration, the split into local work and exchanges,
 // and the bytes exchanged, per optimizer, on the full digits set (1797 rows, 64 → 32 → 10 tanh,
 // mean of ½‖out − y‖², 12 chunks). Run it under mpirun at several rank counts; bench/mpi_scaling.sh
-// runs 1, 2 and 4 ranks in one go and prints the speed-ups against 1 rank.
+// runs 1, 2 and 4 ranks in one go (docs/benchmarks.md has the speed-ups against 1 rank).
 //
 //   OPENBLAS_NUM_THREADS=1 mpirun -np 2 build-bench/bench/bench_mpi_scaling [--rounds R]
 //

@@ -171,6 +171,20 @@ TEST_CASE("mpi: loss, gradient and curvature products equal the one-rank chunked
     CHECK(f.communication().exchanges >= 5);
 }
 
+TEST_CASE("mpi: on minibatches each chunk weighs by its share of the data's rows (an unbiased estimate)", "[mpi]") {
+    auto f = distributed(world, mean_loss);
+    f.use_minibatches(30, 5);
+    const param_set p = start();
+    for (int step = 0; step < 3; ++step) {
+        const double v = f.value(p);
+        double here = 0.0, everywhere = 0.0;
+        for (auto& c : f.chunks()) here += double(c.data_rows()) / double(all_rows) * c.value(p);
+        MPI_Allreduce(&here, &everywhere, 1, MPI_DOUBLE, MPI_SUM, world.native());
+        CHECK(std::abs(v - everywhere) <= 1e-14 * std::abs(v));
+        f.next_batch();
+    }
+}
+
 TEST_CASE("mpi: a loss summed over rows adds the chunks", "[mpi]") {
     auto f = distributed(world, sum_loss);
     auto h = plain(sum_loss);
@@ -335,6 +349,20 @@ TEST_CASE("mpi: a chunk whose row count differs from the partition's is refused 
         CHECK(m.find("chunk " + std::to_string(chunks - 1)) != std::string::npos);
         CHECK(m.find("the partition gives it") != std::string::npos);
     }
+    // A chunk objective that draws its own minibatches would never be moved on: refused.
+    try {
+        mpi::distribute(world, part, [&](const mpi::chunk& c) {
+            auto f = make_objective(mean_loss, w);
+            f.set_data(x, c.take(Xs, part.shard_rows())).set_data(y, c.take(Ys, part.shard_rows()));
+            if (world.rank() == last) f.use_minibatches(2, 1);
+            return f;
+        });
+        FAIL("no error");
+    } catch (const mpi::distributed_error& e) {
+        INFO(e.what());
+        CHECK(e.rank == last);
+        CHECK(std::string(e.what()).find("draws minibatches or a curvature sample of its own") != std::string::npos);
+    }
     // A shard of the wrong size is refused by chunk::take on its rank, and so on every rank.
     try {
         mpi::distribute(world, part, [&](const mpi::chunk& c) {
@@ -369,13 +397,30 @@ TEST_CASE("mpi: ranks whose parameters differ are stopped, not left to diverge",
     }
 }
 
-TEST_CASE("mpi: more ranks than chunks, and batches smaller than the chunk count, are refused", "[mpi][fault]") {
+TEST_CASE("mpi: more ranks than chunks, and batches that leave a chunk without rows, are refused; samples nest in batches",
+          "[mpi][fault]") {
     if (world.size() > 1) CHECK_THROWS_WITH(mpi::row_partition(world, all_rows, 1), Catch::Contains("a rank needs at least one chunk"));
     CHECK_THROWS_WITH(mpi::row_partition(world, 5, 12), Catch::Contains("5 rows cannot fill 12 chunks"));
     auto f = distributed(world, mean_loss);
-    CHECK_THROWS_WITH(f.use_minibatches(11), Catch::Contains("a batch of 11 rows cannot be split over 12 chunks"));
-    CHECK_THROWS_WITH(f.use_curvature_sample(200), Catch::Contains("a sample of 200 rows"));
+    CHECK_THROWS_WITH(f.use_minibatches(11), Catch::Contains("a batch of 11 rows; it needs one row from each of the 12 chunks"));
+    CHECK_THROWS_WITH(f.use_minibatches(98), Catch::Contains("at most the data's 97"));
+    CHECK_THROWS_WITH(f.use_curvature_sample(11), Catch::Contains("a curvature sample of 11 rows; it needs one row from each of the 12 chunks"));
     CHECK(!f.minibatched());
+    CHECK(f.curvature_rows() == all_rows);
+    // A sample as large as the batch is the batch.
+    f.use_minibatches(40, 1).use_curvature_sample(500, 2);
+    CHECK(f.batch_rows() == 40);
+    CHECK(f.curvature_rows() == 40);
+    f.use_curvature_sample(24, 2);
+    CHECK(f.curvature_rows() == 24);
+    std::size_t here = 0;
+    for (auto& c : f.chunks()) {
+        here += c.curvature_rows();
+        CHECK(c.curvature_rows() <= c.batch_rows());
+    }
+    std::size_t everywhere = 0;
+    MPI_Allreduce(&here, &everywhere, 1, MPI_UINT64_T, MPI_SUM, world.native());
+    CHECK(everywhere == 24);
 }
 
 int main(int argc, char** argv) {

@@ -20,11 +20,13 @@
 // with different iterates.
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,7 +75,8 @@ inline int world_rank() {
 }  // namespace detail
 
 // MPI_Init on construction, MPI_Finalize on destruction; meanwhile an exception that escapes main
-// (std::terminate) aborts every rank with the message. Where MPI is already initialised (by the
+// (std::terminate) aborts every rank with the message. A rank must not catch a distributed_error
+// and return normally while others go on: let it reach main's end on every rank, or std::terminate. Where MPI is already initialised (by the
 // caller), it neither initialises nor finalises.
 class environment {
 public:
@@ -88,11 +91,21 @@ public:
     }
     environment(const environment&) = delete;
     environment& operator=(const environment&) = delete;
+    // Leaving by an exception (one rank caught a distributed_error above main's environment, or
+    // threw past it) aborts every rank: the others may be waiting in an exchange, and
+    // MPI_Finalize would wait for them.
     ~environment() {
         std::set_terminate(previous_);
         int fin = 0;
         MPI_Finalized(&fin);
-        if (owns_ && !fin) MPI_Finalize();
+        if (fin) return;
+        if (std::uncaught_exceptions() > 0) {
+            std::fprintf(stderr, "gateaux::mpi: rank %d leaves the MPI environment by an exception; every rank stops\n",
+                         detail::world_rank());
+            std::fflush(stderr);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        if (owns_) MPI_Finalize();
     }
 
 private:
@@ -138,21 +151,33 @@ public:
     // receives the contributions in rank order. `failure` is this rank's error message (empty if
     // its local work succeeded); `check` its checksum of the shared state. Throws
     // distributed_error on every rank where any rank failed or the checks differ.
+    // The lengths must be the same on every rank (mpi/objective.hpp computes them from what the
+    // ranks agreed on at construction); they are counted in int, as MPI counts: a total beyond
+    // that is a size_error on every rank, before any data moves.
     void gather(const std::vector<double>& mine, const std::vector<std::size_t>& lengths, std::vector<double>& all,
                 std::string_view failure, std::uint64_t check, traffic& t) const {
         const int n = size(), me = rank();
         constexpr std::size_t header = 2;  // failed, check
+        std::size_t total = 0;
+        for (int r = 0; r < n; ++r) total += header + lengths[r];
+        if (total > std::size_t(std::numeric_limits<int>::max()))
+            throw size_error("gateaux::mpi: an exchange of " + std::to_string(total) + " doubles is more than MPI's int counts allow (" +
+                             std::to_string(std::numeric_limits<int>::max()) + "); use fewer chunks or smaller batches");
+        std::string own(failure);
+        if (own.empty() && mine.size() != lengths[me])
+            own = "gateaux::mpi: this rank's contribution has " + std::to_string(mine.size()) + " doubles, " +
+                  std::to_string(lengths[me]) + " expected";
         send_.assign(header + lengths[me], 0.0);
-        send_[0] = failure.empty() ? 0.0 : 1.0;
+        send_[0] = own.empty() ? 0.0 : 1.0;
         std::memcpy(&send_[1], &check, sizeof check);
-        if (failure.empty()) std::copy(mine.begin(), mine.end(), send_.begin() + header);
+        if (own.empty()) std::copy(mine.begin(), mine.end(), send_.begin() + header);
         counts_.resize(n);
         displs_.resize(n);
-        std::size_t total = 0;
+        std::size_t at = 0;
         for (int r = 0; r < n; ++r) {
             counts_[r] = int(header + lengths[r]);
-            displs_[r] = int(total);
-            total += header + lengths[r];
+            displs_[r] = int(at);
+            at += header + lengths[r];
         }
         recv_.resize(total);
         const auto start = std::chrono::steady_clock::now();
@@ -172,7 +197,7 @@ public:
             if (r == 0) first = c;
             agree = agree && c == first;
         }
-        if (failed) throw_failure(failure);
+        if (failed) throw_failure(own);
         if (!agree) {
             std::string which;
             for (int r = 0; r < n; ++r) {
@@ -185,12 +210,27 @@ public:
                                         "same optimizer",
                                     -1);
         }
-        all.resize(total - n * header);
-        std::size_t at = 0;
+        all.resize(total - std::size_t(n) * header);
+        at = 0;
         for (int r = 0; r < n; ++r) {
             std::copy(recv_.begin() + displs_[r] + header, recv_.begin() + displs_[r] + counts_[r], all.begin() + at);
             at += lengths[r];
         }
+    }
+
+    // Checks that every rank passed the same values (a fixed count of them, the same on every
+    // rank); where not, every rank throws distributed_error naming `what` and the ranks that differ
+    // from rank 0.
+    void agree(const std::vector<std::uint64_t>& values, const std::string& what) const {
+        const int n = size();
+        std::vector<std::uint64_t> all(values.size() * std::size_t(n));
+        MPI_Allgather(values.data(), int(values.size()), MPI_UINT64_T, all.data(), int(values.size()), MPI_UINT64_T, comm_);
+        std::string which;
+        for (int r = 1; r < n; ++r)
+            if (!std::equal(values.size() * std::size_t(r) + all.begin(), values.size() * std::size_t(r + 1) + all.begin(), all.begin()))
+                which += (which.empty() ? "" : ", ") + std::to_string(r);
+        if (!which.empty())
+            throw distributed_error("gateaux::mpi: the ranks disagree on " + what + " (rank " + which + " differs from rank 0)", -1);
     }
 
     // Runs work() on this rank, then checks with every rank that all succeeded (no data

@@ -14,28 +14,33 @@
 //   });
 //   minimize(f, theta, lbfgs{});                                     // on every rank
 //
-// Combination. Chunk k's result r_k (its loss, gradient or product, from its own objective) is
-// gathered to every rank (MPI_Allgatherv: each rank sends its chunks', in chunk order), and
-// every rank forms Σ_k w_k·r_k in chunk order. For a loss that is a sum over rows w_k = 1; for a
-// mean over rows (plus terms that do not depend on the data, such as l2), w_k is chunk k's share
-// of the rows in use (of the batch for loss and gradient, of the curvature sample for curvature
-// products). The same numbers in the same order on every rank: the ranks' iterates are bitwise
-// equal, and, for a fixed number of chunks, equal to those of any other number of ranks. Against
-// one process evaluating all rows at once they agree to rounding (about 1e-15 relative): its sums
-// run in another order.
+// Combination. The objective is Σ_k w_k·f_k over the chunks' objectives f_k: w_k = 1 for a loss
+// that is a sum over rows, w_k = N_k/N (the chunk's share of the data's rows) for a mean over rows
+// (plus terms without data, such as l2, which the weights then sum to once). Chunk k's result
+// r_k (its loss, gradient or product) is gathered to every rank (MPI_Allgatherv: each rank sends
+// its chunks', in chunk order), and every rank forms Σ_k w_k·r_k in chunk order. The same numbers
+// in the same order on every rank: the ranks' iterates are bitwise equal, and, for a fixed number
+// of chunks K, equal to those of any other number of ranks (with the same BLAS kernels on every
+// rank). Against one process evaluating all rows at once they agree to rounding (about 1e-15
+// relative): its sums run in another order.
 //
-// Rows in use. Minibatches and curvature samples are drawn per chunk: a batch of B rows takes
-// ⌊B·(k+1)/K⌋ − ⌊B·k/K⌋ of them from chunk k, drawn by the chunk's objective from a seed made
-// from the caller's seed and k; the same on every rank count. Sampled Fisher targets likewise.
+// Rows in use. Minibatches and curvature samples are drawn per chunk, by the chunk's objective,
+// from a seed made from the caller's seed and k: a batch of B rows takes one row from each chunk
+// and the other B − K in proportion to the chunks' rows (row_partition::share), a curvature
+// sample likewise from the chunks' batch rows. Each chunk's mean then estimates the chunk's, and
+// Σ_k (N_k/N)·f_k the whole set's (a stratified estimate). Sampled Fisher targets are drawn per
+// chunk too, each chunk with its own seed (use_fisher sets them).
 //
-// Communication per evaluation: one MPI_Allgatherv of K·(n + 2) + 2·R doubles for n parameters
-// (K chunks, R ranks), whatever the rows; the layer statistics exchange their rows.
+// Communication per evaluation: one MPI_Allgatherv of K·(n + 2) + 2·R doubles for a gradient of n
+// parameters (K·(n + 1) + 2·R for a curvature product, 2·K + 2·R for a value; K chunks, R ranks),
+// whatever the rows; the layer statistics exchange their rows.
 // communication() counts exchanges, bytes and time. Faults: see mpi/communicator.hpp.
 #include <chrono>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -55,7 +60,7 @@ enum class row_reduction { sum, mean };
 namespace detail {
 template <class Local>
 struct reduction_of {
-    static constexpr bool known = false;
+    static constexpr bool graph = false, known = false;
 };
 template <class L>
 inline constexpr bool is_mean = false;
@@ -63,6 +68,7 @@ template <class E>
 inline constexpr bool is_mean<node<mean_op, E>> = true;
 template <class Loss, class O, class... P>
 struct reduction_of<graph_objective<Loss, O, P...>> {
+    static constexpr bool graph = true;
     static constexpr bool sums = gateaux::detail::sums_rows<Loss>;
     static constexpr bool means = [] {
         if constexpr (is_mean<Loss>)
@@ -152,40 +158,62 @@ public:
     template <class Make>
     distributed_objective(const communicator& comm, const row_partition& part, Make&& make, row_reduction reduce)
         : comm_(comm), part_(part), reduce_(reduce) {
-        if (part.ranks() != std::size_t(comm.size()) || part.rank() != std::size_t(comm.rank()))
-            throw shape_error("gateaux::mpi::distributed_objective: the partition was made for " +
-                              std::to_string(part.ranks()) + " ranks, the communicator has " + std::to_string(comm.size()));
+        // Every rank must describe the same layout before any exchange is sized from it.
+        const bool made_here = part.ranks() == std::size_t(comm.size()) && part.rank() == std::size_t(comm.rank());
+        comm_.agree({part.rows(), part.chunks(), part.ranks(), std::uint64_t(reduce), made_here ? 1u : 0u},
+                    "the partition (rows, chunks, ranks), the row reduction, or whether the partition was made on this "
+                    "communicator");
+        if (!made_here)
+            throw shape_error("gateaux::mpi::distributed_objective: the partition was made on another communicator (rank " +
+                              std::to_string(part.rank()) + " of " + std::to_string(part.ranks()) + "; this one is rank " +
+                              std::to_string(comm.rank()) + " of " + std::to_string(comm.size()) + ")");
         const std::size_t first = part.first_chunk(part.rank()), end = part.end_chunk(part.rank());
         locals_.reserve(end - first);
-        // Per chunk: its data rows, and a checksum of the parameters' names and shapes.
+        // Per chunk: its data rows, a checksum of the parameters' names and shapes, and whether its
+        // objective draws rows of its own (minibatches or a curvature sample set inside make).
         std::vector<double> mine;
         const std::string failure = communicator::attempt([&] {
             for (std::size_t k = first; k < end; ++k) {
                 locals_.push_back(make(part.at(k)));
-                mine.push_back(double(locals_.back().data_rows()));
-                const std::uint64_t h = layout_checksum(locals_.back());
+                Local& f = locals_.back();
+                if constexpr (requires { f.use_fisher(f.fisher(), std::uint64_t(0)); })
+                    f.use_fisher(f.fisher(), detail::chunk_seed(0, k));  // each chunk its own stream of targets
+                mine.push_back(double(f.data_rows()));
+                const std::uint64_t h = layout_checksum(f);
                 double d;
                 std::memcpy(&d, &h, sizeof d);
                 mine.push_back(d);
+                mine.push_back(f.minibatched() || f.curvature_rows() != f.batch_rows() ? 1.0 : 0.0);
             }
         });
-        mine.resize((end - first) * 2);
+        mine.resize((end - first) * 3);
         std::vector<double> all;
-        comm_.gather(mine, lengths(2), all, failure, 0, traffic_);
+        comm_.gather(mine, lengths(3), all, failure, 0, traffic_);
         for (std::size_t k = 0; k < part.chunks(); ++k) {
             const chunk c = part.at(k);
-            if (all[2 * k] != double(c.rows))
+            if (all[3 * k + 2] != 0.0)
                 throw distributed_error("gateaux::mpi::distributed_objective: chunk " + std::to_string(k) + " (rank " +
-                                            std::to_string(owner(k)) + ") has " + std::to_string(std::size_t(all[2 * k])) +
+                                            std::to_string(owner(k)) + ") draws minibatches or a curvature sample of its own; "
+                                            "set them on the distributed objective (use_minibatches, use_curvature_sample), "
+                                            "which splits them over the chunks",
+                                        int(owner(k)));
+            if (all[3 * k] != double(c.rows))
+                throw distributed_error("gateaux::mpi::distributed_objective: chunk " + std::to_string(k) + " (rank " +
+                                            std::to_string(owner(k)) + ") has " + std::to_string(std::size_t(all[3 * k])) +
                                             " data rows; the partition gives it " + std::to_string(c.rows) + " (rows " +
                                             std::to_string(c.first) + " to " + std::to_string(c.first + c.rows - 1) + ")",
                                         int(owner(k)));
-            if (std::memcmp(&all[2 * k + 1], &all[1], sizeof(double)) != 0)
+            if (std::memcmp(&all[3 * k + 1], &all[1], sizeof(double)) != 0)
                 throw distributed_error("gateaux::mpi::distributed_objective: chunk " + std::to_string(k) + " (rank " +
-                                            std::to_string(owner(k)) + ") has other parameters (names or shapes) than chunk 0",
+                                            std::to_string(owner(k)) + ") has other parameters than chunk 0 (names or shapes): " + describe(locals_.front()) +
+                                            " on this rank",
                                         int(owner(k)));
         }
     }
+
+    distributed_objective(const distributed_objective&) = delete;
+    distributed_objective& operator=(const distributed_objective&) = delete;
+    distributed_objective(distributed_objective&&) = default;
 
     std::vector<std::string> names() const override { return locals_.front().names(); }
     param_set parameters_like() const override { return locals_.front().parameters_like(); }
@@ -193,7 +221,7 @@ public:
     double value(const param_set& x) override {
         exchange(x, 2, [&](std::size_t i, double* out) {
             Local& f = locals_[i];
-            out[0] = double(f.batch_rows());
+            out[0] = double(f.data_rows());
             out[1] = f.value(x);
         });
         ++counts.values;
@@ -207,7 +235,7 @@ public:
             Local& f = locals_[i];
             param_set gk = x.zeros_like();
             out[1] = f.value_and_gradient(x, gk);
-            out[0] = double(f.batch_rows());
+            out[0] = double(f.data_rows());
             detail::pack(gk, out + 2);
         });
         ++counts.gradients;
@@ -234,25 +262,32 @@ public:
         }, traffic_);
     }
 
-    // Minibatches of `size` rows in all, ⌊size·(k+1)/K⌋ − ⌊size·k/K⌋ of them drawn from chunk k
-    // (so size ≥ K), each chunk with its own seed made from `seed`.
+    // Minibatches of `size` rows in all, split over the chunks in proportion to their rows
+    // (row_partition::share; every chunk needs at least one), each chunk drawing its own with a
+    // seed made from `seed` and its index. A curvature sample in use is split again to match.
     distributed_objective& use_minibatches(std::size_t size, std::uint64_t seed = 0) {
-        check_share(size, "use_minibatches", "batch");
+        const std::vector<std::size_t> b = batch_shares(size, "use_minibatches");
+        const std::vector<std::size_t> c = sample_shares(b, sample_size_, "use_minibatches");
         comm_.all_succeed([&] {
-            for_local([&](Local& f, std::size_t k) { f.use_minibatches(part_.share(size, k), detail::chunk_seed(seed, k)); });
+            for_local([&](Local& f, std::size_t k) {
+                f.use_minibatches(b[k], detail::chunk_seed(seed, k));
+                if (sample_size_ != 0) f.use_curvature_sample(c[k], detail::chunk_seed(sample_seed_, k));
+            });
         }, traffic_);
         batch_size_ = size;
         return *this;
     }
-    // A curvature sample of `size` rows in all (0: none), split over the chunks as a minibatch is.
+    // A curvature sample of `size` rows in all (0: none; above the batch's rows, all of them),
+    // split over the chunks in proportion to their rows in the batch, each drawn from the chunk's
+    // batch with a seed made from `seed` and the chunk's index.
     distributed_objective& use_curvature_sample(std::size_t size, std::uint64_t seed = 0) {
-        if (size != 0) check_share(size, "use_curvature_sample", "sample");
+        const std::vector<std::size_t> c = sample_shares(batch_shares(batch_size_, "use_curvature_sample"), size,
+                                                         "use_curvature_sample");
         comm_.all_succeed([&] {
-            for_local([&](Local& f, std::size_t k) {
-                f.use_curvature_sample(size == 0 ? 0 : part_.share(size, k), detail::chunk_seed(seed, k));
-            });
+            for_local([&](Local& f, std::size_t k) { f.use_curvature_sample(size == 0 ? 0 : c[k], detail::chunk_seed(seed, k)); });
         }, traffic_);
         sample_size_ = size;
+        sample_seed_ = seed;
         return *this;
     }
     // Which Fisher the chunks multiply by (graph_objective::use_fisher), each chunk drawing its
@@ -273,7 +308,7 @@ public:
     }
 
     // This rank's chunk objectives, in chunk order.
-    std::vector<Local>& chunks() { return locals_; }
+    std::span<Local> chunks() { return locals_; }
     const row_partition& partition() const { return part_; }
     const communicator& comm() const { return comm_; }
     row_reduction reduction() const { return reduce_; }
@@ -289,7 +324,7 @@ private:
             Local& f = locals_[i];
             param_set pk = x.zeros_like();
             static_cast<curvature_products<K>&>(f).product(x, v, pk);
-            o[0] = double(f.curvature_rows());
+            o[0] = double(f.data_rows());
             detail::pack(pk, o + 1);
         });
         if constexpr (K == curvature_matrix::hessian) ++counts.hessian_vectors;
@@ -302,9 +337,12 @@ private:
     }
 
     // The layer statistics of every chunk's curvature rows, as one objective on all of them would
-    // give them: rows concatenated in chunk order, loss and gradient combined as value_and_gradient
-    // combines them, each chunk's δ rows (and sampled δ) scaled by its weight w_k (g/g_k: under a
-    // mean, 1/B of all rows in place of the chunk's own 1/B_k) and its output factors by √w_k.
+    // give them: rows concatenated in chunk order, each chunk's δ rows (and sampled δ) scaled by
+    // w_k = S_k/S, its share of those rows (under a mean: 1/S in place of the chunk's own 1/S_k),
+    // its output factors by √w_k; loss and gradient combined as value_and_gradient combines them
+    // (N_k/N under a mean). On all rows S_k/S = N_k/N, and the gradient is Σ hᵀδ as for one
+    // objective; where a batch or sample's shares are not exactly in proportion to the chunks'
+    // rows, the rows count equally here while loss and gradient weigh the chunks by their rows.
     // Two exchanges: the chunks' row counts, then their rows.
     void statistics_impl(const param_set& x, const layer_statistics::request& what, layer_statistics::result& out) {
         if (reduce_ == row_reduction::sum && sample_size_ != 0)
@@ -312,15 +350,16 @@ private:
                 "gateaux::mpi::distributed_objective::statistics: a loss summed over rows, on a curvature sample, has a "
                 "curvature scale of its own in each chunk; write the loss as a mean over rows");
         stats_.resize(locals_.size());
-        exchange(x, 2, [&](std::size_t i, double* o) {
+        exchange(x, 3, [&](std::size_t i, double* o) {
             static_cast<layer_statistics&>(locals_[i]).statistics(x, what, stats_[i]);
             o[0] = double(stats_[i].rows);
             o[1] = what.output_factors ? double(stats_[i].output_factors.shape(1)) : 0.0;
+            o[2] = double(locals_[i].data_rows());
         });
         const std::size_t K = part_.chunks(), n = x.count(), n_o = std::size_t(all_[1]);
-        std::vector<std::size_t> rows(K);
+        std::vector<std::size_t> rows(K), data(K);
         std::size_t total = 0;
-        for (std::size_t k = 0; k < K; ++k) total += rows[k] = std::size_t(all_[2 * k]);
+        for (std::size_t k = 0; k < K; ++k) total += rows[k] = std::size_t(all_[3 * k]), data[k] = std::size_t(all_[3 * k + 2]);
 
         // Per parameter: the widths of its input (weights only) and of its δ, from its shape.
         const param_set shapes = parameters_like();
@@ -372,9 +411,12 @@ private:
                 throw value_error("gateaux::mpi::distributed_objective::statistics: chunk " + std::to_string(k) +
                                   " has the curvature scale " + number_string(rec[1]) + ", chunk 0 " +
                                   number_string(out.curvature_scale));
-            const double wk = reduce_ == row_reduction::sum ? 1.0 : double(rows[k]) / double(total), root_wk = std::sqrt(wk);
-            loss += wk * rec[2];
-            for (std::size_t i = 0; i < n; ++i) flat_[i] += wk * rec[3 + i];
+            // The objective's weight of the chunk (loss, gradient), and its rows' share of all rows here (δ).
+            const bool sum = reduce_ == row_reduction::sum;
+            const double vk = sum ? 1.0 : double(data[k]) / double(part_.rows());
+            const double wk = sum ? 1.0 : double(rows[k]) / double(total), root_wk = std::sqrt(wk);
+            loss += vk * rec[2];
+            for (std::size_t i = 0; i < n; ++i) flat_[i] += vk * rec[3 + i];
             const double* p = rec + 3 + n;
             const std::size_t m = rows[k];
             for (std::size_t b = 0; b < nb; ++b) {
@@ -402,17 +444,47 @@ private:
         ++counts.layer_statistics;
     }
 
-    // The rows of the batch (or of the curvature sample) in all: each chunk's share, at most
-    // what the chunk has (as each chunk's objective clamps it).
+    // Each chunk's rows in the batch: all of its rows (size 0), or its share of `size`.
+    std::vector<std::size_t> batch_shares(std::size_t size, const char* fn) const {
+        if (size != 0 && (size < part_.chunks() || size > part_.rows()))
+            throw shape_error(std::string("gateaux::mpi::distributed_objective::") + fn + ": a batch of " + std::to_string(size) +
+                              " rows; it needs one row from each of the " + std::to_string(part_.chunks()) +
+                              " chunks and at most the data's " + std::to_string(part_.rows()));
+        std::vector<std::size_t> b(part_.chunks());
+        for (std::size_t k = 0; k < b.size(); ++k) b[k] = size == 0 ? part_.at(k).rows : part_.share(size, k);
+        return b;
+    }
+    // Each chunk's rows in a curvature sample of `size` (0: its whole batch; above the batch's
+    // rows, all of them): one row each, the rest in proportion to the chunks' batch rows, at most
+    // those.
+    std::vector<std::size_t> sample_shares(const std::vector<std::size_t>& batch, std::size_t size, const char* fn) const {
+        std::vector<std::size_t> cum(batch.size() + 1, 0);
+        for (std::size_t k = 0; k < batch.size(); ++k) cum[k + 1] = cum[k] + batch[k];
+        const std::size_t total = cum.back(), K = batch.size();
+        if (size == 0 || size >= total) return batch;
+        if (size < K)
+            throw shape_error(std::string("gateaux::mpi::distributed_objective::") + fn + ": a curvature sample of " +
+                              std::to_string(size) + " rows; it needs one row from each of the " + std::to_string(K) + " chunks");
+        std::vector<std::size_t> c(K);
+        const std::size_t m = size - K;
+        for (std::size_t k = 0; k < K; ++k) c[k] = std::min(batch[k], 1 + m * cum[k + 1] / total - m * cum[k] / total);
+        return c;
+    }
+    // The rows of the batch, or of the curvature sample, in all.
     std::size_t rows_in_use(bool curvature) const {
+        const std::vector<std::size_t> b = batch_shares(batch_size_, "batch_rows");
         std::size_t n = 0;
-        for (std::size_t k = 0; k < part_.chunks(); ++k) {
-            std::size_t b = part_.at(k).rows;
-            if (batch_size_ != 0) b = std::min(b, part_.share(batch_size_, k));
-            if (curvature && sample_size_ != 0) b = std::min(b, part_.share(sample_size_, k));
-            n += b;
-        }
+        for (std::size_t r : curvature ? sample_shares(b, sample_size_, "curvature_rows") : b) n += r;
         return n;
+    }
+    // Names and shapes of an objective's parameters, for messages.
+    static std::string describe(const Local& f) {
+        const std::vector<std::string> names = f.names();
+        const param_set p = f.parameters_like();
+        std::string d;
+        for (std::size_t i = 0; i < names.size(); ++i)
+            d += (i ? ", " : "") + names[i] + " " + (i < p.size() ? shape_string(p[i]) : std::string("?"));
+        return d;
     }
     std::size_t owner(std::size_t k) const {
         std::size_t r = 0;
@@ -484,13 +556,6 @@ private:
         for (const tensor& t : f.parameters_like()) mix(t.shape(0)), mix(t.shape(1));
         return h;
     }
-    void check_share(std::size_t size, const char* fn, const char* what) const {
-        if (size < part_.chunks() || size > part_.rows())
-            throw shape_error(std::string("gateaux::mpi::distributed_objective::") + fn + ": a " + what + " of " +
-                              std::to_string(size) + " rows cannot be split over " + std::to_string(part_.chunks()) +
-                              " chunks of " + std::to_string(part_.rows()) + " rows (it needs " +
-                              std::to_string(part_.chunks()) + " to " + std::to_string(part_.rows()) + ")");
-    }
 
     communicator comm_;
     row_partition part_;
@@ -498,6 +563,7 @@ private:
     std::vector<Local> locals_;
     std::vector<layer_statistics::result> stats_;  // this rank's chunks' (where Local has them)
     std::size_t batch_size_ = 0, sample_size_ = 0;  // as asked for; 0: every row, no sample
+    std::uint64_t sample_seed_ = 0;
     std::vector<double> mine_, all_, flat_;
     traffic traffic_;
     double computing_ = 0.0;
@@ -511,16 +577,21 @@ auto distribute(const communicator& comm, const row_partition& part, Make&& make
     using R = detail::reduction_of<Local>;
     static_assert(R::known,
                   "gateaux::mpi::distribute(comm, partition, make): cannot tell how this loss combines rows; write it as "
-                  "sum(...) over rows, or mean(...) over rows plus terms without data (l2), or pass a row_reduction");
+                  "sum(...) over rows, or as mean(...) over rows plus terms without data (l2)");
     if constexpr (R::known)
         return distributed_objective<Local>(comm, part, std::forward<Make>(make), R::value);
     else
         return 0;
 }
-// The same with the row reduction stated (for an objective written by hand).
+// The same with the row reduction stated, for an objective written by hand: under sum every
+// chunk's whole value is added (a term without data, such as a penalty, K times: leave it out of
+// the chunks), under mean each is weighted by its share of the rows.
 template <class Make>
 auto distribute(const communicator& comm, const row_partition& part, Make&& make, row_reduction reduce) {
     using Local = std::remove_cvref_t<decltype(make(part.at(0)))>;
+    static_assert(!detail::reduction_of<Local>::graph,
+                  "gateaux::mpi::distribute(comm, partition, make, reduction): a graph objective's reduction comes from "
+                  "its loss; call distribute(comm, partition, make)");
     return distributed_objective<Local>(comm, part, std::forward<Make>(make), reduce);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // How the rows of a data set are split across ranks: into a fixed number of chunks, the unit of
-// every distributed computation, and the chunks into contiguous shards, one per rank.
+// every distributed computation, and the chunks into contiguous shards, one per rank. (Row
+// counts are multiplied by batch sizes in size_t: fine below 4·10⁹ rows.)
 //
 //   rows 0 … N−1  →  chunk k holds rows [⌊N·k/K⌋, ⌊N·(k+1)/K⌋)     (K chunks, fixed by the caller)
 //   chunks        →  rank r holds chunks [⌊K·r/R⌋, ⌊K·(r+1)/R⌋)    (R ranks, R ≤ K)
@@ -9,6 +10,7 @@
 // numbers do not depend on how many ranks there are, only on K: with K fixed, 1, 2, 3 or 4 ranks
 // give bitwise the same iterates (mpi/objective.hpp). K = 12 divides evenly among 1, 2, 3, 4 and
 // 6 ranks.
+#include <algorithm>
 #include <cstddef>
 #include <string>
 
@@ -82,8 +84,14 @@ public:
         return c;
     }
 
-    // Splits n (a batch or a sample size) over the chunks: chunk k's share, ⌊n·(k+1)/K⌋ − ⌊n·k/K⌋.
-    std::size_t share(std::size_t n, std::size_t k) const { return n * (k + 1) / chunks_ - n * k / chunks_; }
+    // Splits n (a batch size, K ≤ n ≤ rows()) over the chunks: one row each, and the other n − K
+    // in proportion to the chunks' rows, ⌊(n−K)·C_{k+1}/N⌋ − ⌊(n−K)·C_k/N⌋ (C_k the chunk's first
+    // row), at most the chunk's rows.
+    std::size_t share(std::size_t n, std::size_t k) const {
+        const std::size_t m = n - chunks_;
+        return std::min(chunk_first_row(k + 1) - chunk_first_row(k),
+                        1 + m * chunk_first_row(k + 1) / rows_ - m * chunk_first_row(k) / rows_);
+    }
 
 private:
     std::size_t rows_, chunks_, rank_, ranks_;
