@@ -130,9 +130,9 @@ constexpr auto backward() {
 // of the reverse pass is built.
 template <expression L, class... P>
 constexpr auto grad(L, params<P...>) {
-    static_assert(scalar_shape<shape_v<L>>, "gateaux::grad(loss, wrt(...)) requires a scalar (1×1) loss");
+    static_assert(scalar_shape<L::shape_value>, "gateaux::grad(loss, wrt(...)) requires a scalar (1×1) loss");
     using S = detail::placed_t<L>;
-    if constexpr (!scalar_shape<shape_v<L>> || is_invalid(shape_v<L>)) {
+    if constexpr (!scalar_shape<L::shape_value> || is_invalid(L::shape_value)) {
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
     } else if constexpr (!(meta::in_set<S, P>::value && ...)) {
         // backward() checks this too, but from here g++ prints the loss once, not twice.
