@@ -239,12 +239,12 @@ struct walk_operand;
 template <class Ctx, class P, class N, class C>
 struct walk<Ctx, P, N, C, false> : walk_operand<Ctx, P, N, C> {};
 
-template <class Ctx, class P, class N, class C, bool Enters>
-struct walk_operand<Ctx, P, N, C, meta::npos, Enters> {
+template <class Ctx, class P, class N, class C>
+struct walk_operand<Ctx, P, N, C, meta::npos, false> {
     using type = path<path_status::not_found>;
 };
-template <class Ctx, class P, class N, class C, bool Enters>
-struct walk_operand<Ctx, P, N, C, many, Enters> {
+template <class Ctx, class P, class N, class C>
+struct walk_operand<Ctx, P, N, C, many, false> {
     using type = path<path_status::branch>;
 };
 // P is operand I itself: a weight, a shift, or an operand the op cannot invert.
