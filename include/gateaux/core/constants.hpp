@@ -30,15 +30,24 @@ using zero = node<zero_op<R, C>>;
 template <dim R, dim C>
 using ones = node<ones_op<R, C>>;
 
+namespace detail {
 template <class E>
-inline constexpr bool is_zero = false;
+struct zero_trait : std::false_type {};
 template <dim R, dim C>
-inline constexpr bool is_zero<node<zero_op<R, C>>> = true;
+struct zero_trait<node<zero_op<R, C>>> : std::true_type {};
 
 template <class E>
-inline constexpr bool is_ones = false;
+struct ones_trait : std::false_type {};
 template <dim R, dim C>
-inline constexpr bool is_ones<node<ones_op<R, C>>> = true;
+struct ones_trait<node<ones_op<R, C>>> : std::true_type {};
+}  // namespace detail
+
+// Concepts, not variable templates: a variable per expression would cost its mangled name
+// (detail::shaped, expr.hpp).
+template <class E>
+concept is_zero = detail::zero_trait<E>::value;
+template <class E>
+concept is_ones = detail::ones_trait<E>::value;
 
 template <expression E>
 using zero_like = zero<E::rows, E::cols>;

@@ -4,6 +4,7 @@
 // Two occurrences of the same subexpression have the same type, so they are one value.
 #include <concepts>
 #include <string_view>
+#include <type_traits>
 
 #include "dim.hpp"
 #include "meta.hpp"
@@ -12,9 +13,11 @@ namespace gateaux {
 
 struct expr_tag {};
 
-// Anything built by gateaux; plain xtensor objects are never expressions.
+// Anything built by gateaux; plain xtensor objects are never expressions. (std::derived_from,
+// spelled out with class templates: its std::is_convertible_v would be one variable per
+// expression type, see shaped below.)
 template <class T>
-concept expression = std::derived_from<T, expr_tag> && requires {
+concept expression = __is_base_of(expr_tag, T) && std::is_convertible<const volatile T*, const volatile expr_tag*>::value && requires {
     { T::rows } -> std::convertible_to<dim>;
     { T::cols } -> std::convertible_to<dim>;
 };
@@ -43,19 +46,38 @@ struct cotangent_kind {
     static constexpr bool is_data = true;
 };
 
-template <class Kind, fixed_string Name, dim R, dim C>
-struct leaf : expr_tag {
-    using kind = Kind;
-    using args = meta::list<>;
-    static constexpr auto name = Name;
+namespace detail {
+// An expression's rows and cols, inherited from one class per shape. g++ gives every instantiated
+// variable (a static data member too) and function an assembler name, emitted or not, and
+// mangling a name that spells an expression takes time quadratic in the expression's depth (its
+// substitution search, meta.hpp): members of node<Op, Args...> itself, three per node, made
+// compile time grow faster than the graph. For the same reason the predicates over expressions
+// below (is_leaf, invalid_expr, is_zero, is_ones) are concepts, which are never variables.
+template <dim R, dim C>
+struct shaped {
     static constexpr dim rows = R;
     static constexpr dim cols = C;
+    static constexpr shape shape_value{R, C};
 };
 
 template <class T>
-inline constexpr bool is_leaf = false;
+struct leaf_trait : std::false_type {};
+}  // namespace detail
+
+template <class Kind, fixed_string Name, dim R, dim C>
+struct leaf : expr_tag, detail::shaped<R, C> {
+    using kind = Kind;
+    using args = meta::list<>;
+    static constexpr auto name = Name;
+};
+
+namespace detail {
 template <class K, fixed_string N, dim R, dim C>
-inline constexpr bool is_leaf<leaf<K, N, R, C>> = true;
+struct leaf_trait<leaf<K, N, R, C>> : std::true_type {};
+}  // namespace detail
+
+template <class T>
+concept is_leaf = detail::leaf_trait<T>::value;
 
 template <class T>
 concept parameter = is_leaf<T> && std::same_as<typename T::kind, param_kind>;
@@ -86,18 +108,25 @@ using invalid = leaf<invalid_kind, "(invalid)", invalid_dim, invalid_dim>;
 // points (compile's bind and scalar, make_objective, initialize, predict, fd_grad, ...) accept it
 // without a message of their own, as the shape predicates do: the op has reported the mistake.
 template <class E>
-inline constexpr bool invalid_expr = is_invalid(shape{E::rows, E::cols});
+concept invalid_expr = is_invalid(shape{E::rows, E::cols});
+
+namespace detail {
+// A node's shape, by its op and its operands' shapes (never the operands themselves: a function
+// named after them would cost what shaped avoids).
+template <class Op, shape... A>
+struct node_shape {
+    static constexpr shape value = (is_invalid(A) || ...) ? invalid_shape : Op::shape_of(A...);
+};
+template <class Op, class... Args>
+using node_shaped = shaped<node_shape<Op, shape{Args::rows, Args::cols}...>::value.rows,
+                           node_shape<Op, shape{Args::rows, Args::cols}...>::value.cols>;
+}  // namespace detail
 
 // The one generic node. Op is an empty tag holding the op's rules (see ops/).
 template <class Op, class... Args>
-struct node : expr_tag {
+struct node : expr_tag, detail::node_shaped<Op, Args...> {
     using op = Op;
     using args = meta::list<Args...>;
-    static constexpr shape out = (is_invalid(shape{Args::rows, Args::cols}) || ...)
-                                     ? invalid_shape
-                                     : Op::shape_of(shape{Args::rows, Args::cols}...);
-    static constexpr dim rows = out.rows;
-    static constexpr dim cols = out.cols;
 };
 
 // Leaves. Widths are compile-time; rows default to the run-time batch.

@@ -12,10 +12,17 @@
 
 namespace gateaux::meta {
 
-template <class... T>
-struct list {
-    static constexpr std::size_t size = sizeof...(T);
+namespace detail {
+// A list's size, inherited from one class per size: a static member of list<T...> itself would be
+// a variable per list, and g++ mangles the name of every instantiated variable (position, below).
+template <std::size_t N>
+struct sized {
+    static constexpr std::size_t size = N;
 };
+}  // namespace detail
+
+template <class... T>
+struct list : detail::sized<sizeof...(T)> {};
 
 inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
 

@@ -41,19 +41,29 @@ struct arg_positions<Sched, meta::list<A...>> {
     using type = std::integer_sequence<std::uint32_t, static_cast<std::uint32_t>(meta::position<Sched, A>::value)...>;
 };
 
-template <class N, class Slots = std::make_index_sequence<N::args::size>>
-struct step_of;
-template <class N, std::size_t... I>
-struct step_of<N, std::index_sequence<I...>> {
+// A step depends on the node's op, arity and shape only, so make is one function per such triple,
+// not one per node (whose name would spell the node). step_of<N>::type is that class.
+template <class Op, dim R, dim C, class Slots>
+struct op_step;
+template <class Op, dim R, dim C, std::size_t... I>
+struct op_step<Op, R, C, std::index_sequence<I...>> {
     static_assert(sizeof...(I) <= max_arity);
     template <std::uint32_t... P>
     static consteval step make(std::integer_sequence<std::uint32_t, P...>) {
-        return {&run_kernel<typename N::op, I...>, {P...}, N::rows, N::cols, constant_op<typename N::op>};
+        return {&run_kernel<Op, I...>, {P...}, R, C, constant_op<Op>};
     }
 };
-template <class K, fixed_string Name, dim R, dim C>
-struct step_of<leaf<K, Name, R, C>, std::index_sequence<>> {
+template <dim R, dim C>
+struct leaf_step {
     static consteval step make(std::integer_sequence<std::uint32_t>) { return {nullptr, {}, R, C, false}; }
+};
+template <class N>
+struct step_of {
+    using type = op_step<typename N::op, N::rows, N::cols, std::make_index_sequence<N::args::size>>;
+};
+template <class K, fixed_string Name, dim R, dim C>
+struct step_of<leaf<K, Name, R, C>> {
+    using type = leaf_step<R, C>;
 };
 
 inline constexpr std::uint32_t not_a_leaf = ~std::uint32_t(0);
@@ -104,7 +114,7 @@ struct tables<meta::list<N...>, std::index_sequence<I...>> {
     // compare) the whole list for every node.
     using schedule = meta::list<N...>;
     static constexpr std::array<step, sizeof...(N)> steps{
-        step_of<N>::make(typename arg_positions<schedule, typename N::args>::type{})...};
+        step_of<N>::type::make(typename arg_positions<schedule, typename N::args>::type{})...};
     static constexpr std::size_t n_leaves = (std::size_t(is_leaf<N>) + ... + 0);
     static constexpr std::array<leaf_info, n_leaves> leaves =
         leaves_among<n_leaves>(std::array<leaf_info, sizeof...(N)>{leaf_info_of<std::conditional_t<is_leaf<N>, N, not_a_leaf_node>>(static_cast<std::uint32_t>(I))...});

@@ -33,9 +33,9 @@ struct add_op {
 
 template <expression A, expression B>
 constexpr auto add(A a, B b) {
-    static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
+    static_assert(shapes_agree<A::shape_value, B::shape_value>,
                   "gateaux::add(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!shapes_agree<shape_v<A>, shape_v<B>>)
+    if constexpr (!shapes_agree<A::shape_value, B::shape_value>)
         return invalid{};
     else if constexpr (is_zero<A>)
         return b;
@@ -55,26 +55,26 @@ constexpr auto add_op::tangent(Self, A, B, DA da, DB db) {
 // failed check the result is invalid and bias_add/add are not instantiated.
 template <expression A, expression B>
 constexpr auto operator+(A a, B b) {
-    if constexpr (is_invalid(shape_v<A>) || is_invalid(shape_v<B>)) {
+    if constexpr (is_invalid(A::shape_value) || is_invalid(B::shape_value)) {
         return invalid{};
     } else if constexpr (B::rows == 1 && A::rows != 1) {
-        static_assert(bias_fits<shape_v<A>, shape_v<B>>,
+        static_assert(bias_fits<A::shape_value, B::shape_value>,
                       "gateaux::bias_add(a, b) requires b to be a 1×n row with n == cols(a) [shapes are {rows, cols}; -1 = batch]");
-        if constexpr (!bias_fits<shape_v<A>, shape_v<B>>)
+        if constexpr (!bias_fits<A::shape_value, B::shape_value>)
             return invalid{};
         else
             return bias_add(a, b);
     } else if constexpr (A::rows == 1 && B::rows != 1) {
-        static_assert(bias_fits<shape_v<B>, shape_v<A>>,
+        static_assert(bias_fits<B::shape_value, A::shape_value>,
                       "gateaux::bias_add(a, b) requires b to be a 1×n row with n == cols(a) [shapes are {rows, cols}; -1 = batch]");
-        if constexpr (!bias_fits<shape_v<B>, shape_v<A>>)
+        if constexpr (!bias_fits<B::shape_value, A::shape_value>)
             return invalid{};
         else
             return bias_add(b, a);
     } else {
-        static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
+        static_assert(shapes_agree<A::shape_value, B::shape_value>,
                       "gateaux::add(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-        if constexpr (!shapes_agree<shape_v<A>, shape_v<B>>)
+        if constexpr (!shapes_agree<A::shape_value, B::shape_value>)
             return invalid{};
         else
             return add(a, b);

@@ -40,9 +40,9 @@ struct bias_add_op {
 
 template <expression A, expression B>
 constexpr auto bias_add(A a, B b) {
-    static_assert(bias_fits<shape_v<A>, shape_v<B>>,
+    static_assert(bias_fits<A::shape_value, B::shape_value>,
                   "gateaux::bias_add(a, b) requires b to be a 1×n row with n == cols(a) [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!bias_fits<shape_v<A>, shape_v<B>>)
+    if constexpr (!bias_fits<A::shape_value, B::shape_value>)
         return invalid{};
     else if constexpr (is_zero<B>)
         return a;

@@ -92,9 +92,9 @@ struct cross_entropy_op {
 
 template <expression O, expression Y>
 constexpr auto cross_entropy(O, Y) {
-    static_assert(shapes_agree<shape_v<O>, shape_v<Y>>,
+    static_assert(shapes_agree<O::shape_value, Y::shape_value>,
                   "gateaux::cross_entropy(logits, target) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!shapes_agree<shape_v<O>, shape_v<Y>>)
+    if constexpr (!shapes_agree<O::shape_value, Y::shape_value>)
         return invalid{};
     else
         return node<cross_entropy_op, O, Y>{};

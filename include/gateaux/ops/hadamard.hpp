@@ -25,9 +25,9 @@ struct hadamard_op {
 
 template <expression A, expression B>
 constexpr auto hadamard(A a, B b) {
-    static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
+    static_assert(shapes_agree<A::shape_value, B::shape_value>,
                   "gateaux::hadamard(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!shapes_agree<shape_v<A>, shape_v<B>>)
+    if constexpr (!shapes_agree<A::shape_value, B::shape_value>)
         return invalid{};
     else if constexpr (is_zero<A> || is_zero<B>)
         return zero_like<A>{};
@@ -41,9 +41,9 @@ constexpr auto hadamard(A a, B b) {
 // (c·1)⊙x = c·x.
 template <double S, dim R, dim C, expression B>
 constexpr auto hadamard(node<scale_op<S>, ones<R, C>>, B b) {
-    static_assert(shapes_agree<shape{R, C}, shape_v<B>>,
+    static_assert(shapes_agree<shape{R, C}, B::shape_value>,
                   "gateaux::hadamard(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!shapes_agree<shape{R, C}, shape_v<B>>)
+    if constexpr (!shapes_agree<shape{R, C}, B::shape_value>)
         return invalid{};
     else
         return scale<S>(b);

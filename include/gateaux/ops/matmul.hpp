@@ -133,9 +133,9 @@ struct matmul_op {
 
 template <expression A, expression B>
 constexpr auto matmul(A a, B b) {
-    static_assert(inner_dims_agree<shape_v<A>, shape_v<B>>,
+    static_assert(inner_dims_agree<A::shape_value, B::shape_value>,
                   "gateaux::matmul(a, b) requires cols(a) == rows(b) [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!inner_dims_agree<shape_v<A>, shape_v<B>>)
+    if constexpr (!inner_dims_agree<A::shape_value, B::shape_value>)
         return invalid{};
     else
         return make_matmul<false, false>(a, b);
@@ -146,9 +146,9 @@ constexpr auto matmul(A a, B b) {
 // reported one instantiation level nearer the user's line.
 template <expression A, expression B>
 constexpr auto operator*(A a, B b) {
-    static_assert(inner_dims_agree<shape_v<A>, shape_v<B>>,
+    static_assert(inner_dims_agree<A::shape_value, B::shape_value>,
                   "gateaux::matmul(a, b) requires cols(a) == rows(b) [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!inner_dims_agree<shape_v<A>, shape_v<B>>)
+    if constexpr (!inner_dims_agree<A::shape_value, B::shape_value>)
         return invalid{};
     else
         return make_matmul<false, false>(a, b);

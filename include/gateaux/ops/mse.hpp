@@ -9,9 +9,9 @@ namespace gateaux {
 
 template <expression O, expression Y>
 constexpr auto mse(O o, Y y) {
-    static_assert(shapes_agree<shape_v<O>, shape_v<Y>>,
+    static_assert(shapes_agree<O::shape_value, Y::shape_value>,
                   "gateaux::mse(output, target) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!shapes_agree<shape_v<O>, shape_v<Y>>)
+    if constexpr (!shapes_agree<O::shape_value, Y::shape_value>)
         return invalid{};
     else
         return mean(squared_error(o, y));

@@ -62,9 +62,9 @@ struct squared_error_op {
 
 template <expression O, expression Y>
 constexpr auto squared_error(O, Y) {
-    static_assert(shapes_agree<shape_v<O>, shape_v<Y>>,
+    static_assert(shapes_agree<O::shape_value, Y::shape_value>,
                   "gateaux::squared_error(output, target) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!shapes_agree<shape_v<O>, shape_v<Y>>)
+    if constexpr (!shapes_agree<O::shape_value, Y::shape_value>)
         return invalid{};
     else
         return node<squared_error_op, O, Y>{};

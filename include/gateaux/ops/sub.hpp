@@ -34,9 +34,9 @@ struct sub_op {
 
 template <expression A, expression B>
 constexpr auto sub(A a, B b) {
-    static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
+    static_assert(shapes_agree<A::shape_value, B::shape_value>,
                   "gateaux::sub(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
-    if constexpr (!shapes_agree<shape_v<A>, shape_v<B>>)
+    if constexpr (!shapes_agree<A::shape_value, B::shape_value>)
         return invalid{};
     else if constexpr (is_zero<B>)
         return a;

@@ -150,7 +150,7 @@ constexpr auto curvature_congruence(T, W) {
 }
 template <expression T, expression D, expression C>
 constexpr auto curvature_scale(T, D, C) {
-    static_assert(T::cols == D::cols && shapes_agree<shape_v<D>, shape_v<C>>, "gateaux::curvature_scale(T, d, c): widths differ");
+    static_assert(T::cols == D::cols && shapes_agree<D::shape_value, C::shape_value>, "gateaux::curvature_scale(T, d, c): widths differ");
     if constexpr (is_zero<C>)
         return node<curvature_scale_op, T, D>{};
     else

@@ -70,11 +70,20 @@ struct softmax_curvature {
 // T = M·C·Mᵀ: the curvature C of a node pulled back through one operand of its op. Map (the
 // op's, defined in its header) gives the stack's pull-back and, where the chain applies, the
 // maps before and after C's own inverse: z·T⁻ = post(C⁻(pre(z))).
-template <class C, class Map, dim Width, dim Rank, chain_kind Chain, bool Vanishing = C::vanishing>
-struct pulled_curvature {
+namespace detail {
+// A pulled curvature's constants, from one class per value: static members of pulled_curvature
+// itself would be variables whose names spell the whole chain below it, and g++ mangles the name
+// of every instantiated variable (core/expr.hpp's detail::shaped).
+template <dim Width, dim Rank, chain_kind Chain, bool Vanishing>
+struct pulled_constants {
     static constexpr dim width = Width, rank = Rank;
     static constexpr chain_kind chain = Chain;
     static constexpr bool vanishing = Vanishing, scalar = false;
+};
+}  // namespace detail
+
+template <class C, class Map, dim Width, dim Rank, chain_kind Chain, bool Vanishing = C::vanishing>
+struct pulled_curvature : detail::pulled_constants<Width, Rank, Chain, Vanishing> {
     static constexpr auto stack() { return Map::stack(C::stack()); }
     template <class Z>
     static constexpr auto solve(Z z) {

@@ -42,7 +42,7 @@ struct divide_op {
 
 template <fixed_string What, expression A, expression B>
 constexpr auto divide(A a, B) {
-    static_assert(shapes_agree<shape_v<A>, shape_v<B>>,
+    static_assert(shapes_agree<A::shape_value, B::shape_value>,
                   "gateaux::divide(a, b) requires equal shapes [shapes are {rows, cols}; -1 = batch]");
     if constexpr (is_zero<A> || is_ones<B>)
         return a;

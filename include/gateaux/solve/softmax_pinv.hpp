@@ -47,7 +47,7 @@ struct softmax_pinv_op {
 
 template <expression Z, expression P, expression G>
 constexpr auto softmax_pinv(Z, P, G) {
-    static_assert(shapes_agree<shape_v<Z>, shape_v<P>> && G::cols == 1, "gateaux::softmax_pinv(z, p, g): shapes differ");
+    static_assert(shapes_agree<Z::shape_value, P::shape_value> && G::cols == 1, "gateaux::softmax_pinv(z, p, g): shapes differ");
     if constexpr (is_zero<Z>)
         return Z{};
     else

@@ -17,6 +17,7 @@
 // `curvature_through<I>`, `curvature<I>(...)` and, if a parameter may be its operand, `weight_in<I>`
 // (with rows_of and parameter_of) or `shift_in<I>`. (Reading the loss does name the reductions and
 // the ops an l2 penalty is written with: sum, mean, add, sub, scale, sq_norm.)
+#include <array>
 #include <cstddef>
 #include <type_traits>
 
@@ -40,11 +41,19 @@ enum class curvature_kind { hessian, gauss_newton };
 
 namespace detail::curvature {
 
+// What the walk below computes per parameter and node (whether a node depends on P, which operand
+// leads to P, the walk's next step, the path found) is held in class templates, not variables or
+// functions: g++ gives every instantiated variable and function an assembler name, emitted or
+// not, and a name that spells a node costs time quadratic in the node's depth to mangle (see
+// meta.hpp). Those are one per parameter and node on its path, so they made compile time grow
+// with the cube of depth; classes are never mangled unless a name spells them. What does not
+// depend on the parameter (an op's rule, a node's cotangent) stays a function, built once per node.
+
 // Whether expression E depends on leaf P (memoised per node type).
 template <class E, class P>
-inline constexpr bool depends_on = __is_same(E, P);
+struct depends_on : std::bool_constant<__is_same(E, P)> {};
 template <class Op, class... A, class P>
-inline constexpr bool depends_on<node<Op, A...>, P> = (depends_on<A, P> || ...);
+struct depends_on<node<Op, A...>, P> : std::bool_constant<(depends_on<A, P>::value || ...)> {};
 
 // The op-declared rules, false where an op declares none.
 template <class Op, std::size_t I>
@@ -128,7 +137,7 @@ struct loss_parts<L> {
 // NaN where one depends on P some other way.
 template <class E, class P, class Data>
 constexpr double penalty() {
-    if constexpr (__is_same(E, Data) || !depends_on<E, P>)
+    if constexpr (__is_same(E, Data) || !depends_on<E, P>::value)
         return 0.0;
     else if constexpr (is_leaf<E>)
         return __builtin_nan("");
@@ -174,75 +183,99 @@ struct context {
 // ---------------------------------------------------------------- the walk
 enum class path_status { weight, shift, not_found, branch, no_rule, no_inverse };
 
-// Found (weight or shift): P is operand I of Node, and Form is T_b at Node.
-template <path_status S, class Node = void, class Form = void, std::size_t I = 0>
-struct path {
+// A path's status and operand, one class per pair (their static members are variables).
+template <path_status S, std::size_t I>
+struct path_flags {
     static constexpr path_status status = S;
     static constexpr bool found = S == path_status::weight || S == path_status::shift;
+    static constexpr std::size_t operand = I;
+};
+
+// Found (weight or shift): P is operand I of Node, and Form is T_b at Node.
+template <path_status S, class Node = void, class Form = void, std::size_t I = 0>
+struct path : path_flags<S, I> {
     using at = Node;
     using form = Form;
-    static constexpr std::size_t operand = I;
 };
 
 inline constexpr std::size_t many = meta::npos - 1;
 
-// The index of the one operand that depends on P; npos if none, `many` if several.
-template <class P, class... A>
-constexpr std::size_t operand_on_path(meta::list<A...>) {
-    constexpr bool d[] = {false, depends_on<A, P>...};
+// The index of the one true entry among hits; npos if none, `many` if several.
+template <std::size_t K>
+constexpr std::size_t the_one(const std::array<bool, K>& hits) {
     std::size_t found = meta::npos, count = 0;
-    for (std::size_t i = 0; i < sizeof...(A); ++i)
-        if (d[i + 1]) found = i, ++count;
+    for (std::size_t i = 0; i < K; ++i)
+        if (hits[i]) found = i, ++count;
     return count > 1 ? many : found;
 }
+
+// The index of the one operand that depends on P; npos if none, `many` if several.
+template <class P, class Args>
+struct operand_on_path;
+template <class P, class... A>
+struct operand_on_path<P, meta::list<A...>>
+    : std::integral_constant<std::size_t, the_one(std::array<bool, sizeof...(A)>{depends_on<A, P>::value...})> {};
 
 template <std::size_t I, class N, class C, class G, class... Args>
 constexpr auto apply_rule(meta::list<Args...>) {
     return N::op::template curvature<I>(N{}, C{}, G{}, Args{}...);
 }
 
+// walk<Ctx, P, N, C>::type: the path of P from node N, where T_b is C. A leaf N is not_found; a
+// node continues along its one operand I that depends on P (walk_operand), if there is one.
+template <class Ctx, class P, class N, class C, bool Leaf = is_leaf<N>>
+struct walk {
+    using type = path<path_status::not_found>;
+};
+// Whether operand I (npos and `many` name none) is P itself.
+template <class P, class Args, std::size_t I, bool InRange = (I < Args::size)>
+struct operand_is : std::false_type {};
+template <class P, class Args, std::size_t I>
+struct operand_is<P, Args, I, true> : std::bool_constant<__is_same(type_at_t<I, Args>, P)> {};
+
+template <class Ctx, class P, class N, class C, std::size_t I = operand_on_path<P, typename N::args>::value,
+          bool Enters = operand_is<P, typename N::args, I>::value>
+struct walk_operand;
 template <class Ctx, class P, class N, class C>
-constexpr auto walk() {
-    if constexpr (is_leaf<N>) {
-        return path<path_status::not_found>{};
-    } else {
-        using Op = typename N::op;
-        constexpr std::size_t i = operand_on_path<P>(typename N::args{});
-        if constexpr (i == meta::npos) {
-            return path<path_status::not_found>{};
-        } else if constexpr (i == many) {
-            return path<path_status::branch>{};
-        } else {
-            using A = type_at_t<i, typename N::args>;
-            if constexpr (__is_same(A, P)) {
-                if constexpr (weight_in<Op, i>())
-                    return path<path_status::weight, N, C, i>{};
-                else if constexpr (shift_in<Op, i>())
-                    return path<path_status::shift, N, C, i>{};
-                else
-                    return path<path_status::no_inverse>{};
-            } else if constexpr (!through<Op, i>()) {
-                return path<path_status::no_rule>{};
-            } else {
-                using next = decltype(apply_rule<i, N, C, decltype(Ctx::template gamma<N>())>(typename N::args{}));
-                return walk<Ctx, P, A, next>();
-            }
-        }
-    }
-}
+struct walk<Ctx, P, N, C, false> : walk_operand<Ctx, P, N, C> {};
+
+template <class Ctx, class P, class N, class C>
+struct walk_operand<Ctx, P, N, C, meta::npos, false> {
+    using type = path<path_status::not_found>;
+};
+template <class Ctx, class P, class N, class C>
+struct walk_operand<Ctx, P, N, C, many, false> {
+    using type = path<path_status::branch>;
+};
+// P is operand I itself: a weight, a shift, or an operand the op cannot invert.
+template <class Ctx, class P, class N, class C, std::size_t I>
+struct walk_operand<Ctx, P, N, C, I, true> {
+    using type = std::conditional_t<weight_in<typename N::op, I>(), path<path_status::weight, N, C, I>,
+                                    std::conditional_t<shift_in<typename N::op, I>(), path<path_status::shift, N, C, I>,
+                                                       path<path_status::no_inverse>>>;
+};
+// Operand I leads to P: pull C back through it, if the op has a rule for it.
+template <class Ctx, class P, class N, class C, std::size_t I, bool Through = through<typename N::op, I>()>
+struct walk_through {
+    using type = path<path_status::no_rule>;
+};
+template <class Ctx, class P, class N, class C, std::size_t I>
+struct walk_through<Ctx, P, N, C, I, true> {
+    using next = decltype(apply_rule<I, N, C, decltype(Ctx::template gamma<N>())>(typename N::args{}));
+    using type = typename walk<Ctx, P, type_at_t<I, typename N::args>, next>::type;
+};
+template <class Ctx, class P, class N, class C, std::size_t I>
+struct walk_operand<Ctx, P, N, C, I, false> : walk_through<Ctx, P, N, C, I> {};
 
 // The path of parameter P in loss L; `at` is the node P enters, `form` T_b there.
-template <class L, class P, curvature_kind Kind>
+template <class L, class P, curvature_kind Kind, bool Ok = loss_parts<L>::ok>
 struct find_path {
-    static constexpr auto make() {
-        if constexpr (!loss_parts<L>::ok) {
-            return path<path_status::not_found>{};
-        } else {
-            using ctx = context<L, Kind>;
-            return walk<ctx, P, typename ctx::O, typename ctx::output_form>();
-        }
-    }
-    using type = decltype(make());
+    using type = path<path_status::not_found>;
+};
+template <class L, class P, curvature_kind Kind>
+struct find_path<L, P, Kind, true> {
+    using ctx = context<L, Kind>;
+    using type = typename walk<ctx, P, typename ctx::O, typename ctx::output_form>::type;
 };
 template <class L, class P, curvature_kind Kind = curvature_kind::hessian>
 using path_of = typename find_path<L, P, Kind>::type;
@@ -252,24 +285,26 @@ template <class Path>
 using layer_input = type_at_t<0, typename Path::at::args>;
 
 // Whether W and B form one layer h·W + b (W a weight, B the bias added right above it).
+template <class L, class W, class B,
+          bool Candidates = path_of<L, W>::status == path_status::weight && path_of<L, B>::status == path_status::shift>
+struct joint_pair : std::false_type {};
 template <class L, class W, class B>
-constexpr bool joint_pair() {
-    using pw = path_of<L, W>;
-    using pb = path_of<L, B>;
-    if constexpr (pw::status != path_status::weight || pb::status != path_status::shift)
-        return false;
-    else
-        return __is_same(type_at_t<0, typename pb::at::args>, typename pw::at);
+struct joint_pair<L, W, B, true>
+    : std::bool_constant<__is_same(type_at_t<0, typename path_of<L, B>::at::args>, typename path_of<L, W>::at)> {};
+
+// The index of the first true entry among hits, or npos.
+template <std::size_t K>
+constexpr std::size_t first_of(const std::array<bool, K>& hits) {
+    for (std::size_t k = 0; k < K; ++k)
+        if (hits[k]) return k;
+    return meta::npos;
 }
+
 // Q's partner in a joint block among Ps: a list of that one parameter, or an empty list.
 template <class L, class Q, class... Ps>
 constexpr auto partner() {
-    constexpr bool hits[] = {false, (joint_pair<L, Q, Ps>() || joint_pair<L, Ps, Q>())...};
-    constexpr std::size_t i = [&] {
-        for (std::size_t k = 0; k < sizeof...(Ps); ++k)
-            if (hits[k + 1]) return k;
-        return meta::npos;
-    }();
+    constexpr std::size_t i =
+        first_of(std::array<bool, sizeof...(Ps)>{(joint_pair<L, Q, Ps>::value || joint_pair<L, Ps, Q>::value)...});
     if constexpr (i == meta::npos)
         return meta::list<>{};
     else

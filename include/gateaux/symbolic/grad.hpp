@@ -72,35 +72,38 @@ struct reverse<meta::list<N...>, Root, Seed> {
         return out;
     }();
 
-    template <std::size_t J>
-    static constexpr std::size_t n_uses = uses.first[J + 1] - uses.first[J];
+    // A node's adjoint and an edge's contribution are member class templates (their `type`), not
+    // functions: a function's assembler name would spell the whole schedule, once per node and
+    // edge, and g++ mangles the name of every instantiated function, emitted or not, in time
+    // quadratic in the name's length (core/meta.hpp). The op's adjoint rule stays a function.
+    template <std::size_t J, bool IsRoot = __is_same(type_at_t<J, sched>, Root),
+              class U = std::make_index_sequence<uses.first[J + 1] - uses.first[J]>>
+    struct adjoint_node;
+    template <std::size_t I, std::size_t K, class C = type_at_t<I, sched>, class Args = typename C::args>
+    struct contribution_node;
 
-    template <std::size_t J>
-    static constexpr auto adjoint() {
-        using NJ = type_at_t<J, sched>;
-        if constexpr (__is_same(NJ, Root)) {
-            return Seed{};
-        } else {
-            return [&]<std::size_t... U>(std::index_sequence<U...>) {
-                constexpr std::size_t first = uses.first[J];
-                // Qualified: an unqualified call would make argument-dependent lookup walk every
-                // type these deep expression types name.
-                return detail::add_all(contribution<uses.edges[first + U].to, uses.edges[first + U].slot>()...);
-            }(std::make_index_sequence<n_uses<J>>{});
-        }
-    }
+    template <std::size_t J, class U>
+    struct adjoint_node<J, true, U> {
+        using type = Seed;
+    };
+    template <std::size_t J, std::size_t... U>
+    struct adjoint_node<J, false, std::index_sequence<U...>> {
+        // Qualified: an unqualified call would make argument-dependent lookup walk every type
+        // these deep expression types name.
+        using type = decltype(detail::add_all(typename contribution_node<uses.edges[uses.first[J] + U].to,
+                                                                          uses.edges[uses.first[J] + U].slot>::type{}...));
+    };
+    template <std::size_t I, std::size_t K, class C, class... A>
+    struct contribution_node<I, K, C, meta::list<A...>> {
+        using type = decltype(C::op::template adjoint<K>(C{}, typename adjoint_node<I>::type{}, A{}...));
+    };
 
-    template <std::size_t I, std::size_t K>
-    static constexpr auto contribution() {
-        using C = type_at_t<I, sched>;
-        return [&]<class... A>(meta::list<A...>) {
-            return C::op::template adjoint<K>(C{}, adjoint<I>(), A{}...);
-        }(typename C::args{});
-    }
+    template <class P>
+    using adjoint_t = typename adjoint_node<meta::position<sched, P>::value>::type;
 
     template <class P>
     static constexpr auto adjoint_of() {
-        return adjoint<meta::position<sched, P>::value>();
+        return adjoint_t<P>{};
     }
 };
 
@@ -120,7 +123,7 @@ constexpr auto backward() {
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
     } else {
         using R = reverse<schedule_t<E>, E, Seed>;
-        return group<meta::list<P...>, meta::list<decltype(R::template adjoint_of<P>())...>>{};
+        return group<meta::list<P...>, meta::list<typename R::template adjoint_t<P>...>>{};
     }
 }
 
@@ -130,9 +133,9 @@ constexpr auto backward() {
 // of the reverse pass is built.
 template <expression L, class... P>
 constexpr auto grad(L, params<P...>) {
-    static_assert(scalar_shape<shape_v<L>>, "gateaux::grad(loss, wrt(...)) requires a scalar (1×1) loss");
+    static_assert(scalar_shape<L::shape_value>, "gateaux::grad(loss, wrt(...)) requires a scalar (1×1) loss");
     using S = detail::placed_t<L>;
-    if constexpr (!scalar_shape<shape_v<L>> || is_invalid(shape_v<L>)) {
+    if constexpr (!scalar_shape<L::shape_value> || is_invalid(L::shape_value)) {
         return group<meta::list<P...>, meta::list<zero_like<P>...>>{};
     } else if constexpr (!(meta::in_set<S, P>::value && ...)) {
         // backward() checks this too, but from here g++ prints the loss once, not twice.

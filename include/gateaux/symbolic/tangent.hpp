@@ -68,7 +68,7 @@ template <class Ps, class Ds>
 inline constexpr bool directions_fit = false;
 template <class... P, class... D>
     requires(sizeof...(P) == sizeof...(D))
-inline constexpr bool directions_fit<meta::list<P...>, meta::list<D...>> = ((shape_v<P> == shape_v<D>) && ...);
+inline constexpr bool directions_fit<meta::list<P...>, meta::list<D...>> = ((P::shape_value == D::shape_value) && ...);
 
 // Not constexpr: g++ instantiates a constexpr function met while constant-evaluating its caller
 // and then prints that whole call, arguments and all, with the message.
@@ -76,7 +76,7 @@ template <class... P, class... D>
 void check_directions(meta::list<P...>, meta::list<D...>) {
     static_assert(sizeof...(P) == sizeof...(D), "gateaux: along(...) needs one direction per parameter in wrt(...)");
     if constexpr (sizeof...(P) == sizeof...(D))
-        (check_direction_shape<P::name, shape_v<P>, shape_v<D>>(), ...);
+        (check_direction_shape<P::name, P::shape_value, D::shape_value>(), ...);
 }
 }  // namespace detail
 
