@@ -291,3 +291,19 @@ TEST_CASE("mlp: a net deeper than 9 layers names its parameters W10, W11, ...", 
     prog.bind(x, X).run();
     CHECK(ref::rel_error(prog[net], ref::mlp_forward(X, P, {ref::fn::tanh}, {ref::fn::identity})) <= tol);
 }
+
+TEST_CASE("mlp: an unqualified call with a first width of 1 and three arguments is not ambiguous", "[nn][mlp]") {
+    // Every expression derives from its shape's class; were that class in a namespace with
+    // functions, argument-dependent lookup would add them, and the library's internal mlp (whose
+    // first template parameter is a bool, which 1 converts to) would tie with this one.
+    constexpr auto x = input<"x", 1>;
+    const auto net = mlp<1, 4, 2>(x, act::tanh, act::identity);
+    STATIC_REQUIRE(decltype(net)::cols == 2);
+    auto prog = compile(net);
+    ref::mlp_params P;
+    P.W = {ref::weights(1, 4, 51), ref::weights(4, 2, 52)};
+    prog.bind("W1", P.W[0]).bind("W2", P.W[1]);
+    const tensor X = ref::normal(6, 1, 5);
+    prog.bind(x, X).run();
+    CHECK(ref::rel_error(prog[net], ref::mlp_forward(X, P, {ref::fn::tanh}, {ref::fn::identity})) <= tol);
+}

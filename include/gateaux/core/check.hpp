@@ -9,7 +9,7 @@
 namespace gateaux {
 
 // E's shape. The library itself reads E::shape_value (one variable per shape, where shape_v is one
-// per expression: expr.hpp's detail::shaped).
+// per expression: expr.hpp's shape_base::shaped).
 template <expression E>
 inline constexpr shape shape_v{E::rows, E::cols};
 

@@ -43,7 +43,7 @@ struct ones_trait<node<ones_op<R, C>>> : std::true_type {};
 }  // namespace detail
 
 // Concepts, not variable templates: a variable per expression would cost its mangled name
-// (detail::shaped, expr.hpp).
+// (shape_base::shaped, expr.hpp).
 template <class E>
 concept is_zero = detail::zero_trait<E>::value;
 template <class E>

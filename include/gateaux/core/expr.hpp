@@ -15,7 +15,7 @@ struct expr_tag {};
 
 // Anything built by gateaux; plain xtensor objects are never expressions. (std::derived_from,
 // spelled out with class templates: its std::is_convertible_v would be one variable per
-// expression type, see shaped below.)
+// expression type, see shape_base::shaped below.)
 template <class T>
 concept expression = __is_base_of(expr_tag, T) && std::is_convertible<const volatile T*, const volatile expr_tag*>::value && requires {
     { T::rows } -> std::convertible_to<dim>;
@@ -46,26 +46,31 @@ struct cotangent_kind {
     static constexpr bool is_data = true;
 };
 
-namespace detail {
 // An expression's rows and cols, inherited from one class per shape. g++ gives every instantiated
 // variable (a static data member too) and function an assembler name, emitted or not, and
 // mangling a name that spells an expression takes time quadratic in the expression's depth (its
 // substitution search, meta.hpp): members of node<Op, Args...> itself, three per node, made
 // compile time grow faster than the graph. For the same reason the predicates over expressions
 // below (is_leaf, invalid_expr, is_zero, is_ones) are concepts, which are never variables.
+// A base class's namespace joins those that argument-dependent lookup searches for a call with
+// an expression argument, so this one holds no function: a user's unqualified call (mlp<...>(x,
+// ...)) must not find the library's internal functions of the same name.
+namespace shape_base {
 template <dim R, dim C>
 struct shaped {
     static constexpr dim rows = R;
     static constexpr dim cols = C;
     static constexpr shape shape_value{R, C};
 };
+}  // namespace shape_base
 
+namespace detail {
 template <class T>
 struct leaf_trait : std::false_type {};
 }  // namespace detail
 
 template <class Kind, fixed_string Name, dim R, dim C>
-struct leaf : expr_tag, detail::shaped<R, C> {
+struct leaf : expr_tag, shape_base::shaped<R, C> {
     using kind = Kind;
     using args = meta::list<>;
     static constexpr auto name = Name;
@@ -118,7 +123,7 @@ struct node_shape {
     static constexpr shape value = (is_invalid(A) || ...) ? invalid_shape : Op::shape_of(A...);
 };
 template <class Op, class... Args>
-using node_shaped = shaped<node_shape<Op, shape{Args::rows, Args::cols}...>::value.rows,
+using node_shaped = shape_base::shaped<node_shape<Op, shape{Args::rows, Args::cols}...>::value.rows,
                            node_shape<Op, shape{Args::rows, Args::cols}...>::value.cols>;
 }  // namespace detail
 

@@ -41,8 +41,8 @@ struct arg_positions<Sched, meta::list<A...>> {
     using type = std::integer_sequence<std::uint32_t, static_cast<std::uint32_t>(meta::position<Sched, A>::value)...>;
 };
 
-// A step depends on the node's op, arity and shape only, so make is one function per such triple,
-// not one per node (whose name would spell the node). step_of<N>::type is that class.
+// A step depends on the node's op, shape and operand positions only, so make is one function per
+// such combination, whose name spells no node (in practice about one per node, each name short). step_of<N>::type is that class.
 template <class Op, dim R, dim C, class Slots>
 struct op_step;
 template <class Op, dim R, dim C, std::size_t... I>

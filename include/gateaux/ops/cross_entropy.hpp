@@ -52,7 +52,7 @@ struct cross_entropy_op {
     }
     template <class Self, class O, class Y, class DO, class DY>
     static constexpr auto tangent(Self, O o, Y y, DO d_o, DY) {
-        static_assert(is_zero<DY>, "gateaux::cross_entropy(logits, target): the target must not depend on a parameter");
+        static_assert(detail::zero_trait<DY>::value, "gateaux::cross_entropy(logits, target): the target must not depend on a parameter");
         return row_sum(hadamard(error(o, y), d_o));
     }
     template <std::size_t I, class Self, class G, class O, class Y>

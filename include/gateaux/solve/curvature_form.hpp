@@ -73,7 +73,7 @@ struct softmax_curvature {
 namespace detail {
 // A pulled curvature's constants, from one class per value: static members of pulled_curvature
 // itself would be variables whose names spell the whole chain below it, and g++ mangles the name
-// of every instantiated variable (core/expr.hpp's detail::shaped).
+// of every instantiated variable (core/expr.hpp's shape_base::shaped).
 template <dim Width, dim Rank, chain_kind Chain, bool Vanishing>
 struct pulled_constants {
     static constexpr dim width = Width, rank = Rank;

@@ -2,7 +2,8 @@
 // Reverse mode, symbolically: the adjoint (cotangent) of node J is the sum, over each use of J
 // as operand k of a node C, of C's op's adjoint rule k applied to C's adjoint. The uses come
 // from a constexpr edge table over the forward schedule (integers, not a type-level map), and
-// each node's adjoint is a function template, so the compiler memoises it: every adjoint is
+// each node's adjoint is a member class template of the pass, so the compiler memoises it (a
+// class, not a function, whose assembler name would spell the whole schedule): every adjoint is
 // built once, the forward nodes are shared with the loss, and a branch that reaches no
 // requested parameter is never visited.
 //   grad(loss, wrt(W1, W2))   the gradient blocks, one group entry per parameter

@@ -43,7 +43,7 @@ namespace detail {
 template <class L, bool InSet>
 constexpr void check_named_index() {
     if constexpr (!is_leaf<L>)
-        static_assert(is_leaf<L>, "gateaux::named_params: theta[...] takes a parameter leaf, as in theta[W1], not a position");
+        static_assert(detail::leaf_trait<L>::value, "gateaux::named_params: theta[...] takes a parameter leaf, as in theta[W1], not a position");
     else
         static_assert(InSet, "gateaux::named_params: theta[leaf]: this leaf is not one of the set's parameters (wrt(...))");
 }
