@@ -233,7 +233,7 @@ public:
         const std::size_t n = x.count(), per = 2 + n;
         exchange(x, per, [&](std::size_t i, double* out) {
             Local& f = locals_[i];
-            param_set gk = x.zeros_like();
+            param_set& gk = scratch(i, x);
             out[1] = f.value_and_gradient(x, gk);
             out[0] = double(f.data_rows());
             detail::pack(gk, out + 2);
@@ -322,7 +322,7 @@ private:
         const std::size_t n = x.count(), per = 1 + n;
         exchange(x, per, [&](std::size_t i, double* o) {
             Local& f = locals_[i];
-            param_set pk = x.zeros_like();
+            param_set& pk = scratch(i, x);
             static_cast<curvature_products<K>&>(f).product(x, v, pk);
             o[0] = double(f.data_rows());
             detail::pack(pk, o + 1);
@@ -486,10 +486,13 @@ private:
             d += (i ? ", " : "") + names[i] + " " + (i < p.size() ? shape_string(p[i]) : std::string("?"));
         return d;
     }
-    std::size_t owner(std::size_t k) const {
-        std::size_t r = 0;
-        while (part_.end_chunk(r) <= k) ++r;
-        return r;
+    std::size_t owner(std::size_t k) const { return part_.owner(k); }
+    // Local chunk i's output blocks shaped like x, kept between evaluations (no allocation per
+    // gradient or product once the shapes are set).
+    param_set& scratch(std::size_t i, const param_set& x) {
+        if (scratch_.size() != locals_.size()) scratch_.resize(locals_.size());
+        if (!scratch_[i].same_shape(x)) scratch_[i] = x.zeros_like();
+        return scratch_[i];
     }
     // Per-rank lengths of `per` doubles per chunk.
     std::vector<std::size_t> lengths(std::size_t per) const {
@@ -565,6 +568,7 @@ private:
     std::size_t batch_size_ = 0, sample_size_ = 0;  // as asked for; 0: every row, no sample
     std::uint64_t sample_seed_ = 0;
     std::vector<double> mine_, all_, flat_;
+    std::vector<param_set> scratch_;  // per local chunk
     traffic traffic_;
     double computing_ = 0.0;
 };

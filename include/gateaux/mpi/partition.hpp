@@ -72,15 +72,19 @@ public:
         return gateaux::rows(all, shard_first(), shard_rows());
     }
 
+    // The rank that holds chunk k.
+    std::size_t owner(std::size_t k) const {
+        std::size_t r = 0;
+        while (end_chunk(r) <= k) ++r;
+        return r;
+    }
     // Chunk k (any rank's).
     chunk at(std::size_t k) const {
         chunk c;
         c.index = k;
         c.first = chunk_first_row(k);
         c.rows = chunk_first_row(k + 1) - c.first;
-        std::size_t owner = 0;
-        while (end_chunk(owner) <= k) ++owner;
-        c.offset = c.first - chunk_first_row(first_chunk(owner));
+        c.offset = c.first - chunk_first_row(first_chunk(owner(k)));
         return c;
     }
 
