@@ -444,31 +444,13 @@ private:
         ++counts.layer_statistics;
     }
 
-    // Each chunk's rows in the batch: all of its rows (size 0), or its share of `size`.
+    // The chunks' rows in a batch and in a curvature sample (row_partition), refusals named as
+    // this objective's function fn.
     std::vector<std::size_t> batch_shares(std::size_t size, const char* fn) const {
-        if (size != 0 && (size < part_.chunks() || size > part_.rows()))
-            throw shape_error(std::string("gateaux::mpi::distributed_objective::") + fn + ": a batch of " + std::to_string(size) +
-                              " rows; it needs one row from each of the " + std::to_string(part_.chunks()) +
-                              " chunks and at most the data's " + std::to_string(part_.rows()));
-        std::vector<std::size_t> b(part_.chunks());
-        for (std::size_t k = 0; k < b.size(); ++k) b[k] = size == 0 ? part_.at(k).rows : part_.share(size, k);
-        return b;
+        return part_.batch_shares(size, std::string("gateaux::mpi::distributed_objective::") + fn);
     }
-    // Each chunk's rows in a curvature sample of `size` (0: its whole batch; above the batch's
-    // rows, all of them): one row each, the rest in proportion to the chunks' batch rows, at most
-    // those.
     std::vector<std::size_t> sample_shares(const std::vector<std::size_t>& batch, std::size_t size, const char* fn) const {
-        std::vector<std::size_t> cum(batch.size() + 1, 0);
-        for (std::size_t k = 0; k < batch.size(); ++k) cum[k + 1] = cum[k] + batch[k];
-        const std::size_t total = cum.back(), K = batch.size();
-        if (size == 0 || size >= total) return batch;
-        if (size < K)
-            throw shape_error(std::string("gateaux::mpi::distributed_objective::") + fn + ": a curvature sample of " +
-                              std::to_string(size) + " rows; it needs one row from each of the " + std::to_string(K) + " chunks");
-        std::vector<std::size_t> c(K);
-        const std::size_t m = size - K;
-        for (std::size_t k = 0; k < K; ++k) c[k] = std::min(batch[k], 1 + m * cum[k + 1] / total - m * cum[k] / total);
-        return c;
+        return part_.sample_shares(batch, size, std::string("gateaux::mpi::distributed_objective::") + fn);
     }
     // The rows of the batch, or of the curvature sample, in all.
     std::size_t rows_in_use(bool curvature) const {

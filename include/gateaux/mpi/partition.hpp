@@ -9,10 +9,12 @@
 // Each chunk is evaluated on its own and the chunks' results are summed in chunk order, so the
 // numbers do not depend on how many ranks there are, only on K: with K fixed, 1, 2, 3 or 4 ranks
 // give bitwise the same iterates (mpi/objective.hpp). K = 12 divides evenly among 1, 2, 3, 4 and
-// 6 ranks.
+// 6 ranks. A batch or a curvature sample is split over the chunks here too (batch_shares,
+// sample_shares): the same on every rank count.
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
@@ -97,6 +99,33 @@ public:
                         1 + m * chunk_first_row(k + 1) / rows_ - m * chunk_first_row(k) / rows_);
     }
 
+    // Each chunk's rows in a batch: all of its rows (size 0), or its share of `size`; `who` names
+    // the caller in a refusal.
+    std::vector<std::size_t> batch_shares(std::size_t size, const std::string& who) const {
+        if (size != 0 && (size < chunks() || size > rows()))
+            throw shape_error(who + ": a batch of " + std::to_string(size) +
+                              " rows; it needs one row from each of the " + std::to_string(chunks()) +
+                              " chunks and at most the data's " + std::to_string(rows()));
+        std::vector<std::size_t> b(chunks_);
+        for (std::size_t k = 0; k < b.size(); ++k) b[k] = size == 0 ? at(k).rows : share(size, k);
+        return b;
+    }
+    // Each chunk's rows in a curvature sample of `size` (0: its whole batch; above the batch's
+    // rows, all of them): one row each, the rest in proportion to the chunks' batch rows, at most
+    // those.
+    std::vector<std::size_t> sample_shares(const std::vector<std::size_t>& batch, std::size_t size, const std::string& who) const {
+        std::vector<std::size_t> cum(batch.size() + 1, 0);
+        for (std::size_t k = 0; k < batch.size(); ++k) cum[k + 1] = cum[k] + batch[k];
+        const std::size_t total = cum.back(), K = batch.size();
+        if (size == 0 || size >= total) return batch;
+        if (size < K)
+            throw shape_error(who + ": a curvature sample of " +
+                              std::to_string(size) + " rows; it needs one row from each of the " + std::to_string(K) + " chunks");
+        std::vector<std::size_t> c(K);
+        const std::size_t m = size - K;
+        for (std::size_t k = 0; k < K; ++k) c[k] = std::min(batch[k], 1 + m * cum[k + 1] / total - m * cum[k] / total);
+        return c;
+    }
 private:
     std::size_t rows_, chunks_, rank_, ranks_;
 };
