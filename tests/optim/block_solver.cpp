@@ -293,3 +293,96 @@ TEST_CASE("block solver: a negative or non-finite damping is a value_error", "[o
     CHECK_THROWS_AS(f.damped_block_newton_step(x, -1.0, g, s), value_error);
     CHECK_THROWS_AS(f.damped_block_inverse(x, x, std::nan(""), s), value_error);
 }
+
+namespace {
+// c·Σ_b (h̄_bᵀ·h̄_b) ⊗ T_b + D of one layer from its factors, as a dense matrix over W̄ = [W; b].
+tensor assemble(const layer_blocks::layer& l, const layer_blocks::factors& f, std::size_t rows, double scale) {
+    const std::size_t m = l.outputs, n = l.inputs + (l.bias != layer_blocks::none ? 1 : 0);
+    const std::size_t w = l.weight == layer_blocks::none ? 1 : n;  // a bias alone: h̄ = 1
+    tensor a = xt::zeros<double>({w * m, w * m});
+    for (std::size_t b = 0; b < rows; ++b) {
+        auto hbar = [&](std::size_t i) { return l.weight == layer_blocks::none || i == l.inputs ? 1.0 : f.input(b, i); };
+        for (std::size_t i = 0; i < w; ++i)
+            for (std::size_t j = 0; j < w; ++j)
+                for (std::size_t p = 0; p < m; ++p)
+                    for (std::size_t q = 0; q < m; ++q) a(i * m + p, j * m + q) += scale * hbar(i) * hbar(j) * f.curvature(b * m + p, q);
+    }
+    for (std::size_t k = 0; k < w * m; ++k) {
+        const bool bias_row = l.weight == layer_blocks::none || (l.bias != layer_blocks::none && k / m == l.inputs);
+        a(k, k) += bias_row ? l.bias_decay : l.decay;
+    }
+    return a;
+}
+
+// Every layer's block from f's factors against the explicit Hessian's diagonal block (f.hessian:
+// the curvature rows, their scale, the l2 penalty), and the batch rows' loss and gradient against
+// value_and_gradient.
+template <class F>
+void check_factors(F& f, const param_set& x, const std::string& where, std::size_t& compared) {
+    INFO(where);
+    const std::vector<layer_blocks::layer> lay = f.layout();
+    layer_blocks::result r;
+    f.block_factors(x, layer_blocks::rows::curvature, r);
+    REQUIRE(r.layers.size() == lay.size());
+    CHECK(r.rows == f.curvature_rows());
+    CHECK(r.curvature_scale == f.curvature_scale());
+    const tensor h = f.hessian(x, std::size_t(64) << 20);
+    std::vector<std::size_t> offset{0};
+    for (const tensor& b : x) offset.push_back(offset.back() + b.size());
+    for (std::size_t l = 0; l < lay.size(); ++l) {
+        INFO("layer " << lay[l].name);
+        std::vector<std::size_t> idx;
+        for (std::size_t p : {lay[l].weight, lay[l].bias})
+            if (p != layer_blocks::none)
+                for (std::size_t k = offset[p]; k < offset[p + 1]; ++k) idx.push_back(k);
+        const tensor a = assemble(lay[l], r.layers[l], r.rows, r.curvature_scale);
+        REQUIRE(a.shape(0) == idx.size());
+        tensor ref = tensor::from_shape({idx.size(), idx.size()});
+        for (std::size_t i = 0; i < idx.size(); ++i)
+            for (std::size_t j = 0; j < idx.size(); ++j) ref(i, j) = h(idx[i], idx[j]);
+        CHECK(oracle::rel_error(a, ref) <= 1e-12);
+        ++compared;
+    }
+    param_set g;
+    const double loss = f.value_and_gradient(x, g);
+    f.block_factors(x, layer_blocks::rows::batch, r);
+    CHECK(r.rows == f.batch_rows());
+    CHECK(r.loss == loss);
+    CHECK(oracle::bit_identical({r.gradient[0], r.gradient[1]}, {g[0], g[1]}));
+}
+}  // namespace
+
+TEST_CASE("block solver: the layer_blocks factors assemble the explicit Hessian's layer blocks", "[optim][block_solver]") {
+    std::size_t compared = 0;
+    for (const std::uint64_t seed : {1, 2}) {
+        std::mt19937_64 g(seed);
+        {  // weight and bias with l2 on the weights: joint blocks [h 1]
+            auto f = make_objective(decay_loss, decay_w);
+            f.set_data(dx, draw(12, 5, g)).set_data(dy, draw(12, 4, g));
+            const param_set x({draw(5, 6, g, 0.5), draw(1, 6, g, 0.3), draw(6, 4, g, 0.5), draw(1, 4, g, 0.3)});
+            const std::vector<layer_blocks::layer> lay = f.layout();
+            REQUIRE(lay.size() == 2);
+            CHECK(lay[0].weight == 0);
+            CHECK(lay[0].bias == 1);
+            CHECK(lay[0].decay == 0.05);
+            CHECK(lay[0].bias_decay == 0.0);
+            CHECK(lay[0].name == "weight and bias 'W1', 'b1'");
+            check_factors(f, x, "biases + l2, seed " + std::to_string(seed), compared);
+            f.use_minibatches(8, seed).use_curvature_sample(5, seed);
+            check_factors(f, x, "biases + l2 on a sample of a minibatch", compared);
+        }
+        {  // a sum on a curvature sample (scale 24/10) and relu
+            const network_data d(24, seed);
+            auto f = make_objective(relu_loss, net_w);
+            f.set_data(nx, d.x).set_data(ny, d.y).use_curvature_sample(10, seed);
+            check_factors(f, d.start(), "relu, sum, sample 10 of 24", compared);
+        }
+        {  // rise then fall, mean
+            auto f = make_objective(rise_fall_loss, rise_fall_w);
+            f.set_data(dx, draw(3, 5, g)).set_data(ry, draw(3, 3, g));
+            const param_set x({draw(5, 4, g, 0.6), draw(4, 8, g, 0.5), draw(8, 3, g, 0.4)});
+            check_factors(f, x, "rise then fall", compared);
+        }
+    }
+    CHECK(compared == 2 * (2 + 2 + 2 + 3));
+}

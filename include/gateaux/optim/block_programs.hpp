@@ -34,7 +34,10 @@
 #include "../symbolic/inverse.hpp"
 #include "capabilities.hpp"
 #include "graph_capabilities.hpp"
+#include "layer_blocks.hpp"
+#include "layer_statistics_program.hpp"  // copy_into
 #include "param_set.hpp"
+#include "../symbolic/layer_statistics.hpp"
 
 namespace gateaux {
 
@@ -81,6 +84,18 @@ struct param_io {
             throw shape_error("gateaux::objective: expected " + std::to_string(sizeof...(P)) + " direction blocks (one per parameter), got " +
                               std::to_string(v.size()));
     }
+    // The directions' count, shapes and values, checked as binding them to a program checks them.
+    static void check_direction_values(const param_set& v) {
+        check_directions(v);
+        std::size_t i = 0;
+        auto one = [&]<class Q>(Q) {
+            static constexpr leaf_info info = leaf_info_of<direction_t<Q>>(0);
+            engine::check_shape(info, v[i]);
+            engine::check_finite(info, v[i]);
+            ++i;
+        };
+        (one(P{}), ...);
+    }
     template <class Prog>
     static void bind_directions(Prog& prog, const param_set& v) {
         check_directions(v);
@@ -121,22 +136,35 @@ class block_programs {
         else
             return Loss{};
     }
-    static constexpr auto make_step() {
+    // The block solve's factors: every weight's layer input h and every parameter's stack of T_b
+    // (a weight with a bias partner takes the joint block's, the bias's), beside the loss and its
+    // gradient; solved in C++ by solve_layer_blocks (optim/layer_blocks.hpp).
+    using roles = layer_roles<Loss, P...>;
+    template <class Q>
+    static constexpr auto stack_of() {
+        using partner = decltype(curvature::partner<Loss, Q, P...>());
+        if constexpr (curvature::path_of<Loss, Q>::status == curvature::path_status::weight && partner::size == 1)
+            return curvature::path_of<Loss, type_at_t<0, partner>>::form::stack();
+        else
+            return curvature::path_of<Loss, Q>::form::stack();
+    }
+    static constexpr auto make_inputs() {
         if constexpr (solve_ok)
-            return block_step(Loss{}, w, damped);
+            return layer_inputs(Loss{}, typename roles::weights{});
         else
             return Loss{};
     }
-    static constexpr auto make_solve() {
+    static constexpr auto make_stacks() {
         if constexpr (solve_ok)
-            return block_solve(Loss{}, w, damped);
+            return group<meta::list<P...>, meta::list<decltype(stack_of<P>())...>>{};
         else
             return Loss{};
     }
     using NS = decltype(make_newton());
     using BI = decltype(make_bop());
-    using BS = decltype(make_step());
-    using BV = decltype(make_solve());
+    using IN = decltype(make_inputs());
+    using ST = decltype(make_stacks());
+    using factors_program = typename program_if<solve_ok, Loss, G, IN, ST>::type;
 
 public:
     // The most rows at which the functional inverse is tried (0 where the type system refuses it).
@@ -150,12 +178,12 @@ public:
     template <class L>
     void bind_main(L l, const tensor& t) {
         if constexpr (decltype(newton_)::computes(L{})) newton_.bind(l, t);
-        if constexpr (decltype(step_)::computes(L{})) step_.bind(l, t);
+        if constexpr (factors_program::computes(L{})) step_.bind(l, t);
     }
     template <class L>
     void bind_curvature(L l, const tensor& t) {
         if constexpr (decltype(inverse_)::computes(L{})) inverse_.bind(l, t);
-        if constexpr (decltype(solve_)::computes(L{})) solve_.bind(l, t);
+        if constexpr (factors_program::computes(L{})) solve_.bind(l, t);
     }
 
     inverse_route route() const { return route_; }
@@ -252,16 +280,118 @@ private:
             throw value_error("gateaux::objective: the damping λ of a block solve must be finite and ≥ 0, got " +
                               number_string(lambda));
     }
+    // The layers of the block solve, in wrt order of their first parameter (layer_blocks::layout).
+    static std::vector<layer_blocks::layer> make_layout() {
+        std::vector<layer_blocks::layer> out;
+        if constexpr (solve_ok) {
+            std::size_t i = 0;
+            auto one = [&]<class Q>(Q) {
+                const std::size_t partner = roles::partner[i];
+                const bool weight = roles::weight[i];
+                if (weight || partner == layer_blocks::none) {
+                    layer_blocks::layer l;
+                    l.outputs = Q::cols;
+                    if (weight) {
+                        l.weight = i, l.bias = partner, l.inputs = Q::rows, l.decay = curvature::penalty_of<Loss, Q>;
+                        l.name = "weight '" + std::string(Q::name.view()) + "'";
+                    } else {
+                        l.bias = i, l.bias_decay = curvature::penalty_of<Loss, Q>;
+                        l.name = "bias '" + std::string(Q::name.view()) + "'";
+                    }
+                    out.push_back(l);
+                }
+                ++i;
+            };
+            (one(P{}), ...);
+            // A weight's bias partner: its decay and its name in the joint block's.
+            i = 0;
+            auto bias = [&]<class Q>(Q) {
+                if (!roles::weight[i] && roles::partner[i] != layer_blocks::none)
+                    for (layer_blocks::layer& l : out)
+                        if (l.weight == roles::partner[i]) {
+                            l.bias_decay = curvature::penalty_of<Loss, Q>;
+                            l.name = "weight and bias '" + l.name.substr(8, l.name.size() - 9) + "', '" +
+                                     std::string(Q::name.view()) + "'";
+                        }
+                ++i;
+            };
+            (bias(P{}), ...);
+        }
+        return out;
+    }
+
+public:
+    static const std::vector<layer_blocks::layer>& layout() {
+        static const std::vector<layer_blocks::layer> l = make_layout();
+        return l;
+    }
+
+    // The factors on the batch rows or the curvature rows (layer_blocks::block_factors).
+    void factors(const param_set& x, layer_blocks::rows which, double scale, evaluation_counts& counts,
+                 layer_blocks::result& out) {
+        if constexpr (solve_ok) {
+            factors_program& prog = which == layer_blocks::rows::batch ? step_ : solve_;
+            io::bind_params(prog, x);
+            prog.run();
+            ++counts.gradients;
+            io::template copy_out<G>(prog, out.gradient);
+            const std::vector<layer_blocks::layer>& l = layout();
+            out.layers.resize(l.size());
+            std::size_t k = 0, i = 0;
+            auto one = [&]<class Q>(Q) {
+                if (k < l.size() && (l[k].weight == i || (l[k].weight == layer_blocks::none && l[k].bias == i))) {
+                    if constexpr (roles::template is_weight<Q>)
+                        copy_into(prog[IN::of(Q{})], out.layers[k].input);
+                    else
+                        out.layers[k].input = tensor{};
+                    copy_into(prog[ST::of(Q{})], out.layers[k].curvature);
+                    ++k;
+                }
+                ++i;
+            };
+            (one(P{}), ...);
+            out.rows = prog[ST::of(type_at_t<0, meta::list<P...>>{})].shape(0) / l.front().outputs;
+            out.curvature_scale = which == layer_blocks::rows::batch ? 1.0 : scale;
+            out.loss = prog.scalar(Loss{});
+        } else {
+            (void)x, (void)which, (void)scale, (void)counts, (void)out;
+            throw error("gateaux::objective: no block solve for these parameters (block_solve_available is false)");
+        }
+    }
+
+private:
+    // Solves every layer's block along v from the factors prog has computed.
+    void solve_from(factors_program& prog, const param_set& v, double lambda, double scale, param_set& out) {
+        if constexpr (solve_ok) {
+            const std::vector<layer_blocks::layer>& l = layout();
+            views_.resize(l.size());
+            std::size_t k = 0, i = 0;
+            auto one = [&]<class Q>(Q) {
+                if (k < l.size() && (l[k].weight == i || (l[k].weight == layer_blocks::none && l[k].bias == i))) {
+                    views_[k].layer = &l[k];
+                    if constexpr (roles::template is_weight<Q>)
+                        views_[k].input = &prog[IN::of(Q{})];
+                    else
+                        views_[k].input = nullptr;
+                    views_[k].curvature = &prog[ST::of(Q{})];
+                    ++k;
+                }
+                ++i;
+            };
+            (one(P{}), ...);
+            solve_layer_blocks(views_, v, lambda, scale, scratch_, out);
+            route_ = inverse_route::block_solve;
+        } else {
+            (void)prog, (void)v, (void)lambda, (void)scale, (void)out;
+        }
+    }
     double run_step(const param_set& x, double lambda, evaluation_counts& counts, param_set& g, param_set& step) {
         if constexpr (solve_ok) {
             io::bind_params(step_, x);
-            lambda_(0, 0) = lambda;
-            step_.bind(damping, lambda_);
             step_.run();
             ++counts.gradients;
             io::template copy_out<G>(step_, g);
-            io::template copy_out<BS>(step_, step);
-            route_ = inverse_route::block_solve;
+            solve_from(step_, g, lambda, 1.0, step);
             return step_.scalar(Loss{});
         } else {
             (void)x, (void)lambda, (void)counts, (void)g, (void)step;
@@ -271,25 +401,21 @@ private:
     void run_solve(const param_set& x, const param_set& v, double lambda, double scale, param_set& out) {
         if constexpr (solve_ok) {
             io::bind_params(solve_, x);
-            io::bind_directions(solve_, v);
-            lambda_(0, 0) = lambda / scale;
-            solve_.bind(damping, lambda_);
+            io::check_direction_values(v);
             solve_.run();
-            io::template copy_out<BV>(solve_, out);
-            if (scale != 1.0) out.scale(1.0 / scale);
-            route_ = inverse_route::block_solve;
+            solve_from(solve_, v, lambda, scale, out);
         } else {
             (void)x, (void)v, (void)lambda, (void)scale, (void)out;
             throw error("gateaux::objective: no block solve for these parameters (block_solve_available is false)");
         }
     }
 
-
     typename program_if<chain_ok, Loss, G, NS>::type newton_;
     typename program_if<chain_ok, Loss, BI>::type inverse_;
-    typename program_if<solve_ok, Loss, G, BS>::type step_;
-    typename program_if<solve_ok, Loss, BV>::type solve_;
-    tensor lambda_ = tensor(xt::zeros<double>({std::size_t(1), std::size_t(1)}));  // bound to `damping` before each run
+    factors_program step_;   // on the batch rows
+    factors_program solve_;  // on the curvature rows
+    std::vector<layer_view> views_;
+    layer_block_scratch scratch_;
     inverse_route route_ = inverse_route::none;
 };
 

@@ -12,6 +12,8 @@
 //   layer_statistics        per layer: its input h_{l−1} and its δ_l = ∂L/∂net_l (under the data's
 //                           targets, or targets drawn from the model), the output curvature
 //                           factors: what Kronecker-factored curvature (K-FAC) is built from
+//   layer_blocks            per layer: its input and the per-sample curvature T_b its block is
+//                           made of, to form the blocks of several objectives together
 //   hessian_matrix          the explicit n×n Hessian, for small problems
 //   data_batches            which rows of the data are in use: minibatches, a curvature sample
 //
@@ -244,6 +246,57 @@ public:
     virtual ~layer_statistics() = default;
     // The statistics at x, into out (its tensors keep their storage from call to call).
     virtual void statistics(const param_set& x, const request& what, result& out) = 0;
+};
+
+// ---------------------------------------------------------------- per-layer block factors
+// What block_solver's blocks are made of, for a caller that forms the blocks of several
+// objectives together (a sum over data shards, mpi/objective.hpp). For every layer l (a weight
+// with its bias, a weight alone, or a bias alone), on the rows asked for,
+//
+//   H_l + D_l = c·Σ_b (h̄_bᵀ·h̄_b) ⊗ T_b + D_l,
+//
+// with h̄ = [h 1] for a weight with its bias (h alone for a weight, 1 for a bias alone), T_b the
+// per-sample curvature of the layer's output (m×m, symmetric; the sample weight of the loss is in
+// it), c the curvature scale and D_l the loss's l2 penalty: decay on the weight's coordinates,
+// bias_decay on the bias's. The coordinates of W̄ = [W; b] run row by row, as in
+// numeric::solve_layer_block, which solves such a block (optim/layer_blocks.hpp: every layer at once).
+class layer_blocks {
+public:
+    static constexpr std::string_view name = "layer_blocks";
+    static constexpr std::string_view absent =
+        "it offers no per-layer block factors (a graph objective has them where the block solve serves every "
+        "parameter: each a layer weight h·W or bias x + b on the one path to a sum(...) or mean(...) of squared_error "
+        "or cross_entropy, plus l2 penalties)";
+    static constexpr std::size_t none = std::size_t(-1);
+    enum class rows { batch, curvature };
+
+    // A layer, whatever the rows: its parameters (indices into names()), widths and penalties.
+    struct layer {
+        std::size_t weight = none, bias = none;
+        std::size_t inputs = 0;   // n, the width of h (0 for a bias alone); h̄ has n + 1 columns with a bias
+        std::size_t outputs = 0;  // m
+        double decay = 0.0, bias_decay = 0.0;
+        std::string name;  // for messages, e.g. "weight and bias 'W1', 'b1'"
+    };
+    // The factors of one layer on B rows: h (B×n, empty for a bias alone) and the T_b stacked ((B·m)×m).
+    struct factors {
+        tensor input, curvature;
+    };
+    struct result {
+        std::vector<factors> layers;    // in layout() order
+        std::size_t rows = 0;           // B
+        double curvature_scale = 1.0;   // c
+        double loss = 0.0;              // of these rows (unscaled)
+        param_set gradient;             // of these rows (unscaled)
+    };
+
+    virtual ~layer_blocks() = default;
+    // The layers, in names() order of their weight (of the bias, for a bias alone).
+    virtual std::vector<layer> layout() const = 0;
+    // The factors at x on the batch rows (those of value_and_gradient) or the curvature rows (those
+    // of the curvature products), with that pass's loss and gradient; into out (its tensors keep
+    // their storage from call to call).
+    virtual void block_factors(const param_set& x, rows which, result& out) = 0;
 };
 
 // ---------------------------------------------------------------- the explicit Hessian

@@ -156,6 +156,7 @@ struct graph_support {
     static constexpr bool chain = Options::template available<Loss, P...>;
     static constexpr bool block_solve = block_solve_available<Loss, P...>;
     static constexpr bool block_solver = chain || block_solve;
+    static constexpr bool layer_blocks = block_solve;
 };
 
 // The graph-dependent capabilities as mixins: each overrides its interface's functions by
@@ -201,6 +202,15 @@ public:
         return static_cast<Self&>(*this).fd_block_newton_impl(x, r, scheme, g, step);
     }
     std::string fd_unavailable() const final { return Self::fd_unavailable_impl(); }
+};
+
+template <class Self>
+class graph_layer_blocks : public layer_blocks {
+public:
+    std::vector<layer> layout() const final { return Self::layout_impl(); }
+    void block_factors(const param_set& x, rows which, result& out) final {
+        static_cast<Self&>(*this).block_factors_impl(x, which, out);
+    }
 };
 
 // Why the finite-difference block step is not available for these parameters ("" where it is):

@@ -11,7 +11,8 @@
 //   layers                 layer_statistics: every parameter a layer weight h·W or bias x + b
 //   layers, l2 allowed     block_solver: the per-layer blocks, undamped by the functional inverse
 //                          where the type system accepts it at the rows in use, by the block solve
-//                          elsewhere; damped always by the block solve (optim/block_programs.hpp)
+//                          elsewhere; damped always by the block solve (optim/block_programs.hpp);
+//                          layer_blocks, the block solve's factors, where it serves every parameter
 //
 // A capability the graph lacks is not a base class at all: the type says what it offers (a
 // compile error where an optimizer needs it, optim/minimize.hpp), and capability<C>(f) is null.
@@ -64,7 +65,9 @@ class graph_objective final
       public detail::capability_if<detail::graph_support<Loss, Options, P...>::layer_statistics,
                                    detail::graph_layer_statistics<graph_objective<Loss, Options, P...>>, layer_statistics>,
       public detail::capability_if<detail::graph_support<Loss, Options, P...>::block_solver,
-                                   detail::graph_block_solver<graph_objective<Loss, Options, P...>>, block_solver> {
+                                   detail::graph_block_solver<graph_objective<Loss, Options, P...>>, block_solver>,
+      public detail::capability_if<detail::graph_support<Loss, Options, P...>::layer_blocks,
+                                   detail::graph_layer_blocks<graph_objective<Loss, Options, P...>>, layer_blocks> {
     using W = params<P...>;
     static constexpr W w{};
     using G = decltype(grad(Loss{}, w));
@@ -77,6 +80,7 @@ class graph_objective final
     friend class detail::graph_fisher<graph_objective>;
     friend class detail::graph_layer_statistics<graph_objective>;
     friend class detail::graph_block_solver<graph_objective>;
+    friend class detail::graph_layer_blocks<graph_objective>;
     static constexpr auto make_gn() {
         if constexpr (gn_ok)
             return gnvp(Loss{}, w);
@@ -299,6 +303,11 @@ private:
         return blocks_.damped_step(x, lambda, counts, g, step);
     }
     static std::string fd_unavailable_impl() { return blocks_t::fd_unavailable(); }
+    static std::vector<layer_blocks::layer> layout_impl() { return blocks_t::layout(); }
+    void block_factors_impl(const param_set& x, layer_blocks::rows which, layer_blocks::result& out) {
+        io::check_blocks(x);
+        blocks_.factors(x, which, rows_.curvature_scale(), counts, out);
+    }
     double fd_block_newton_impl(const param_set& x, double r, fd_scheme scheme, param_set& g, param_set& step) {
         return blocks_t::fd_step(grad_prog_, x, r, scheme, counts, g, step);
     }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <xtensor-blas/xlinalg.hpp>
@@ -54,6 +55,48 @@ struct curvature_solve_op {
     }
 };
 
+namespace numeric {
+// v·(Σ_b T_b + λI)⁻¹ for the rows of v (1×n each); with λ = 0 the minimum-norm v·(Σ_b T_b)⁺ (see
+// curvature_sum_solve_op below). t stacks the T_b ((B·n)×n); `bias` names the block in messages.
+inline void solve_sum_block(tensor& out, const tensor& t, const tensor& v, double lambda, std::string_view bias) {
+    const std::size_t n = v.shape(1), samples = t.shape(0) / n;
+    thread_local tensor sum;
+    if (sum.shape(0) != n || sum.shape(1) != n) sum.resize({n, n});
+    sum.fill(0.0);
+    for (std::size_t b = 0; b < samples; ++b)
+        for (std::size_t k = 0; k < n * n; ++k) sum.data()[k] += t.data()[b * n * n + k];
+    if (lambda != 0.0) {  // a penalty c·½‖b‖² may be negative: (H_b + D) is then indefinite, still solved
+        for (std::size_t i = 0; i < n; ++i) sum(i, i) += lambda;
+        thread_local std::vector<double> work;
+        thread_local std::vector<lapack::index> piv, iwork;
+        piv.resize(n);
+        lapack::inertia in;
+        const double rcond = lapack::ldl_factor(sum.data(), lapack::index(n), piv.data(), in, work, iwork);
+        if (!(rcond >= inverse_tolerance()))
+            throw rank_error("the damped block of bias '" + std::string(bias) + "' (Σ_b T_b + λI)",
+                             "singular or ill-conditioned: condition ≈ " + number_string(1.0 / rcond) + " exceeds 1/tolerance = " +
+                                 number_string(1.0 / inverse_tolerance()),
+                             rcond == 0.0 ? INFINITY : 1.0 / rcond);
+        std::copy(v.begin(), v.end(), out.begin());
+        lapack::ldl_solve(sum.data(), lapack::index(n), piv.data(), out.data(), lapack::index(v.shape(0)));
+        return;
+    }
+    const auto [eig, q] = xt::linalg::eigh(sum);
+    double big = 0.0;
+    for (double e : eig) big = std::max(big, std::abs(e));
+    out.fill(0.0);
+    for (std::size_t k = 0; k < n; ++k) {
+        if (!(std::abs(eig(k)) > inverse_tolerance() * big)) continue;
+        for (std::size_t r = 0; r < v.shape(0); ++r) {  // v·H⁺ = Σ_k (v·q_k)/λ_k·q_kᵀ
+            double c = 0.0;
+            for (std::size_t i = 0; i < n; ++i) c += v(r, i) * q(i, k);
+            c /= eig(k);
+            for (std::size_t j = 0; j < n; ++j) out(r, j) += c * q(j, k);
+        }
+    }
+}
+}  // namespace numeric
+
 // A bias's block: b enters every sample's net row once, so H_b = Σ_b T_b (n×n, exact for any
 // batch). With a damping λ (the run-time operand, when present) plus the loss's l2 coefficient
 // Decay on b (of either sign), v·(H_b + D)⁻¹ by LDLᵀ, refused (rank_error) where that is singular; with D = 0,
@@ -70,41 +113,7 @@ struct curvature_sum_solve_op {
         solve(out, t, v, Decay + detail::damping_value(lambda));
     }
     static void solve(tensor& out, const tensor& t, const tensor& v, double lambda) {
-        const std::size_t n = v.shape(1), samples = t.shape(0) / n;
-        thread_local tensor sum;
-        if (sum.shape(0) != n || sum.shape(1) != n) sum.resize({n, n});
-        sum.fill(0.0);
-        for (std::size_t b = 0; b < samples; ++b)
-            for (std::size_t k = 0; k < n * n; ++k) sum.data()[k] += t.data()[b * n * n + k];
-        if (lambda != 0.0) {  // a penalty c·½‖b‖² may be negative: (H_b + D) is then indefinite, still solved
-            for (std::size_t i = 0; i < n; ++i) sum(i, i) += lambda;
-            thread_local std::vector<double> work;
-            thread_local std::vector<lapack::index> piv, iwork;
-            piv.resize(n);
-            lapack::inertia in;
-            const double rcond = lapack::ldl_factor(sum.data(), lapack::index(n), piv.data(), in, work, iwork);
-            if (!(rcond >= inverse_tolerance()))
-                throw rank_error("the damped block of bias '" + std::string(Name.view()) + "' (Σ_b T_b + λI)",
-                                 "singular or ill-conditioned: condition ≈ " + number_string(1.0 / rcond) + " exceeds 1/tolerance = " +
-                                     number_string(1.0 / inverse_tolerance()),
-                                 rcond == 0.0 ? INFINITY : 1.0 / rcond);
-            std::copy(v.begin(), v.end(), out.begin());
-            lapack::ldl_solve(sum.data(), lapack::index(n), piv.data(), out.data(), lapack::index(v.shape(0)));
-            return;
-        }
-        const auto [eig, q] = xt::linalg::eigh(sum);
-        double big = 0.0;
-        for (double e : eig) big = std::max(big, std::abs(e));
-        out.fill(0.0);
-        for (std::size_t k = 0; k < n; ++k) {
-            if (!(std::abs(eig(k)) > inverse_tolerance() * big)) continue;
-            for (std::size_t r = 0; r < v.shape(0); ++r) {  // v·H⁺ = Σ_k (v·q_k)/λ_k·q_kᵀ
-                double c = 0.0;
-                for (std::size_t i = 0; i < n; ++i) c += v(r, i) * q(i, k);
-                c /= eig(k);
-                for (std::size_t j = 0; j < n; ++j) out(r, j) += c * q(j, k);
-            }
-        }
+        numeric::solve_sum_block(out, t, v, lambda, Name.view());
     }
     static printed print(const printed& t, const printed& v) {
         return {v.at(prec::multiplicative) + "·(Σ " + t.at(prec::postfix) + ")⁺", prec::multiplicative};
