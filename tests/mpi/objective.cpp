@@ -233,6 +233,16 @@ TEST_CASE("mpi: Adam on minibatches takes bitwise the iterates of one rank", "[m
     }
 }
 
+TEST_CASE("mpi: Shampoo on minibatches takes bitwise the iterates of one rank", "[mpi]") {
+    for (const shampoo_graft graft : {shampoo_graft::none, shampoo_graft::adam}) {
+        auto f = distributed(world, mean_loss);
+        auto g = distributed(self, mean_loss);
+        f.use_minibatches(24, 8), g.use_minibatches(24, 8);
+        const shampoo_options o{.learning_rate = 0.01, .root_every = 3, .graft = graft};
+        check_same(run(f, shampoo(o), 20), run(g, shampoo(o), 20));
+    }
+}
+
 TEST_CASE("mpi: the sampled Fisher draws its targets per chunk, the same on any rank count", "[mpi]") {
     hessian_free::options o;
     o.curvature = curvature_matrix::fisher;
@@ -303,6 +313,174 @@ TEST_CASE("mpi: layer statistics of a summed loss on a curvature sample are refu
     param_set p = start();
     layer_statistics::result r;
     CHECK_THROWS_WITH(f.statistics(p, {}, r), Catch::Contains("write the loss as a mean over rows"));
+}
+
+// ================================================================ per-layer blocks
+
+namespace {
+// blockdiag(H_l + λI)⁻¹·v from the explicit Hessian of f (its H·v products on unit vectors, so
+// what the distributed products see: every chunk, its weight, its curvature scale, the l2
+// penalty), cut into the layers {W1, b1} and {W2}, each solved by LAPACK (xt::linalg::solve).
+template <class F>
+param_set block_reference(F& f, const param_set& p, const param_set& v, double lambda) {
+    const std::size_t n = p.count();
+    tensor h = tensor::from_shape({n, n});
+    param_set e = p.zeros_like(), col = p.zeros_like();
+    for (std::size_t j = 0; j < n; ++j) {
+        std::vector<double> unit(n, 0.0);
+        unit[j] = 1.0;
+        std::size_t at = 0;
+        for (tensor& t : e)
+            for (double& d : t) d = unit[at++];
+        f.hessian_vector(p, e, col);
+        at = 0;
+        for (const tensor& t : col)
+            for (double d : t) h(at++, j) = d;
+    }
+    const std::vector<std::vector<std::size_t>> layers{{0, 1}, {2}};
+    std::vector<std::size_t> offset{0};
+    for (const tensor& t : p) offset.push_back(offset.back() + t.size());
+    param_set out = p.zeros_like();
+    for (const auto& layer : layers) {
+        std::vector<std::size_t> idx;
+        for (std::size_t b : layer)
+            for (std::size_t k = offset[b]; k < offset[b + 1]; ++k) idx.push_back(k);
+        const std::size_t m = idx.size();
+        tensor block = tensor::from_shape({m, m}), rhs = tensor::from_shape({m, 1});
+        auto flat = [&](const param_set& q, std::size_t i) -> double {
+            std::size_t b = 0;
+            while (i >= offset[b + 1]) ++b;
+            return q[b].data()[i - offset[b]];
+        };
+        for (std::size_t i = 0; i < m; ++i) {
+            for (std::size_t j = 0; j < m; ++j) block(i, j) = 0.5 * (h(idx[i], idx[j]) + h(idx[j], idx[i])) + (i == j ? lambda : 0.0);
+            rhs(i, 0) = flat(v, idx[i]);
+        }
+        const tensor sol = xt::linalg::solve(block, rhs);
+        for (std::size_t i = 0; i < m; ++i) {
+            std::size_t b = 0;
+            while (idx[i] >= offset[b + 1]) ++b;
+            out[b].data()[idx[i] - offset[b]] = sol(i, 0);
+        }
+    }
+    return out;
+}
+param_set direction_like(const param_set& p, std::uint64_t seed) {
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<double> d;
+    param_set v = p.zeros_like();
+    for (tensor& t : v)
+        for (double& e : t) e = d(gen);
+    return v;
+}
+}  // namespace
+
+TEST_CASE("mpi: the per-layer blocks of the chunks' factors are the blocks of the distributed Hessian", "[mpi]") {
+    const param_set p = start();
+    for (const std::uint64_t seed : {1, 2, 3}) {
+        const param_set v = direction_like(p, seed);
+        for (const double lambda : {0.0, 0.05, 1.0}) {
+            INFO("seed " << seed << ", λ = " << lambda);
+            {  // mean loss with l2 on all rows, and on minibatches with a curvature sample
+                auto f = distributed(world, mean_loss);
+                if (seed == 2) f.use_minibatches(40, seed).use_curvature_sample(24, seed);
+                param_set got;
+                f.damped_block_inverse(p, v, lambda, got);
+                CHECK(relative_difference(got, block_reference(f, p, v, lambda)) <= 1e-10);
+            }
+            {  // a sum: chunks added, on a curvature sample each chunk's scale its batch rows / sample rows
+                auto f = distributed(world, sum_loss);
+                if (seed != 1) f.use_curvature_sample(30, seed);
+                param_set got;
+                f.damped_block_inverse(p, v, lambda, got);
+                CHECK(relative_difference(got, block_reference(f, p, v, lambda)) <= 1e-10);
+            }
+        }
+    }
+}
+
+TEST_CASE("mpi: block solves equal the one-rank ones bitwise, those of one process on all rows to rounding", "[mpi]") {
+    auto f = distributed(world, mean_loss);
+    auto g = distributed(self, mean_loss);
+    auto h = plain(mean_loss);
+    const param_set p = start(), v = direction_like(p, 9);
+    for (const double lambda : {0.0, 0.3}) {
+        INFO("λ = " << lambda);
+        param_set a, b, c, ga, gb, gc, sa, sb, sc;
+        f.damped_block_inverse(p, v, lambda, a), g.damped_block_inverse(p, v, lambda, b), h.damped_block_inverse(p, v, lambda, c);
+        CHECK(bitwise_equal(a, b));
+        // Undamped, b1's coordinates carry no penalty: the minimum-norm solve of a block whose
+        // condition (about 10⁴ here) amplifies the rounding of the T_b weights (1/97 against
+        // (1/N_k)·(N_k/97)).
+        const double tol = lambda == 0.0 ? 1e-10 : 1e-12;
+        CHECK(relative_difference(a, c) <= tol);
+        const double la = f.damped_block_newton_step(p, lambda, ga, sa), lb = g.damped_block_newton_step(p, lambda, gb, sb),
+                     lc = h.damped_block_newton_step(p, lambda, gc, sc);
+        CHECK(std::memcmp(&la, &lb, sizeof la) == 0);
+        CHECK(bitwise_equal(ga, gb));
+        CHECK(bitwise_equal(sa, sb));
+        CHECK(la == Approx(lc).epsilon(1e-13));
+        CHECK(relative_difference(ga, gc) <= 1e-12);
+        CHECK(relative_difference(sa, sc) <= tol);
+        const double value = f.value(p);
+        CHECK(std::memcmp(&la, &value, sizeof la) == 0);
+    }
+    // The undamped forms are the λ = 0 damped ones.
+    param_set u, d, gu, su, gd, sd;
+    f.block_inverse(p, v, u), f.damped_block_inverse(p, v, 0.0, d);
+    CHECK(bitwise_equal(u, d));
+    f.block_newton_step(p, gu, su), f.damped_block_newton_step(p, 0.0, gd, sd);
+    CHECK(bitwise_equal(su, sd));
+    // The factors: the chunks' rows, in chunk order, T_b weighted by the chunks' share.
+    layer_blocks::result fa, fc;
+    f.block_factors(p, layer_blocks::rows::curvature, fa), h.block_factors(p, layer_blocks::rows::curvature, fc);
+    REQUIRE(fa.layers.size() == 2);
+    CHECK(fa.rows == all_rows);
+    const std::vector<layer_blocks::layer> lay = f.layout();
+    CHECK(lay[0].weight == 0);
+    CHECK(lay[0].bias == 1);
+    CHECK(lay[0].decay == 1e-3);
+    CHECK(lay[1].weight == 2);
+    CHECK(lay[1].bias == layer_blocks::none);
+    for (std::size_t l = 0; l < 2; ++l) {
+        CHECK(std::memcmp(fa.layers[l].input.data(), fc.layers[l].input.data(), fc.layers[l].input.size() * sizeof(double)) == 0);
+        tensor d = fa.layers[l].curvature - fc.layers[l].curvature;
+        CHECK(double(xt::amax(xt::abs(d))()) <= 1e-15 * double(xt::amax(xt::abs(fc.layers[l].curvature))()));
+    }
+    // A negative damping, or a direction that is not finite, is refused on every rank alike, before any exchange.
+    CHECK_THROWS_AS(f.damped_block_inverse(p, v, -1.0, u), value_error);
+    param_set bad = v.zeros_like();
+    bad.assign(v);
+    bad[2](1, 2) = std::nan("");
+    CHECK_THROWS_WITH(f.block_inverse(p, bad, u), Catch::Contains("direction 'v.W2'") && Catch::Contains("(1, 2)"));
+}
+
+TEST_CASE("mpi: damped block Newton takes bitwise the iterates of one rank, and those of one process to rounding", "[mpi]") {
+    {
+        auto f = distributed(world, mean_loss);
+        auto g = distributed(self, mean_loss);
+        const trace a = run(f, damped_block_newton{}, 12), b = run(g, damped_block_newton{}, 12);
+        check_same(a, b);
+        auto h = plain(mean_loss);
+        const trace c = run(h, damped_block_newton{}, 4);
+        REQUIRE(c.points.size() == 4);
+        for (std::size_t i = 0; i < c.points.size(); ++i) CHECK(relative_difference(a.points[i], c.points[i]) <= 1e-10);
+        REQUIRE(a.points.size() == 12);
+        for (std::size_t i = 1; i < a.losses.size(); ++i) CHECK(a.losses[i] <= a.losses[i - 1]);
+    }
+    {  // minibatches with a curvature sample: the step from value_and_gradient and damped_block_inverse
+        auto f = distributed(world, mean_loss);
+        auto g = distributed(self, mean_loss);
+        f.use_minibatches(48, 4).use_curvature_sample(24, 5), g.use_minibatches(48, 4).use_curvature_sample(24, 5);
+        check_same(run(f, damped_block_newton{}, 10), run(g, damped_block_newton{}, 10));
+    }
+    {  // a sum, the step rescaled by the whole Gauss–Newton model
+        damped_block_newton::options o;
+        o.rescale = true;
+        auto f = distributed(world, sum_loss);
+        auto g = distributed(self, sum_loss);
+        check_same(run(f, damped_block_newton(o), 8), run(g, damped_block_newton(o), 8));
+    }
 }
 
 // ================================================================ faults

@@ -33,7 +33,7 @@
 //
 // Communication per evaluation: one MPI_Allgatherv of K·(n + 2) + 2·R doubles for a gradient of n
 // parameters (K·(n + 1) + 2·R for a curvature product, 2·K + 2·R for a value; K chunks, R ranks),
-// whatever the rows; the layer statistics exchange their rows.
+// whatever the rows; the layer statistics and the block solver's factors exchange their rows.
 // communication() counts exchanges, bytes and time. Faults: see mpi/communicator.hpp.
 #include <chrono>
 #include <cmath>
@@ -48,6 +48,7 @@
 
 #include "../core/errors.hpp"
 #include "../optim/capabilities.hpp"
+#include "../optim/layer_blocks.hpp"
 #include "../optim/objective.hpp"
 #include "communicator.hpp"
 #include "partition.hpp"
@@ -122,6 +123,37 @@ public:
         static_cast<Self&>(*this).statistics_impl(x, what, out);
     }
 };
+template <class Self>
+class distributed_layer_blocks : public layer_blocks {
+public:
+    std::vector<layer> layout() const final { return static_cast<const Self&>(*this).layout_impl(); }
+    void block_factors(const param_set& x, rows which, result& out) final {
+        static_cast<Self&>(*this).factors_impl(x, which, out);
+    }
+};
+template <class Self>
+class distributed_block_solver : public block_solver {
+public:
+    double block_newton_step(const param_set& x, param_set& g, param_set& step) final {
+        return static_cast<Self&>(*this).block_step_impl(x, 0.0, false, g, step);
+    }
+    void block_inverse(const param_set& x, const param_set& v, param_set& out) final {
+        static_cast<Self&>(*this).block_inverse_impl(x, v, 0.0, false, out);
+    }
+    void damped_block_inverse(const param_set& x, const param_set& v, double lambda, param_set& out) final {
+        static_cast<Self&>(*this).block_inverse_impl(x, v, lambda, true, out);
+    }
+    double damped_block_newton_step(const param_set& x, double lambda, param_set& g, param_set& step) final {
+        return static_cast<Self&>(*this).block_step_impl(x, lambda, true, g, step);
+    }
+    double fd_block_newton_step(const param_set&, double, fd_scheme, param_set&, param_set&) final {
+        throw error("gateaux::mpi::distributed_objective::fd_block_newton_step: " + fd_unavailable());
+    }
+    std::string fd_unavailable() const final {
+        return "the finite-difference step differences one objective's inverse gradient map; a distributed objective "
+               "solves the blocks of its chunks' factors (block_newton, damped_block_newton)";
+    }
+};
 template <bool Has, class Mixin, class Capability>
 using capability_if = gateaux::detail::capability_if<Has, Mixin, Capability>;
 }  // namespace detail
@@ -129,7 +161,9 @@ using capability_if = gateaux::detail::capability_if<Has, Mixin, Capability>;
 // Local: the objective of one chunk (a graph objective from make_objective, or any objective
 // that also offers data_batches). The distributed objective offers what Local offers of
 // hessian_products, gauss_newton_products, fisher_products and layer_statistics, plus
-// data_batches.
+// data_batches; and where Local offers layer_blocks, those and the block_solver on them: every
+// rank gathers every chunk's factors and solves the whole set's blocks (block and damped block
+// Newton, the block-preconditioned Hessian-free).
 template <class Local>
 class distributed_objective final
     : public objective,
@@ -141,7 +175,11 @@ class distributed_objective final
       public detail::capability_if<std::derived_from<Local, fisher_products>,
                                    detail::distributed_fisher<distributed_objective<Local>>, fisher_products>,
       public detail::capability_if<std::derived_from<Local, layer_statistics>,
-                                   detail::distributed_statistics<distributed_objective<Local>>, layer_statistics> {
+                                   detail::distributed_statistics<distributed_objective<Local>>, layer_statistics>,
+      public detail::capability_if<std::derived_from<Local, layer_blocks>,
+                                   detail::distributed_layer_blocks<distributed_objective<Local>>, layer_blocks>,
+      public detail::capability_if<std::derived_from<Local, layer_blocks>,
+                                   detail::distributed_block_solver<distributed_objective<Local>>, block_solver> {
     static_assert(std::derived_from<Local, objective> && std::derived_from<Local, data_batches>,
                   "gateaux::mpi::distributed_objective<Local>: Local must be an objective with data_batches (as "
                   "make_objective's is)");
@@ -149,6 +187,8 @@ class distributed_objective final
     friend class detail::distributed_gauss_newton<distributed_objective>;
     friend class detail::distributed_fisher<distributed_objective>;
     friend class detail::distributed_statistics<distributed_objective>;
+    friend class detail::distributed_layer_blocks<distributed_objective>;
+    friend class detail::distributed_block_solver<distributed_objective>;
 
 public:
     // make(chunk) builds the objective of one chunk, with that chunk's rows as its data; it is
@@ -444,6 +484,138 @@ private:
         ++counts.layer_statistics;
     }
 
+    // ------------------------------------------------------------ per-layer blocks
+    // The layers of the chunks' objectives; a penalty is the objective's: Σ_k w_k·D = D under a
+    // mean, K·D under a sum (every chunk's whole value is added).
+    std::vector<layer_blocks::layer> layout_impl() const {
+        std::vector<layer_blocks::layer> l = static_cast<const layer_blocks&>(locals_.front()).layout();
+        if (reduce_ == row_reduction::sum)
+            for (layer_blocks::layer& b : l) b.decay *= double(part_.chunks()), b.bias_decay *= double(part_.chunks());
+        return l;
+    }
+
+    // The factors of every chunk's rows, as one objective on all of them would have them: the
+    // layer inputs concatenated in chunk order, each chunk's T_b multiplied by s_k = w_k·c_k (its
+    // weight in the objective times its curvature scale), so that with curvature scale 1
+    //   H_l = Σ_k w_k·c_k·Σ_{b in chunk k} (h̄_bᵀ·h̄_b) ⊗ T_b,
+    // the block of the objective's own curvature products; loss and gradient combined as
+    // value_and_gradient combines them. One exchange of the chunks' rows: Σ_l B·(n_l + m_l²)
+    // doubles for B rows.
+    void factors_impl(const param_set& x, layer_blocks::rows which, layer_blocks::result& out) {
+        const std::vector<layer_blocks::layer>& lay = block_layout();
+        const std::size_t K = part_.chunks(), n = x.count(), L = lay.size();
+        const std::vector<std::size_t> batch = batch_shares(batch_size_, "block_factors");
+        const std::vector<std::size_t> rows = which == layer_blocks::rows::batch ? batch : sample_shares(batch, sample_size_, "block_factors");
+        std::size_t per_row = 0;
+        for (const layer_blocks::layer& l : lay) per_row += l.inputs + l.outputs * l.outputs;
+        auto size = [&](std::size_t k) { return 3 + n + rows[k] * per_row; };
+        factors_.resize(locals_.size());
+        const std::size_t first = part_.first_chunk(part_.rank());
+        exchange_records(x, size, [&](std::size_t i, double* at) {
+            layer_blocks::result& r = factors_[i];
+            static_cast<layer_blocks&>(locals_[i]).block_factors(x, which, r);
+            if (r.rows != rows[first + i] || r.layers.size() != L)
+                throw shape_error("gateaux::mpi::distributed_objective::block_factors: chunk " + std::to_string(first + i) +
+                                  " gives " + std::to_string(r.rows) + " rows of " + std::to_string(r.layers.size()) +
+                                  " layers; expected " + std::to_string(rows[first + i]) + " rows of " + std::to_string(L));
+            at[0] = double(locals_[i].data_rows()), at[1] = r.curvature_scale, at[2] = r.loss;
+            detail::pack(r.gradient, at + 3);
+            at += 3 + n;
+            for (const layer_blocks::factors& f : r.layers) {
+                at = std::copy(f.input.begin(), f.input.end(), at);
+                at = std::copy(f.curvature.begin(), f.curvature.end(), at);
+            }
+        });
+        std::size_t total = 0;
+        for (std::size_t k = 0; k < K; ++k) total += rows[k];
+        out.layers.resize(L);
+        for (std::size_t l = 0; l < L; ++l) {
+            if (lay[l].inputs != 0) out.layers[l].input.resize({total, lay[l].inputs});
+            else out.layers[l].input = tensor{};
+            out.layers[l].curvature.resize({total * lay[l].outputs, lay[l].outputs});
+        }
+        // Loss and gradient: the weights and order of combine().
+        double data = 0.0;
+        for (std::size_t k = 0; k < K; ++k) data += all_[offset(size, k)];
+        flat_.assign(1 + n, 0.0);
+        std::size_t row = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+            const double* rec = all_.data() + offset(size, k);
+            const double w = reduce_ == row_reduction::sum ? 1.0 : rec[0] / data, s = w * rec[1];
+            for (std::size_t i = 0; i < 1 + n; ++i) flat_[i] = k == 0 ? w * rec[2 + i] : flat_[i] + w * rec[2 + i];
+            const double* p = rec + 3 + n;
+            const std::size_t b = rows[k];
+            for (std::size_t l = 0; l < L; ++l) {
+                const std::size_t in = lay[l].inputs, m = lay[l].outputs;
+                if (in != 0) std::copy(p, p + b * in, out.layers[l].input.data() + row * in);
+                p += b * in;
+                double* t = out.layers[l].curvature.data() + row * m * m;
+                for (std::size_t i = 0; i < b * m * m; ++i) t[i] = s * p[i];
+                p += b * m * m;
+            }
+            row += b;
+        }
+        out.rows = total;
+        out.curvature_scale = 1.0;
+        out.loss = flat_[0];
+        if (!out.gradient.same_shape(x)) out.gradient = x.zeros_like();
+        unpack(flat_.data() + 1, out.gradient);
+    }
+
+    static void check_damping(double lambda) {
+        if (!(lambda >= 0.0) || !std::isfinite(lambda))
+            throw value_error("gateaux::mpi::distributed_objective: the damping λ of a block solve must be finite and ≥ 0, got " +
+                              number_string(lambda));
+    }
+    // Every layer's block of the combined factors along v.
+    void solve_blocks(const param_set& v, double lambda, param_set& out) {
+        const std::vector<layer_blocks::layer>& lay = block_layout();
+        views_.resize(lay.size());
+        for (std::size_t l = 0; l < lay.size(); ++l)
+            views_[l] = {&lay[l], lay[l].inputs != 0 ? &combined_.layers[l].input : nullptr, &combined_.layers[l].curvature};
+        gateaux::detail::solve_layer_blocks(views_, v, lambda, 1.0, block_scratch_, out);
+    }
+    // Loss, gradient and (H_l + λI)⁻¹·G_l (λ = 0: H_l⁺·G_l) on the batch rows.
+    double block_step_impl(const param_set& x, double lambda, bool damped, param_set& g, param_set& step) {
+        check_damping(lambda);
+        factors_impl(x, layer_blocks::rows::batch, combined_);
+        ++counts.gradients;
+        if (!g.same_shape(x)) g = x.zeros_like();
+        for (std::size_t i = 0; i < g.size(); ++i)
+            std::copy(combined_.gradient[i].begin(), combined_.gradient[i].end(), g[i].begin());
+        solve_blocks(g, lambda, step);
+        ++(damped ? counts.damped_block_solves : counts.block_solves);
+        return combined_.loss;
+    }
+    // blockdiag(H_l + λI)⁻¹·v on the curvature rows.
+    void block_inverse_impl(const param_set& x, const param_set& v, double lambda, bool damped, param_set& out) {
+        check_damping(lambda);
+        if (!v.same_shape(x))
+            throw shape_error("gateaux::mpi::distributed_objective: the direction of a block solve has other blocks than x (" +
+                              describe(locals_.front()) + " on this rank)");
+        const std::vector<std::string> names = this->names();
+        for (std::size_t i = 0; i < v.size(); ++i)
+            for (std::size_t k = 0; k < v[i].size(); ++k)
+                if (!std::isfinite(v[i].data()[k]))
+                    throw value_error("gateaux::mpi::distributed_objective: direction 'v." + names[i] + "' has the non-finite entry " +
+                                      number_string(v[i].data()[k]) + " at (" + std::to_string(k / v[i].shape(1)) + ", " +
+                                      std::to_string(k % v[i].shape(1)) + ")");
+        factors_impl(x, layer_blocks::rows::curvature, combined_);
+        solve_blocks(v, lambda, out);
+        ++(damped ? counts.damped_block_solves : counts.block_solves);
+    }
+    const std::vector<layer_blocks::layer>& block_layout() {
+        if (layout_.empty()) layout_ = layout_impl();
+        return layout_;
+    }
+    // Where chunk k's record starts in all_.
+    template <class Size>
+    std::size_t offset(Size&& size, std::size_t k) const {
+        std::size_t at = 0;
+        for (std::size_t j = 0; j < k; ++j) at += size(j);
+        return at;
+    }
+
     // The chunks' rows in a batch and in a curvature sample (row_partition), refusals named as
     // this objective's function fn.
     std::vector<std::size_t> batch_shares(std::size_t size, const char* fn) const {
@@ -547,6 +719,11 @@ private:
     row_reduction reduce_;
     std::vector<Local> locals_;
     std::vector<layer_statistics::result> stats_;  // this rank's chunks' (where Local has them)
+    std::vector<layer_blocks::result> factors_;    // this rank's chunks' block factors
+    layer_blocks::result combined_;                // every chunk's, for the block solves
+    std::vector<layer_blocks::layer> layout_;
+    std::vector<gateaux::detail::layer_view> views_;
+    gateaux::detail::layer_block_scratch block_scratch_;
     std::size_t batch_size_ = 0, sample_size_ = 0;  // as asked for; 0: every row, no sample
     std::uint64_t sample_seed_ = 0;
     std::vector<double> mine_, all_, flat_;
