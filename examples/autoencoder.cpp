@@ -40,28 +40,17 @@
 
 #include <gateaux/gateaux.hpp>
 
+#include "autoencoder_network.hpp"
+
 using namespace gateaux;
 
 namespace {
 
-constexpr auto x = input<"x", 64>;
-constexpr auto y = target<"y", 64>;  // bound to the same pixels as x
-constexpr auto W1 = param<"W1", 64, 128>;
-constexpr auto W2 = param<"W2", 128, 32>;
-constexpr auto W3 = param<"W3", 32, 8>;
-constexpr auto W4 = param<"W4", 8, 32>;
-constexpr auto W5 = param<"W5", 32, 128>;
-constexpr auto W6 = param<"W6", 128, 64>;
-constexpr auto b1 = bias<"b1", 128>;
-constexpr auto b2 = bias<"b2", 32>;
-constexpr auto b3 = bias<"b3", 8>;
-constexpr auto b4 = bias<"b4", 32>;
-constexpr auto b5 = bias<"b5", 128>;
-constexpr auto b6 = bias<"b6", 64>;
-constexpr auto code = tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3;  // linear code layer
-constexpr auto out = tanh(tanh(code * W4 + b4) * W5 + b5) * W6 + b6;
-constexpr auto loss = mse(out, y);
-constexpr auto w = wrt(W1, b1, W2, b2, W3, b3, W4, b4, W5, b5, W6, b6);
+using autoencoder::loss;
+using autoencoder::out;
+using autoencoder::w;
+using autoencoder::x;
+using autoencoder::y;
 
 tensor load(const std::string& path, std::size_t rows) {
     const tensor data = read_csv(path);
@@ -78,23 +67,7 @@ tensor load(const std::string& path, std::size_t rows) {
     return r;
 }
 
-// Weights N(0, 1/fan-in), biases 0, in the order of the objective's parameters.
-template <class F>
-param_set initial_weights(const F& f) {
-    param_set p = f.parameters_like();
-    const std::vector<std::string> names = f.names();
-    std::mt19937_64 rng(7);
-    for (std::size_t i = 0; i < p.size(); ++i) {
-        tensor& t = p[i];
-        if (names[i][0] == 'b') {
-            std::fill(t.begin(), t.end(), 0.0);
-            continue;
-        }
-        std::normal_distribution<double> n(0.0, 1.0 / std::sqrt(double(t.shape(0))));
-        for (double& v : t) v = n(rng);
-    }
-    return p;
-}
+using autoencoder::initial_weights;
 
 enum class role { lbfgs, adam, curvature, other };
 
@@ -148,14 +121,7 @@ int main(int argc, char** argv) {
     }
     const tensor X = load(data_path, full ? 1797 : 400);
     // The error of the best constant output, the mean image: ½·mean_b ‖x_b − x̄‖².
-    double mean_image = 0.0;
-    for (std::size_t j = 0; j < 64; ++j) {
-        double m = 0.0, s = 0.0;
-        for (std::size_t i = 0; i < X.shape(0); ++i) m += X(i, j);
-        m /= double(X.shape(0));
-        for (std::size_t i = 0; i < X.shape(0); ++i) s += (X(i, j) - m) * (X(i, j) - m);
-        mean_image += 0.5 * s / double(X.shape(0));
-    }
+    const double mean_image = autoencoder::mean_image_error(X);
     std::printf("network: %s\nloss:    %s\nBLAS kernels in use: %s\n", to_string(out).c_str(), to_string(loss).c_str(),
                 blas_core().c_str());
     std::printf("data:    %zu rows (training set = targets); the mean image's error %.4g; %s\n\n", X.shape(0), mean_image,

@@ -24,6 +24,8 @@
 #include <gateaux/gateaux.hpp>
 #include <gateaux/mpi.hpp>
 
+#include "report.hpp"
+
 using namespace gateaux;
 
 namespace {
@@ -112,11 +114,7 @@ int main(int argc, char** argv) {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    // Every rank must hold the same parameters: compare checksums.
-    const std::uint64_t mine = mpi::checksum(theta);
-    std::vector<std::uint64_t> all(std::size_t(world.size()));
-    MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, world.native());
-    const bool same = std::all_of(all.begin(), all.end(), [&](std::uint64_t c) { return c == all[0]; });
+    const bool same = example::same_on_every_rank(world, theta);
 
     const double acc = accuracy(predict(out, w, theta, x, take(X, order, 0, held_out)), take(Y, order, 0, held_out));
     if (root) {
@@ -127,14 +125,6 @@ int main(int argc, char** argv) {
         std::printf("%s the parameters are bitwise equal on every rank\n", same ? "[ok]" : "[FAILED]");
         std::printf("%s held-out accuracy %.4f (at least 0.85)\n", acc >= 0.85 ? "[ok]" : "[FAILED]", acc);
     }
-    // One line per rank, gathered to rank 0, which prints them in rank order.
-    const mpi::traffic& t = f.communication();
-    char line[200];
-    std::snprintf(line, sizeof line, "rank %d: %zu exchanges, %.1f KiB sent, %.1f KiB received; %.3f s computing, %.3f s in exchanges",
-                  world.rank(), t.exchanges, double(t.bytes_sent) / 1024.0, double(t.bytes_received) / 1024.0,
-                  f.seconds_computing(), t.seconds_communicating);
-    std::vector<char> lines(root ? sizeof line * std::size_t(world.size()) : 0);
-    MPI_Gather(line, int(sizeof line), MPI_CHAR, lines.data(), int(sizeof line), MPI_CHAR, 0, world.native());
-    for (int k = 0; root && k < world.size(); ++k) std::printf("%s\n", lines.data() + std::size_t(k) * sizeof line);
+    example::print_traffic(world, f);
     return same && acc >= 0.85 ? 0 : 1;
 }
