@@ -52,6 +52,14 @@ constexpr auto ry = target<"y", 3>;
 constexpr auto rise_fall_loss = mse(act::leaky_relu<0.2>(act::leaky_relu<0.2>(dx * rW1) * rW2) * rW3, ry);
 constexpr auto rise_fall_w = wrt(rW1, rW2, rW3);
 
+// A bias listed before its weight, with an l2 penalty of its own, and a bias alone on the output
+// (its layer has no weight among the parameters).
+constexpr auto lW1 = param<"W1", 5, 4>;
+constexpr auto lb1 = bias<"b1", 4>;
+constexpr auto lb2 = bias<"b2", 4>;
+constexpr auto lone_loss = mse(act::tanh(dx * lW1 + lb1) + lb2, dy) + l2<0.1>(lb1);
+constexpr auto lone_w = wrt(lb1, lW1, lb2);
+
 // relu (a′ = 0 on half the line): bop refuses; the blocks are singular where units are off.
 constexpr auto relu_loss = sum(squared_error(act::relu(nx * nW1) * nW2, ny));
 
@@ -248,6 +256,30 @@ TEST_CASE("block solver: elsewhere the block solve, bit for bit the program's bl
     }
 }
 
+TEST_CASE("block solver: on a curvature sample of a sum, bit for bit the block_solve program at λ/c, times 1/c",
+          "[optim][block_solver]") {
+    const network_data d(24, 13);
+    auto f = d.objective();
+    f.use_curvature_sample(10, 2);  // above the width 6: the block solve; c = 2.4
+    const double c = f.curvature_scale();
+    REQUIRE(c == 2.4);
+    const param_set x = d.start();
+    std::mt19937_64 gen(5);
+    const param_set v = draw_like(x, gen);
+    constexpr auto inv = block_solve(net_loss, net_w, damped);
+    auto iprog = compile(net_loss, inv);
+    const double lambda = 0.7;
+    const tensor l{{lambda / c}};
+    iprog.bind(nx, f.curvature_data(nx)).bind(ny, f.curvature_data(ny)).bind(nW1, x[0]).bind(nW2, x[1]).bind(damping, l);
+    iprog.bind(direction(nW1), v[0]).bind(direction(nW2), v[1]);
+    iprog.run();
+    param_set out;
+    f.damped_block_inverse(x, v, lambda, out);
+    param_set want({iprog[inv.of(nW1)], iprog[inv.of(nW2)]});
+    want.scale(1.0 / c);
+    CHECK(oracle::bit_identical({out[0], out[1]}, {want[0], want[1]}));
+}
+
 TEST_CASE("block solver: a curvature sample and minibatches, sum and mean losses (the block scaled by rows/sample, λ not)",
           "[optim][block_solver]") {
     // The explicit Hessian sees what the products see (the sample, scaled by rows/k for a sum),
@@ -348,7 +380,8 @@ void check_factors(F& f, const param_set& x, const std::string& where, std::size
     f.block_factors(x, layer_blocks::rows::batch, r);
     CHECK(r.rows == f.batch_rows());
     CHECK(r.loss == loss);
-    CHECK(oracle::bit_identical({r.gradient[0], r.gradient[1]}, {g[0], g[1]}));
+    REQUIRE(r.gradient.size() == g.size());
+    for (std::size_t i = 0; i < g.size(); ++i) CHECK(oracle::bit_identical({r.gradient[i]}, {g[i]}));
 }
 }  // namespace
 
@@ -383,6 +416,25 @@ TEST_CASE("block solver: the layer_blocks factors assemble the explicit Hessian'
             const param_set x({draw(5, 4, g, 0.6), draw(4, 8, g, 0.5), draw(8, 3, g, 0.4)});
             check_factors(f, x, "rise then fall", compared);
         }
+        {  // a bias listed before its weight, with a penalty of its own, and a lone bias
+            auto f = make_objective(lone_loss, lone_w);
+            f.set_data(dx, draw(9, 5, g)).set_data(dy, draw(9, 4, g));
+            const param_set x({draw(1, 4, g, 0.3), draw(5, 4, g, 0.5), draw(1, 4, g, 0.3)});
+            const std::vector<layer_blocks::layer> lay = f.layout();
+            REQUIRE(lay.size() == 2);
+            CHECK((lay[0].weight == 1 && lay[0].bias == 0 && lay[0].bias_decay == 0.1 && lay[0].decay == 0.0));
+            CHECK((lay[1].weight == layer_blocks::none && lay[1].bias == 2 && lay[1].inputs == 0));
+            CHECK(lay[1].name == "bias 'b2'");
+            check_factors(f, x, "bias first, lone bias", compared);
+            tally t;
+            check_all_forms(f, x, draw_like(x, g), {{0, 1}, {2}}, t, "bias first, lone bias", inverse_route::block_solve);
+            CHECK(t.compared == 4 * 2);
+            // out may be v: the same result as into another set
+            param_set v = draw_like(x, g), out;
+            f.damped_block_inverse(x, v, 0.0, out);
+            f.damped_block_inverse(x, v, 0.0, v);
+            for (std::size_t i = 0; i < v.size(); ++i) CHECK(oracle::bit_identical({v[i]}, {out[i]}));
+        }
     }
-    CHECK(compared == 2 * (2 + 2 + 2 + 3));
+    CHECK(compared == 2 * (2 + 2 + 2 + 3 + 2));
 }

@@ -6,19 +6,20 @@
 //                        compile(loss, bop(loss, w, options...)): one downward pass, exact where
 //                        the type system accepts the network (symbolic/bop_plan.hpp), and only at
 //                        batches within the layer widths (chain_rows)
-//   block solve          compile(loss, grad, block_step(loss, w, damped)) and
-//                        compile(loss, block_solve(loss, w, damped)): (H_l + D_l + λI)⁻¹ at any
-//                        batch, widths, activations and l2 penalty, λ bound to `damping`; λ = 0
-//                        gives the minimum-norm H_l⁺ (symbolic/block_solve.hpp)
+//   block solve          compile(loss, grad, factors): the loss, its gradient and each layer's
+//                        factors (its input h and the per-sample curvature T_b of its output, the
+//                        operands of symbolic/block_solve.hpp's nodes), then every layer's
+//                        (H_l + D_l + λI)⁻¹ solved in C++ (optim/layer_blocks.hpp) at any batch,
+//                        widths, activations and l2 penalty; λ = 0 gives the minimum-norm H_l⁺. The
+//                        same factors are the layer_blocks capability.
 //
 // Undamped calls take the functional inverse where it applies at the rows in use, and the block
 // solve everywhere else, including where the functional inverse reports a rank_error at run time
 // (an ill-conditioned layer input, weight above, or T_b); damped calls always take the block
 // solve. The step forms run on the batch rows (with the gradient's pass); the inverse forms on the
 // curvature rows, scaled as the curvature products are: for a sum(...) loss on a curvature sample
-// of k of B rows the block is c·H_sample with c = B/k, so (c·H + λI)⁻¹·v = (1/c)·(H + (λ/c)·I)⁻¹·v.
-// Only a loss that is exactly sum(...) is scaled (optim/data_rows.hpp), and such a loss carries no
-// l2 penalty, so D = 0 wherever c ≠ 1 and binding λ/c is exact.
+// of k of B rows the block is c·H_sample with c = B/k, solved as (c·H + D + λI)⁻¹·v =
+// (1/c)·(H + ((D + λ)/c)·I)⁻¹·v.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -280,7 +281,8 @@ private:
             throw value_error("gateaux::objective: the damping λ of a block solve must be finite and ≥ 0, got " +
                               number_string(lambda));
     }
-    // The layers of the block solve, in wrt order of their first parameter (layer_blocks::layout).
+    // The layers of the block solve, in wrt order of their weight (of the bias, for a bias alone):
+    // layer_blocks::layout.
     static std::vector<layer_blocks::layer> make_layout() {
         std::vector<layer_blocks::layer> out;
         if constexpr (solve_ok) {
@@ -333,7 +335,7 @@ public:
             factors_program& prog = which == layer_blocks::rows::batch ? step_ : solve_;
             io::bind_params(prog, x);
             prog.run();
-            ++counts.gradients;
+            if (which == layer_blocks::rows::batch) ++counts.gradients;
             io::template copy_out<G>(prog, out.gradient);
             const std::vector<layer_blocks::layer>& l = layout();
             out.layers.resize(l.size());
@@ -350,7 +352,7 @@ public:
                 ++i;
             };
             (one(P{}), ...);
-            out.rows = prog[ST::of(type_at_t<0, meta::list<P...>>{})].shape(0) / l.front().outputs;
+            out.rows = out.layers.front().curvature.shape(0) / l.front().outputs;
             out.curvature_scale = which == layer_blocks::rows::batch ? 1.0 : scale;
             out.loss = prog.scalar(Loss{});
         } else {

@@ -32,13 +32,19 @@ struct layer_view {
 // Buffers kept from solve to solve (no allocation once the shapes are set).
 struct layer_block_scratch {
     tensor input, rhs, solution;
+    param_set directions;  // a copy of v where out is v
 };
 
-// out_p for every parameter p of every layer; v and out hold one block per parameter.
-inline void solve_layer_blocks(std::span<const layer_view> layers, const param_set& v, double lambda, double scale,
+// out_p for every parameter p of every layer; v and out hold one block per parameter (out may be v).
+inline void solve_layer_blocks(std::span<const layer_view> layers, const param_set& given, double lambda, double scale,
                                layer_block_scratch& s, param_set& out) {
     if (!(scale > 0.0) || !std::isfinite(scale))
         throw value_error("gateaux: the curvature scale of a block solve must be > 0 and finite, got " + number_string(scale));
+    if (&given == &out) {
+        if (!s.directions.same_shape(given)) s.directions = given.zeros_like();
+        s.directions.assign(given);
+    }
+    const param_set& v = &given == &out ? s.directions : given;
     if (out.size() != v.size()) out = v.zeros_like();
     for (const layer_view& view : layers) {
         const layer_blocks::layer& l = *view.layer;
@@ -49,7 +55,7 @@ inline void solve_layer_blocks(std::span<const layer_view> layers, const param_s
             tensor& o = out[l.bias];
             if (o.shape() != v[l.bias].shape()) o.resize(v[l.bias].shape());
             numeric::solve_sum_block(o, t, v[l.bias], d_bias, l.name);
-            if (scale != 1.0) o /= scale;
+            if (scale != 1.0) o *= 1.0 / scale;
             continue;
         }
         const tensor& h = *view.input;
@@ -70,7 +76,7 @@ inline void solve_layer_blocks(std::span<const layer_view> layers, const param_s
             rhs = &s.rhs;
         }
         numeric::solve_layer_block(*hb, t, *rhs, {d, d_bias, joint ? std::size_t(1) : std::size_t(0)}, s.solution, l.name);
-        if (scale != 1.0) s.solution /= scale;
+        if (scale != 1.0) s.solution *= 1.0 / scale;
         tensor& w = out[l.weight];
         if (w.shape() != v[l.weight].shape()) w.resize(v[l.weight].shape());
         std::copy_n(s.solution.begin(), w.size(), w.begin());

@@ -57,8 +57,9 @@ struct curvature_solve_op {
 
 namespace numeric {
 // v·(Σ_b T_b + λI)⁻¹ for the rows of v (1×n each); with λ = 0 the minimum-norm v·(Σ_b T_b)⁺ (see
-// curvature_sum_solve_op below). t stacks the T_b ((B·n)×n); `bias` names the block in messages.
-inline void solve_sum_block(tensor& out, const tensor& t, const tensor& v, double lambda, std::string_view bias) {
+// curvature_sum_solve_op below). t stacks the T_b ((B·n)×n); `block` names it in messages ("bias
+// 'b2'"). out must not be v.
+inline void solve_sum_block(tensor& out, const tensor& t, const tensor& v, double lambda, std::string_view block) {
     const std::size_t n = v.shape(1), samples = t.shape(0) / n;
     thread_local tensor sum;
     if (sum.shape(0) != n || sum.shape(1) != n) sum.resize({n, n});
@@ -73,7 +74,7 @@ inline void solve_sum_block(tensor& out, const tensor& t, const tensor& v, doubl
         lapack::inertia in;
         const double rcond = lapack::ldl_factor(sum.data(), lapack::index(n), piv.data(), in, work, iwork);
         if (!(rcond >= inverse_tolerance()))
-            throw rank_error("the damped block of bias '" + std::string(bias) + "' (Σ_b T_b + λI)",
+            throw rank_error("the damped block of " + std::string(block) + " (Σ_b T_b + λI)",
                              "singular or ill-conditioned: condition ≈ " + number_string(1.0 / rcond) + " exceeds 1/tolerance = " +
                                  number_string(1.0 / inverse_tolerance()),
                              rcond == 0.0 ? INFINITY : 1.0 / rcond);
@@ -113,7 +114,7 @@ struct curvature_sum_solve_op {
         solve(out, t, v, Decay + detail::damping_value(lambda));
     }
     static void solve(tensor& out, const tensor& t, const tensor& v, double lambda) {
-        numeric::solve_sum_block(out, t, v, lambda, Name.view());
+        numeric::solve_sum_block(out, t, v, lambda, "bias '" + std::string(Name.view()) + "'");
     }
     static printed print(const printed& t, const printed& v) {
         return {v.at(prec::multiplicative) + "·(Σ " + t.at(prec::postfix) + ")⁺", prec::multiplicative};
