@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,6 +31,11 @@ constexpr auto net = tanh(x * W1 + b1) * W2;
 constexpr auto mean_loss = mean(squared_error(net, y)) + l2<1e-3>(W1, W2);
 constexpr auto sum_loss = sum(squared_error(net, y));
 constexpr auto w = wrt(W1, b1, W2);
+// A bias before its weight, with a penalty of its own, and a bias alone on the output.
+constexpr auto V1 = param<"W1", 5, 3>;
+constexpr auto c2 = bias<"b2", 3>;
+constexpr auto lone_loss = mean(squared_error(tanh(x * V1 + bias<"b1", 3>) + c2, y)) + l2<0.1>(bias<"b1", 3>);
+constexpr auto lone_w = wrt(bias<"b1", 3>, V1, c2);
 
 constexpr std::size_t all_rows = 97, chunks = 12;  // 97 = 12·8 + 1: chunks of 8 and 9 rows
 
@@ -58,22 +64,22 @@ param_set start() {
     return p;
 }
 
-// The distributed objective of `loss` over comm.
-template <class Loss>
-auto distributed(const mpi::communicator& comm, Loss loss) {
+// The distributed objective of `loss` over comm, in the parameters ws.
+template <class Loss, class Ws = decltype(w)>
+auto distributed(const mpi::communicator& comm, Loss loss, Ws ws = w) {
     const mpi::row_partition part(comm, all_rows, chunks);
     const tensor Xs = part.shard_of(data().X, "X"), Ys = part.shard_of(data().Y, "Y");
     return mpi::distribute(comm, part, [&](const mpi::chunk& c) {
-        auto f = make_objective(loss, w);
+        auto f = make_objective(loss, ws);
         f.set_data(x, c.take(Xs, part.shard_rows(), "X")).set_data(y, c.take(Ys, part.shard_rows(), "Y"));
         return f;
     });
 }
 
 // One process on all rows.
-template <class Loss>
-auto plain(Loss loss) {
-    auto h = make_objective(loss, w);
+template <class Loss, class Ws = decltype(w)>
+auto plain(Loss loss, Ws ws = w) {
+    auto h = make_objective(loss, ws);
     h.set_data(x, data().X).set_data(y, data().Y);
     return h;
 }
@@ -315,6 +321,60 @@ TEST_CASE("mpi: layer statistics of a summed loss on a curvature sample are refu
     CHECK_THROWS_WITH(f.statistics(p, {}, r), Catch::Contains("write the loss as a mean over rows"));
 }
 
+TEST_CASE("mpi: a checkpoint that rank 0 writes resumes the run bitwise, on the world's ranks and on one", "[mpi]") {
+    const std::string dir = "mpi_checkpoint_np" + std::to_string(world.size());
+    if (world.rank() == 0) std::filesystem::remove_all(dir);
+    MPI_Barrier(world.native());
+    const adam_options o{.learning_rate = 0.01};
+    auto straight = distributed(world, mean_loss);
+    straight.use_minibatches(24, 6).use_curvature_sample(12, 7);
+    const trace a = run(straight, adam(o), 20);
+    REQUIRE(a.points.size() == 20);
+    stopping s;
+    s.gradient_tolerance = 0.0;
+    s.checkpoint.directory = dir;
+    {  // 12 iterations, saved every 5 and at the end: every rank saves, rank 0 writes
+        auto f = distributed(world, mean_loss);
+        f.use_minibatches(24, 6).use_curvature_sample(12, 7);
+        param_set p = start();
+        s.max_iterations = 12;
+        s.checkpoint.every = 5;
+        s.checkpoint.write = world.rank() == 0;
+        adam opt(o);
+        minimize(f, p, opt, s);
+        CHECK(bitwise_equal(p, a.points[11]));
+    }
+    MPI_Barrier(world.native());
+    REQUIRE(checkpoint::exists(dir));
+    s.max_iterations = 20;
+    s.checkpoint.write = false;
+    for (const mpi::communicator* c : {&world, &self}) {
+        INFO((c == &world ? "the world's ranks" : "one rank holding every chunk"));
+        auto f = distributed(*c, mean_loss);
+        f.use_minibatches(24, 6).use_curvature_sample(12, 7);
+        param_set p = start();
+        adam opt(o);
+        const result r = minimize(f, p, opt, s);
+        CHECK(r.iterations == 20);
+        CHECK(bitwise_equal(p, a.points.back()));
+    }
+    {  // another partition is refused
+        const mpi::row_partition part(world, all_rows, chunks / 2);
+        const tensor Xs = part.shard_of(data().X), Ys = part.shard_of(data().Y);
+        auto f = mpi::distribute(world, part, [&](const mpi::chunk& c) {
+            auto g = make_objective(mean_loss, w);
+            g.set_data(x, c.take(Xs, part.shard_rows())).set_data(y, c.take(Ys, part.shard_rows()));
+            return g;
+        });
+        f.use_minibatches(24, 6).use_curvature_sample(12, 7);
+        param_set p = start();
+        adam opt(o);
+        CHECK_THROWS_WITH(minimize(f, p, opt, s), Catch::Contains("checkpoint is of 97 rows in 12 chunks"));
+    }
+    MPI_Barrier(world.native());
+    if (world.rank() == 0) std::filesystem::remove_all(dir);
+}
+
 // ================================================================ per-layer blocks
 
 namespace {
@@ -385,15 +445,29 @@ TEST_CASE("mpi: the per-layer blocks of the chunks' factors are the blocks of th
                 auto f = distributed(world, mean_loss);
                 if (seed == 2) f.use_minibatches(40, seed).use_curvature_sample(24, seed);
                 param_set got;
-                f.damped_block_inverse(p, v, lambda, got);
+                if (lambda == 0.0) f.block_inverse(p, v, got);
+                else f.damped_block_inverse(p, v, lambda, got);
                 CHECK(relative_difference(got, block_reference(f, p, v, lambda)) <= 1e-10);
             }
             {  // a sum: chunks added, on a curvature sample each chunk's scale its batch rows / sample rows
                 auto f = distributed(world, sum_loss);
                 if (seed != 1) f.use_curvature_sample(30, seed);
                 param_set got;
-                f.damped_block_inverse(p, v, lambda, got);
+                if (lambda == 0.0) f.block_inverse(p, v, got);
+                else f.damped_block_inverse(p, v, lambda, got);
                 CHECK(relative_difference(got, block_reference(f, p, v, lambda)) <= 1e-10);
+            }
+            {  // b1 before W1 (the layer {b1, W1}, b1 with a penalty of its own), and b2 a layer alone
+                auto f = distributed(world, lone_loss, lone_w);
+                const param_set q = direction_like(f.parameters_like(), seed + 10), u = direction_like(q, seed + 20);
+                param_set got;
+                if (lambda == 0.0) f.block_inverse(q, u, got);
+                else f.damped_block_inverse(q, u, lambda, got);
+                CHECK(relative_difference(got, block_reference(f, q, u, lambda)) <= 1e-10);
+                auto h = plain(lone_loss, lone_w);
+                param_set one;
+                h.damped_block_inverse(q, u, lambda, one);
+                CHECK(relative_difference(got, one) <= 1e-10);
             }
         }
     }
@@ -425,12 +499,7 @@ TEST_CASE("mpi: block solves equal the one-rank ones bitwise, those of one proce
         const double value = f.value(p);
         CHECK(std::memcmp(&la, &value, sizeof la) == 0);
     }
-    // The undamped forms are the λ = 0 damped ones.
-    param_set u, d, gu, su, gd, sd;
-    f.block_inverse(p, v, u), f.damped_block_inverse(p, v, 0.0, d);
-    CHECK(bitwise_equal(u, d));
-    f.block_newton_step(p, gu, su), f.damped_block_newton_step(p, 0.0, gd, sd);
-    CHECK(bitwise_equal(su, sd));
+    param_set u;
     // The factors: the chunks' rows, in chunk order, T_b weighted by the chunks' share.
     layer_blocks::result fa, fc;
     f.block_factors(p, layer_blocks::rows::curvature, fa), h.block_factors(p, layer_blocks::rows::curvature, fc);

@@ -44,9 +44,11 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "../core/errors.hpp"
+#include "../io/state.hpp"
 #include "../optim/capabilities.hpp"
 #include "../optim/layer_blocks.hpp"
 #include "../optim/objective.hpp"
@@ -89,6 +91,64 @@ inline std::uint64_t chunk_seed(std::uint64_t seed, std::size_t k) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
+}
+
+// A state map as doubles, to exchange it: per entry its name, its kind and its value; texts by
+// their bytes, counts and flags by their bits (a count may be a 64-bit checksum), matrices by
+// shape and values.
+inline void encode_text(const std::string& t, std::vector<double>& out) {
+    out.push_back(double(t.size()));
+    for (unsigned char c : t) out.push_back(double(c));
+}
+inline std::string decode_text(const double*& at) {
+    std::string t(std::size_t(*at++), '\0');
+    for (char& c : t) c = char(static_cast<unsigned char>(*at++));
+    return t;
+}
+inline double bits_of(std::uint64_t v) {
+    double d;
+    std::memcpy(&d, &v, sizeof d);
+    return d;
+}
+inline std::uint64_t bits_from(double d) {
+    std::uint64_t v;
+    std::memcpy(&v, &d, sizeof v);
+    return v;
+}
+inline void encode(const state_map& m, std::vector<double>& out) {
+    for (const auto& [name, value] : m) {
+        encode_text(name, out);
+        out.push_back(double(value.index()));
+        if (const double* d = std::get_if<double>(&value)) out.push_back(*d);
+        else if (const std::size_t* c = std::get_if<std::size_t>(&value)) out.push_back(bits_of(*c));
+        else if (const bool* b = std::get_if<bool>(&value)) out.push_back(*b ? 1.0 : 0.0);
+        else if (const std::string* t = std::get_if<std::string>(&value)) encode_text(*t, out);
+        else {
+            const tensor& x = std::get<tensor>(value);
+            out.push_back(double(x.shape(0))), out.push_back(double(x.shape(1)));
+            out.insert(out.end(), x.begin(), x.end());
+        }
+    }
+}
+inline void decode(const double* at, const double* end, state_map& m) {
+    while (at < end) {
+        std::string name = decode_text(at);
+        const std::size_t kind = std::size_t(*at++);
+        state_value v;
+        if (kind == 0) v = *at++;
+        else if (kind == 1) v = std::size_t(bits_from(*at++));
+        else if (kind == 2) v = *at++ != 0.0;
+        else if (kind == 3) v = decode_text(at);
+        else {
+            const std::size_t r = std::size_t(at[0]), c = std::size_t(at[1]);
+            at += 2;
+            tensor x = tensor::from_shape({r, c});
+            std::copy(at, at + r * c, x.begin());
+            at += r * c;
+            v = std::move(x);
+        }
+        m.emplace(std::move(name), std::move(v));
+    }
 }
 
 inline void pack(const param_set& x, double* out) {
@@ -340,11 +400,53 @@ public:
         return *this;
     }
 
-    // A checkpoint would need every chunk's draws on the rank that writes it.
-    void state(state_archive&) override {
-        throw checkpoint_error(
-            "gateaux::mpi::distributed_objective: a distributed run cannot be checkpointed (its chunks' minibatch and "
-            "sample draws live on different ranks); run without checkpointing");
+    // The state of every chunk (its minibatch and sample draws, its sampled targets), under
+    // chunk/k/ for chunk k. Saving is an exchange: every rank sends its chunks' state and receives
+    // every chunk's, so the rank that writes the checkpoint (checkpointing::write on one rank)
+    // holds all of it; every rank must save at the same time, as minimize does. Loading reads this
+    // rank's chunks only, so a run can resume on another number of ranks (the same K and rows).
+    void state(state_archive& a) override {
+        std::size_t chunks = part_.chunks(), rows = part_.rows(), batch = batch_size_, sample = sample_size_;
+        a("chunks", chunks), a("rows", rows), a("batch_size", batch), a("curvature_sample", sample);
+        if (a.loading()) {
+            if (chunks != part_.chunks() || rows != part_.rows() || batch != batch_size_ || sample != sample_size_)
+                throw checkpoint_error("gateaux::mpi::distributed_objective: the checkpoint is of " + std::to_string(rows) +
+                                       " rows in " + std::to_string(chunks) + " chunks, batches of " + std::to_string(batch) +
+                                       " and curvature samples of " + std::to_string(sample) + "; this objective has " +
+                                       std::to_string(part_.rows()) + ", " + std::to_string(part_.chunks()) + ", " +
+                                       std::to_string(batch_size_) + " and " + std::to_string(sample_size_) + " (0: none)");
+            for_local([&](Local& f, std::size_t k) { a.nest("chunk/" + std::to_string(k), f); });
+            return;
+        }
+        // This rank's chunks' states, encoded; their lengths first, then the states.
+        std::vector<double> mine;
+        const std::string failure = communicator::attempt([&] {
+            for_local([&](Local& f, std::size_t) {
+                state_map m;
+                state_writer w(m);
+                f.state(w);
+                std::vector<double> one;
+                detail::encode(m, one);
+                mine.push_back(double(one.size()));
+                mine.insert(mine.end(), one.begin(), one.end());
+            });
+        });
+        if (!failure.empty()) mine.clear();
+        std::vector<double> counts;
+        comm_.gather({double(mine.size())}, std::vector<std::size_t>(part_.ranks(), 1), counts, failure, 0, traffic_);
+        std::vector<std::size_t> lengths(part_.ranks());
+        for (std::size_t r = 0; r < lengths.size(); ++r) lengths[r] = std::size_t(counts[r]);
+        std::vector<double> all;
+        comm_.gather(mine, lengths, all, "", 0, traffic_);
+        const double* at = all.data();
+        for (std::size_t k = 0; k < part_.chunks(); ++k) {
+            const std::size_t n = std::size_t(*at++);
+            state_map m;
+            detail::decode(at, at + n, m);
+            at += n;
+            const std::string prefix = "chunk/" + std::to_string(k) + "/";
+            for (auto& [name, value] : m) std::visit([&](auto& v) { a(prefix + name, v); }, value);
+        }
     }
 
     // This rank's chunk objectives, in chunk order.
@@ -518,6 +620,18 @@ private:
                 throw shape_error("gateaux::mpi::distributed_objective::block_factors: chunk " + std::to_string(first + i) +
                                   " gives " + std::to_string(r.rows) + " rows of " + std::to_string(r.layers.size()) +
                                   " layers; expected " + std::to_string(rows[first + i]) + " rows of " + std::to_string(L));
+            for (std::size_t l = 0; l < L; ++l) {
+                const std::size_t b = rows[first + i], m = lay[l].outputs;
+                if (r.layers[l].input.size() != b * lay[l].inputs || r.layers[l].curvature.size() != b * m * m)
+                    throw shape_error("gateaux::mpi::distributed_objective::block_factors: chunk " + std::to_string(first + i) +
+                                      " gives layer " + lay[l].name + " an input of " + shape_string(r.layers[l].input) +
+                                      " and curvature of " + shape_string(r.layers[l].curvature) + "; expected " +
+                                      std::to_string(b) + "×" + std::to_string(lay[l].inputs) + " and " + std::to_string(b * m) +
+                                      "×" + std::to_string(m));
+            }
+            if (!r.gradient.same_shape(x))
+                throw shape_error("gateaux::mpi::distributed_objective::block_factors: chunk " + std::to_string(first + i) +
+                                  " gives a gradient of other blocks than x");
             at[0] = double(locals_[i].data_rows()), at[1] = r.curvature_scale, at[2] = r.loss;
             detail::pack(r.gradient, at + 3);
             at += 3 + n;
@@ -558,6 +672,7 @@ private:
         out.rows = total;
         out.curvature_scale = 1.0;
         out.loss = flat_[0];
+        if (which == layer_blocks::rows::batch) ++counts.gradients;
         if (!out.gradient.same_shape(x)) out.gradient = x.zeros_like();
         unpack(flat_.data() + 1, out.gradient);
     }
@@ -579,7 +694,6 @@ private:
     double block_step_impl(const param_set& x, double lambda, bool damped, param_set& g, param_set& step) {
         check_damping(lambda);
         factors_impl(x, layer_blocks::rows::batch, combined_);
-        ++counts.gradients;
         if (!g.same_shape(x)) g = x.zeros_like();
         for (std::size_t i = 0; i < g.size(); ++i)
             std::copy(combined_.gradient[i].begin(), combined_.gradient[i].end(), g[i].begin());

@@ -130,7 +130,7 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
     const auto save = [&] {
         state_map m = parameters.collect();
         m.merge(rest.collect());
-        write_checkpoint(ck.directory, m);
+        if (ck.write) write_checkpoint(ck.directory, m);
     };
 
     auto record = [&](std::size_t it, const step_outcome& o) {
