@@ -5,6 +5,9 @@
 //
 //   OPENBLAS_NUM_THREADS=1 mpirun -np 2 build-bench/bench/bench_mpi_scaling [--rounds R]
 //
+// Optimizers: hf (Hessian-free, Gauss–Newton, all rows), hf-sample (its curvature on 300 rows),
+// lbfgs, adam (minibatches of 240), kfac (inverses every 10), dbn-sample (damped block Newton,
+// its blocks on 300 rows: every rank gathers the factors and solves every block).
 // Each optimizer runs a fixed number of iterations from the same start, R rounds (default 5);
 // the figure is the median over rounds of the slowest rank's time. The iterates are the same at
 // every rank count (docs/distributed.md), so the work per iteration is too.
@@ -66,6 +69,15 @@ measured run_once(const mpi::communicator& world, const mpi::row_partition& part
     } else if (method == "lbfgs") {
         lbfgs opt;
         r = minimize(f, theta, opt, stop);
+    } else if (method == "kfac") {
+        kfac::options o;
+        o.inverse_interval = 10;
+        kfac opt(o);
+        r = minimize(f, theta, opt, stop);
+    } else if (method == "dbn-sample") {
+        f.use_curvature_sample(300, 13);
+        damped_block_newton opt;
+        r = minimize(f, theta, opt, stop);
     } else {
         f.use_minibatches(240, 3);
         adam opt(adam_options{.learning_rate = 0.01});
@@ -116,7 +128,8 @@ int main(int argc, char** argv) {
         std::string method;
         std::size_t iterations;
     };
-    for (const row& m : {row{"hf", 10}, row{"hf-sample", 10}, row{"lbfgs", 50}, row{"adam", 200}}) {
+    for (const row& m : {row{"hf", 10}, row{"hf-sample", 10}, row{"lbfgs", 50}, row{"adam", 200}, row{"kfac", 20},
+                         row{"dbn-sample", 3}}) {
         std::vector<measured> runs;
         run_once(world, part, make, m.method, std::min<std::size_t>(m.iterations, 3));  // warm-up
         for (int k = 0; k < rounds; ++k) runs.push_back(run_once(world, part, make, m.method, m.iterations));

@@ -54,12 +54,12 @@ constexpr auto tanh_out = mlp<64, 32, 10>(x, act::tanh, act::identity);
 constexpr auto tanh_loss = mse(tanh_out, y);
 constexpr auto tanh_w = wrt(param<"W1", 64, 32>, param<"W2", 32, 10>);
 
-struct split {
+struct digits_rows {
     tensor X, Y;    // training rows
     tensor Xh, Yh;  // held-out rows
 };
 
-split training_rows(const std::string& path) {
+digits_rows training_rows(const std::string& path) {
     const tensor data = read_csv(path);
     const tensor X = cols(data, 0, 64) / 16.0;
     const tensor Y = one_hot(cols(data, 64, 1), 10);
@@ -67,7 +67,7 @@ split training_rows(const std::string& path) {
     std::iota(order.begin(), order.end(), std::size_t(0));
     std::shuffle(order.begin(), order.end(), std::mt19937_64(2026));  // as examples/digits.cpp
     const std::size_t held_out = 297, n = 1500;
-    split s{tensor::from_shape({n, 64}), tensor::from_shape({n, 10}), tensor::from_shape({held_out, 64}),
+    digits_rows s{tensor::from_shape({n, 64}), tensor::from_shape({n, 10}), tensor::from_shape({held_out, 64}),
             tensor::from_shape({held_out, 10})};
     for (std::size_t i = 0; i < n; ++i) {
         std::copy_n(X.data() + order[held_out + i] * 64, 64, s.X.data() + i * 64);
@@ -82,7 +82,7 @@ split training_rows(const std::string& path) {
 
 // The fraction of held-out rows whose largest output is the labelled class.
 template <class Out, class... P>
-double held_out_accuracy(Out out, params<P...>, const param_set& theta, const split& s) {
+double held_out_accuracy(Out out, params<P...>, const param_set& theta, const digits_rows& s) {
     auto prog = compile(out);
     prog.bind(x, s.Xh);
     std::size_t i = 0;
@@ -134,7 +134,7 @@ struct timing {
 };
 
 template <class Loss, class Out, class W>
-timing time_to_goal(Loss loss, Out out, W w, const split& s, param_set theta, optimizer& opt, std::size_t minibatch,
+timing time_to_goal(Loss loss, Out out, W w, const digits_rows& s, param_set theta, optimizer& opt, std::size_t minibatch,
                     std::size_t curvature_rows, double time_limit) {
     auto f = make_objective(loss, w);
     f.set_data(x, s.X).set_data(y, s.Y);
@@ -172,7 +172,7 @@ timing time_to_goal(Loss loss, Out out, W w, const split& s, param_set theta, op
 // The peer: liblbfgs (m = 10, its default Moré–Thuente line search) on a hand-written
 // xtensor-blas loss and gradient of the leaky net (forward, then backward by the chain rule).
 struct hand_leaky {
-    const split& s;
+    const digits_rows& s;
     tensor n1, h1, e, d1;
     std::size_t evaluations = 0;
     double seconds = -1.0;
@@ -213,7 +213,7 @@ struct hand_leaky {
     }
 };
 
-timing liblbfgs_to_goal(const split& s) {
+timing liblbfgs_to_goal(const digits_rows& s) {
     const param_set start = leaky_start();
     const int n = int(start.count());
     lbfgsfloatval_t* theta = lbfgs_malloc(n);
@@ -266,7 +266,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    const split s = training_rows(data);
+    const digits_rows s = training_rows(data);
     if (!export_dir.empty()) {
         std::filesystem::create_directories(export_dir);
         write_csv(export_dir + "/x.csv", s.X);
