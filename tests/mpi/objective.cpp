@@ -333,28 +333,34 @@ TEST_CASE("mpi: a checkpoint that rank 0 writes resumes the run bitwise, on the 
     stopping s;
     s.gradient_tolerance = 0.0;
     s.checkpoint.directory = dir;
-    {  // 12 iterations, saved every 5 and at the end: every rank saves, rank 0 writes
+    {  // 12 iterations, saved every 5 and at the end: every rank saves, rank 0 writes, all wait for it
         auto f = distributed(world, mean_loss);
         f.use_minibatches(24, 6).use_curvature_sample(12, 7);
+        CHECK(f.writes_checkpoints() == (world.rank() == 0));
         param_set p = start();
         s.max_iterations = 12;
         s.checkpoint.every = 5;
-        s.checkpoint.write = world.rank() == 0;
         adam opt(o);
         minimize(f, p, opt, s);
         CHECK(bitwise_equal(p, a.points[11]));
+        REQUIRE(checkpoint::exists(dir));  // on every rank when minimize returns
     }
+    const std::string own = dir + "_rank" + std::to_string(world.rank());  // a copy for each rank's one-rank run
+    std::filesystem::remove_all(own);
+    std::filesystem::copy(dir, own);
     MPI_Barrier(world.native());
-    REQUIRE(checkpoint::exists(dir));
     s.max_iterations = 20;
-    s.checkpoint.write = false;
+    // Resumed on the world's ranks, and on one rank holding every chunk (every rank its own run,
+    // each writing its final save to a directory of its own).
     for (const mpi::communicator* c : {&world, &self}) {
         INFO((c == &world ? "the world's ranks" : "one rank holding every chunk"));
         auto f = distributed(*c, mean_loss);
         f.use_minibatches(24, 6).use_curvature_sample(12, 7);
         param_set p = start();
         adam opt(o);
-        const result r = minimize(f, p, opt, s);
+        stopping here = s;
+        if (c == &self) here.checkpoint.directory = own;
+        const result r = minimize(f, p, opt, here);
         CHECK(r.iterations == 20);
         CHECK(bitwise_equal(p, a.points.back()));
     }
@@ -372,6 +378,7 @@ TEST_CASE("mpi: a checkpoint that rank 0 writes resumes the run bitwise, on the 
         CHECK_THROWS_WITH(minimize(f, p, opt, s), Catch::Contains("checkpoint is of 97 rows in 12 chunks"));
     }
     MPI_Barrier(world.native());
+    std::filesystem::remove_all(own);
     if (world.rank() == 0) std::filesystem::remove_all(dir);
 }
 

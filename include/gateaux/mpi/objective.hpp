@@ -40,6 +40,7 @@
 #include <concepts>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -228,6 +229,7 @@ template <class Local>
 class distributed_objective final
     : public objective,
       public data_batches,
+      public shared_state,
       public detail::capability_if<std::derived_from<Local, hessian_products>,
                                    detail::distributed_hessian<distributed_objective<Local>>, hessian_products>,
       public detail::capability_if<std::derived_from<Local, gauss_newton_products>,
@@ -401,10 +403,12 @@ public:
     }
 
     // The state of every chunk (its minibatch and sample draws, its sampled targets), under
-    // chunk/k/ for chunk k. Saving is an exchange: every rank sends its chunks' state and receives
-    // every chunk's, so the rank that writes the checkpoint (checkpointing::write on one rank)
-    // holds all of it; every rank must save at the same time, as minimize does. Loading reads this
-    // rank's chunks only, so a run can resume on another number of ranks (the same K and rows).
+    // chunk/k/ for chunk k. Saving and loading are exchanges that every rank passes at the same
+    // time (as minimize does, and a checkpoint's save and load must on every rank): saving sends
+    // every chunk's state to every rank, so that the one that writes (rank 0: writes_checkpoints)
+    // has all of it; loading reads each rank's own chunks, so a run can resume on another number
+    // of ranks (the same K and rows), and a chunk that refuses the checkpoint (other data) makes
+    // every rank throw.
     void state(state_archive& a) override {
         std::size_t chunks = part_.chunks(), rows = part_.rows(), batch = batch_size_, sample = sample_size_;
         a("chunks", chunks), a("rows", rows), a("batch_size", batch), a("curvature_sample", sample);
@@ -415,7 +419,8 @@ public:
                                        " and curvature samples of " + std::to_string(sample) + "; this objective has " +
                                        std::to_string(part_.rows()) + ", " + std::to_string(part_.chunks()) + ", " +
                                        std::to_string(batch_size_) + " and " + std::to_string(sample_size_) + " (0: none)");
-            for_local([&](Local& f, std::size_t k) { a.nest("chunk/" + std::to_string(k), f); });
+            comm_.all_succeed([&] { for_local([&](Local& f, std::size_t k) { a.nest("chunk/" + std::to_string(k), f); }); },
+                              traffic_);
             return;
         }
         // This rank's chunks' states, encoded; their lengths first, then the states.
@@ -447,6 +452,15 @@ public:
             const std::string prefix = "chunk/" + std::to_string(k) + "/";
             for (auto& [name, value] : m) std::visit([&](auto& v) { a(prefix + name, v); }, value);
         }
+    }
+
+    // shared_state: rank 0 writes checkpoints; after each write every rank learns whether it could
+    // (a failure to write throws distributed_error on every rank, naming rank 0 and the error).
+    bool writes_checkpoints() const override { return comm_.rank() == 0; }
+    void checkpoint_written(std::exception_ptr failure) override {
+        comm_.all_succeed([&] {
+            if (failure) std::rethrow_exception(failure);
+        }, traffic_);
     }
 
     // This rank's chunk objectives, in chunk order.

@@ -25,6 +25,7 @@
 // objective& by dynamic_cast (capability<C>(f): null where f lacks C), so a class with several
 // of them has one objective base and no virtual inheritance. An optimizer states what it needs
 // in optim/optimizer.hpp (optimizer::needs); optim/minimize.hpp says where that is checked.
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -328,6 +329,21 @@ public:
     // it once per iteration, except after a new minibatch, which came with its own sample.
     virtual void resample_curvature() {}
     virtual std::size_t curvature_rows() const { return batch_rows(); }
+};
+
+// ---------------------------------------------------------------- state shared by processes
+// An objective whose state lives in several processes (mpi/objective.hpp): collecting it for a
+// checkpoint is an exchange that every process passes at the same time, and one of them writes
+// the files. minimize() asks writes_checkpoints() before writing, and then calls
+// checkpoint_written with this process's failure to write (null if none) on every process: the
+// processes wait for the writer there, and a failure of the writer ends every process alike.
+class shared_state {
+public:
+    static constexpr std::string_view name = "shared_state";
+    static constexpr std::string_view absent = "its state lives in this process alone";
+    virtual ~shared_state() = default;
+    virtual bool writes_checkpoints() const = 0;
+    virtual void checkpoint_written(std::exception_ptr failure) = 0;
 };
 
 // ---------------------------------------------------------------- finding a capability

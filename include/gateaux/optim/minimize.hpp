@@ -23,6 +23,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -82,6 +83,7 @@ inline std::string non_finite_message(const step_outcome& o, const param_set& x,
 inline result minimize(objective& f, param_set& x, optimizer& opt, const stopping& stop = {},
                        const iteration_callback& callback = {}) {
     data_batches* const batches = capability<data_batches>(f);
+    shared_state* const shared = capability<shared_state>(f);
     using clock = std::chrono::steady_clock;
     auto t0 = clock::now();
     double carried_seconds = 0.0;  // of the run before a resume
@@ -130,7 +132,18 @@ inline result minimize(objective& f, param_set& x, optimizer& opt, const stoppin
     const auto save = [&] {
         state_map m = parameters.collect();
         m.merge(rest.collect());
-        if (ck.write) write_checkpoint(ck.directory, m);
+        // An objective whose state several processes share (shared_state): one of them writes,
+        // and all of them learn whether it could.
+        if (shared == nullptr) return write_checkpoint(ck.directory, m);
+        std::exception_ptr failure;
+        if (shared->writes_checkpoints()) {
+            try {
+                write_checkpoint(ck.directory, m);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }
+        shared->checkpoint_written(failure);
     };
 
     auto record = [&](std::size_t it, const step_outcome& o) {

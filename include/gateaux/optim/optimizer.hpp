@@ -58,10 +58,6 @@ struct checkpointing {
     std::string directory;   // empty: no checkpoints
     std::size_t every = 0;   // save every k iterations (0: only at the end)
     bool resume = true;      // continue from a checkpoint found in directory
-    // Whether this process writes the files. The state is still collected at every save, so in a
-    // distributed run (mpi/objective.hpp), where collecting is an exchange, every rank saves and
-    // one writes: write = (rank == 0). Every rank reads the checkpoint to resume.
-    bool write = true;
     // Further state saved and loaded with the run, by name (e.g. a standardizer's statistics).
     std::vector<std::pair<std::string, std::function<void(state_archive&)>>> extra;
 };
