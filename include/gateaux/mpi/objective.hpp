@@ -54,6 +54,7 @@
 #include "../optim/layer_blocks.hpp"
 #include "../optim/objective.hpp"
 #include "communicator.hpp"
+#include "state_codec.hpp"
 #include "partition.hpp"
 
 namespace gateaux::mpi {
@@ -92,64 +93,6 @@ inline std::uint64_t chunk_seed(std::uint64_t seed, std::size_t k) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
-}
-
-// A state map as doubles, to exchange it: per entry its name, its kind and its value; texts by
-// their bytes, counts and flags by their bits (a count may be a 64-bit checksum), matrices by
-// shape and values.
-inline void encode_text(const std::string& t, std::vector<double>& out) {
-    out.push_back(double(t.size()));
-    for (unsigned char c : t) out.push_back(double(c));
-}
-inline std::string decode_text(const double*& at) {
-    std::string t(std::size_t(*at++), '\0');
-    for (char& c : t) c = char(static_cast<unsigned char>(*at++));
-    return t;
-}
-inline double bits_of(std::uint64_t v) {
-    double d;
-    std::memcpy(&d, &v, sizeof d);
-    return d;
-}
-inline std::uint64_t bits_from(double d) {
-    std::uint64_t v;
-    std::memcpy(&v, &d, sizeof v);
-    return v;
-}
-inline void encode(const state_map& m, std::vector<double>& out) {
-    for (const auto& [name, value] : m) {
-        encode_text(name, out);
-        out.push_back(double(value.index()));
-        if (const double* d = std::get_if<double>(&value)) out.push_back(*d);
-        else if (const std::size_t* c = std::get_if<std::size_t>(&value)) out.push_back(bits_of(*c));
-        else if (const bool* b = std::get_if<bool>(&value)) out.push_back(*b ? 1.0 : 0.0);
-        else if (const std::string* t = std::get_if<std::string>(&value)) encode_text(*t, out);
-        else {
-            const tensor& x = std::get<tensor>(value);
-            out.push_back(double(x.shape(0))), out.push_back(double(x.shape(1)));
-            out.insert(out.end(), x.begin(), x.end());
-        }
-    }
-}
-inline void decode(const double* at, const double* end, state_map& m) {
-    while (at < end) {
-        std::string name = decode_text(at);
-        const std::size_t kind = std::size_t(*at++);
-        state_value v;
-        if (kind == 0) v = *at++;
-        else if (kind == 1) v = std::size_t(bits_from(*at++));
-        else if (kind == 2) v = *at++ != 0.0;
-        else if (kind == 3) v = decode_text(at);
-        else {
-            const std::size_t r = std::size_t(at[0]), c = std::size_t(at[1]);
-            at += 2;
-            tensor x = tensor::from_shape({r, c});
-            std::copy(at, at + r * c, x.begin());
-            at += r * c;
-            v = std::move(x);
-        }
-        m.emplace(std::move(name), std::move(v));
-    }
 }
 
 inline void pack(const param_set& x, double* out) {
@@ -664,11 +607,13 @@ private:
         }
         // Loss and gradient: the weights and order of combine().
         double data = 0.0;
-        for (std::size_t k = 0; k < K; ++k) data += all_[offset(size, k)];
+        for (std::size_t k = 0, at = 0; k < K; at += size(k), ++k) data += all_[at];
         flat_.assign(1 + n, 0.0);
         std::size_t row = 0;
+        const double* next = all_.data();
         for (std::size_t k = 0; k < K; ++k) {
-            const double* rec = all_.data() + offset(size, k);
+            const double* rec = next;
+            next += size(k);
             const double w = reduce_ == row_reduction::sum ? 1.0 : rec[0] / data, s = w * rec[1];
             for (std::size_t i = 0; i < 1 + n; ++i) flat_[i] = k == 0 ? w * rec[2 + i] : flat_[i] + w * rec[2 + i];
             const double* p = rec + 3 + n;
@@ -735,13 +680,6 @@ private:
     const std::vector<layer_blocks::layer>& block_layout() {
         if (layout_.empty()) layout_ = layout_impl();
         return layout_;
-    }
-    // Where chunk k's record starts in all_.
-    template <class Size>
-    std::size_t offset(Size&& size, std::size_t k) const {
-        std::size_t at = 0;
-        for (std::size_t j = 0; j < k; ++j) at += size(j);
-        return at;
     }
 
     // The chunks' rows in a batch and in a curvature sample (row_partition), refusals named as

@@ -21,9 +21,11 @@
 // of k of B rows the block is c·H_sample with c = B/k, solved as (c·H + D + λI)⁻¹·v =
 // (1/c)·(H + ((D + λ)/c)·I)⁻¹·v.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../core/errors.hpp"
@@ -286,38 +288,27 @@ private:
     static std::vector<layer_blocks::layer> make_layout() {
         std::vector<layer_blocks::layer> out;
         if constexpr (solve_ok) {
-            std::size_t i = 0;
-            auto one = [&]<class Q>(Q) {
+            constexpr std::size_t n = sizeof...(P);
+            const std::array<std::string_view, n> names{P::name.view()...};
+            constexpr std::array<double, n> penalty{curvature::penalty_of<Loss, P>...};
+            constexpr std::array<std::size_t, n> rows{std::size_t(P::rows)...}, cols{std::size_t(P::cols)...};
+            for (std::size_t i = 0; i < n; ++i) {
                 const std::size_t partner = roles::partner[i];
-                const bool weight = roles::weight[i];
-                if (weight || partner == layer_blocks::none) {
-                    layer_blocks::layer l;
-                    l.outputs = Q::cols;
-                    if (weight) {
-                        l.weight = i, l.bias = partner, l.inputs = Q::rows, l.decay = curvature::penalty_of<Loss, Q>;
-                        l.name = "weight '" + std::string(Q::name.view()) + "'";
-                    } else {
-                        l.bias = i, l.bias_decay = curvature::penalty_of<Loss, Q>;
-                        l.name = "bias '" + std::string(Q::name.view()) + "'";
-                    }
-                    out.push_back(l);
+                if (!roles::weight[i] && partner != layer_blocks::none) continue;  // in its weight's layer
+                layer_blocks::layer l;
+                l.outputs = cols[i];
+                if (!roles::weight[i]) {
+                    l.bias = i, l.bias_decay = penalty[i];
+                    l.name = "bias '" + std::string(names[i]) + "'";
+                } else if (partner == layer_blocks::none) {
+                    l.weight = i, l.inputs = rows[i], l.decay = penalty[i];
+                    l.name = "weight '" + std::string(names[i]) + "'";
+                } else {
+                    l.weight = i, l.bias = partner, l.inputs = rows[i], l.decay = penalty[i], l.bias_decay = penalty[partner];
+                    l.name = "weight and bias '" + std::string(names[i]) + "', '" + std::string(names[partner]) + "'";
                 }
-                ++i;
-            };
-            (one(P{}), ...);
-            // A weight's bias partner: its decay and its name in the joint block's.
-            i = 0;
-            auto bias = [&]<class Q>(Q) {
-                if (!roles::weight[i] && roles::partner[i] != layer_blocks::none)
-                    for (layer_blocks::layer& l : out)
-                        if (l.weight == roles::partner[i]) {
-                            l.bias_decay = curvature::penalty_of<Loss, Q>;
-                            l.name = "weight and bias '" + l.name.substr(8, l.name.size() - 9) + "', '" +
-                                     std::string(Q::name.view()) + "'";
-                        }
-                ++i;
-            };
-            (bias(P{}), ...);
+                out.push_back(l);
+            }
         }
         return out;
     }
@@ -337,22 +328,16 @@ public:
             prog.run();
             if (which == layer_blocks::rows::batch) ++counts.gradients;
             io::template copy_out<G>(prog, out.gradient);
-            const std::vector<layer_blocks::layer>& l = layout();
-            out.layers.resize(l.size());
-            std::size_t k = 0, i = 0;
-            auto one = [&]<class Q>(Q) {
-                if (k < l.size() && (l[k].weight == i || (l[k].weight == layer_blocks::none && l[k].bias == i))) {
-                    if constexpr (roles::template is_weight<Q>)
-                        copy_into(prog[IN::of(Q{})], out.layers[k].input);
-                    else
-                        out.layers[k].input = tensor{};
-                    copy_into(prog[ST::of(Q{})], out.layers[k].curvature);
-                    ++k;
-                }
-                ++i;
-            };
-            (one(P{}), ...);
-            out.rows = out.layers.front().curvature.shape(0) / l.front().outputs;
+            views_of(prog);
+            out.layers.resize(views_.size());
+            for (std::size_t k = 0; k < views_.size(); ++k) {
+                if (views_[k].input != nullptr)
+                    copy_into(*views_[k].input, out.layers[k].input);
+                else
+                    out.layers[k].input = tensor{};
+                copy_into(*views_[k].curvature, out.layers[k].curvature);
+            }
+            out.rows = out.layers.front().curvature.shape(0) / layout().front().outputs;
             out.curvature_scale = which == layer_blocks::rows::batch ? 1.0 : scale;
             out.loss = prog.scalar(Loss{});
         } else {
@@ -362,8 +347,8 @@ public:
     }
 
 private:
-    // Solves every layer's block along v from the factors prog has computed.
-    void solve_from(factors_program& prog, const param_set& v, double lambda, double scale, param_set& out) {
+    // views_: every layer's factors in prog (which has run), in layout() order.
+    void views_of(factors_program& prog) {
         if constexpr (solve_ok) {
             const std::vector<layer_blocks::layer>& l = layout();
             views_.resize(l.size());
@@ -381,11 +366,15 @@ private:
                 ++i;
             };
             (one(P{}), ...);
-            solve_layer_blocks(views_, v, lambda, scale, scratch_, out);
-            route_ = inverse_route::block_solve;
         } else {
-            (void)prog, (void)v, (void)lambda, (void)scale, (void)out;
+            (void)prog;
         }
+    }
+    // Solves every layer's block along v from the factors prog has computed.
+    void solve_from(factors_program& prog, const param_set& v, double lambda, double scale, param_set& out) {
+        views_of(prog);
+        solve_layer_blocks(views_, v, lambda, scale, scratch_, out);
+        route_ = inverse_route::block_solve;
     }
     double run_step(const param_set& x, double lambda, evaluation_counts& counts, param_set& g, param_set& step) {
         if constexpr (solve_ok) {
