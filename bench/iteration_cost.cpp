@@ -17,17 +17,22 @@
 // repetition is S calls of objective::value_and_gradient at the starting point. The candidates
 // alternate repetition by repetition in rotated order; a ratio is the median over rounds of the
 // ratio of the two candidates' medians in that round.
+// K-FAC runs in three forms: the default (eigendecompositions, γ at use), the Cholesky inverses
+// of the damped factors (options::inverse = cholesky), and the Cholesky inverses with the
+// factors' statistics on a curvature sample of B/8 rows (the paper's §8 economies; the trial is
+// then the batch's loss and gradient, the next iteration's).
 // Targets: K-FAC without rescaling ≤ 2 gradients, with rescaling (and momentum) ≤ 3.5, Shampoo
 // ≤ 3 (the headline rows: the sampled estimate, Shampoo without grafting; the others are printed
 // with the same targets). Each is printed beside a GEMM flop model of the same iteration.
 //
 // The break-down times the pieces of a K-FAC iteration alone (interleaved with the gradient the
 // same way): the statistics pass (forward, backward, and for the sampled estimate the draw and its
-// backward pass), the factors' update (two GEMMs per layer), the refresh (two symmetric
-// eigendecompositions per layer, divided by the interval), the damped solve (four small GEMMs per
-// layer), the trial's loss evaluation, and a Gauss–Newton product (two per iteration with rescaling
-// and momentum). Their sum is printed beside the measured iteration; the difference is the
-// optimizer's own vector arithmetic and bookkeeping.
+// backward pass; on the full batch one per iteration, the trial's), the factors' update (two GEMMs
+// per layer), the refresh (two symmetric eigendecompositions per layer, divided by the interval)
+// and the damped solve (four small GEMMs per layer), or the Cholesky inverses and their
+// application (two GEMMs per layer), and a Gauss–Newton product (two per iteration with rescaling
+// and momentum). Their sums are printed beside the measured iterations; the difference is the
+// optimizer's own vector arithmetic and bookkeeping, and the rejected trials.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -61,7 +66,7 @@ struct settings {
 // GEMM flops (2 per multiply-add) of the pieces of an iteration, for layers n_{l−1}×n_l and batch B.
 struct flop_model {
     double forward = 0, gradient = 0, stats_empirical = 0, stats_sampled = 0, update = 0, solve = 0, refresh = 0,
-           gauss_newton = 0, shampoo_factors = 0, shampoo_roots = 0;
+           solve_inverse = 0, invert = 0, gauss_newton = 0, shampoo_factors = 0, shampoo_roots = 0;
 
     flop_model(std::size_t B, const std::vector<std::pair<double, double>>& layers, double interval) {
         const double b = double(B);
@@ -73,6 +78,8 @@ struct flop_model {
             update += 2 * b * (n * n + m * m);                        // hᵀh, δᵀδ
             solve += 4 * (n * n * m + n * m * m);                     // U_Aᵀ·V·U_G and back
             refresh += 9 * (n * n * n + m * m * m) / interval;        // syevd with vectors, ≈ 9n³
+            solve_inverse += 2 * (n * n * m + n * m * m);             // Ā⁻¹·V·Ḡ⁻¹
+            invert += (n * n * n + m * m * m) / interval;             // potrf n³/3 + potri 2n³/3
             shampoo_factors += 4 * (n * n * m + n * m * m);           // L += G·Gᵀ, R += Gᵀ·G, L^{-1/4}·G·R^{-1/4}
             shampoo_roots += (9 * (n * n * n + m * m * m) + 2 * (n * n * n + m * m * m)) / interval;  // eigh + B·Bᵀ
         }
@@ -81,8 +88,16 @@ struct flop_model {
         stats_sampled = gradient + forward - first;    // plus the drawn targets' deltas
         gauss_newton = 5 * forward - 2 * first;        // forward, R-forward (two GEMMs per layer but the first), backward
     }
-    double kfac(bool sampled, bool rescale) const {
-        return (sampled ? stats_sampled : stats_empirical) + update + refresh + solve + forward + (rescale ? 2 * gauss_newton : 0);
+    // One statistics pass per iteration: on the full batch an accepted trial's is the next
+    // iteration's (no separate loss evaluation).
+    double kfac(bool sampled, bool rescale, bool cholesky = false) const {
+        return (sampled ? stats_sampled : stats_empirical) + update + (cholesky ? invert + solve_inverse : refresh + solve) +
+               (rescale ? 2 * gauss_newton : 0);
+    }
+    // The statistics on a curvature sample of B/k rows: the sample's statistics pass and update,
+    // and the trial's loss and gradient on the batch (the next iteration's).
+    double kfac_sample(double k, bool rescale) const {
+        return stats_sampled / k + update / k + gradient + invert + solve_inverse + (rescale ? 2 * gauss_newton / k : 0);
     }
     double shampoo() const { return gradient + shampoo_factors + shampoo_roots; }
 };
@@ -112,11 +127,12 @@ run_result time_steps(Opt& opt, gateaux::objective& f, const param_set& x0, para
     return r;
 }
 
-gateaux::kfac::options kfac_options(gateaux::kfac_estimate e, bool rescale) {
+gateaux::kfac::options kfac_options(gateaux::kfac_estimate e, bool rescale, bool cholesky = false) {
     gateaux::kfac::options o;
     o.estimate = e;
     o.inverse_interval = 10;
     o.rescale = rescale;
+    o.inverse = cholesky ? gateaux::kfac_inverse::cholesky : gateaux::kfac_inverse::eigen;
     return o;
 }
 
@@ -139,6 +155,10 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
     constexpr auto w = gateaux::wrt(Net::W1, Net::W2, Net::W3);
     auto f = gateaux::make_objective(Net::loss, w);
     f.set_data(Net::x, n.X).set_data(Net::y, n.Y).use_fisher(gateaux::fisher_estimate::sampled, 17);
+    // The paper's §8 economy: the factors' statistics on a subset of the batch (here B/8 rows).
+    auto f8 = gateaux::make_objective(Net::loss, w);
+    f8.set_data(Net::x, n.X).set_data(Net::y, n.Y).use_fisher(gateaux::fisher_estimate::sampled, 17);
+    f8.use_curvature_sample(Net::batch / 8, 19);
     const param_set x0(std::vector<tensor>{n.w1, n.w2, n.w3});
     param_set x = x0, g = x0.zeros_like();
 
@@ -149,6 +169,9 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
 
     gateaux::kfac ks_plain(kfac_options(kfac_estimate::sampled, false)), ks_resc(kfac_options(kfac_estimate::sampled, true));
     gateaux::kfac ke_plain(kfac_options(kfac_estimate::empirical, false)), ke_resc(kfac_options(kfac_estimate::empirical, true));
+    gateaux::kfac cs_plain(kfac_options(kfac_estimate::sampled, false, true)), cs_resc(kfac_options(kfac_estimate::sampled, true, true));
+    gateaux::kfac ce_plain(kfac_options(kfac_estimate::empirical, false, true)), ce_resc(kfac_options(kfac_estimate::empirical, true, true));
+    gateaux::kfac c8_plain(kfac_options(kfac_estimate::sampled, false, true)), c8_resc(kfac_options(kfac_estimate::sampled, true, true));
     gateaux::shampoo sh(make_shampoo_options(false)), sh_graft(make_shampoo_options(true));
 
     // One untimed run each first: every run must take its steps (no failure) to a finite loss.
@@ -161,6 +184,12 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
         {"K-FAC sampled, rescale on", [&] { return time_steps(ks_resc, f, x0, x, steps); }},
         {"K-FAC empirical, rescale off", [&] { return time_steps(ke_plain, f, x0, x, steps); }},
         {"K-FAC empirical, rescale on", [&] { return time_steps(ke_resc, f, x0, x, steps); }},
+        {"K-FAC Cholesky sampled, off", [&] { return time_steps(cs_plain, f, x0, x, steps); }},
+        {"K-FAC Cholesky sampled, on", [&] { return time_steps(cs_resc, f, x0, x, steps); }},
+        {"K-FAC Cholesky empirical, off", [&] { return time_steps(ce_plain, f, x0, x, steps); }},
+        {"K-FAC Cholesky empirical, on", [&] { return time_steps(ce_resc, f, x0, x, steps); }},
+        {"K-FAC Cholesky B/8 sample, off", [&] { return time_steps(c8_plain, f8, x0, x, steps); }},
+        {"K-FAC Cholesky B/8 sample, on", [&] { return time_steps(c8_resc, f8, x0, x, steps); }},
         {"Shampoo", [&] { return time_steps(sh, f, x0, x, steps); }},
         {"Shampoo, Adagrad graft", [&] { return time_steps(sh_graft, f, x0, x, steps); }},
     };
@@ -171,8 +200,11 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
         std::printf("    %-30s loss %.6g, %zu failed steps%s\n", r.name, rr.final_loss, rr.failed,
                     rr.failed != 0 || !std::isfinite(rr.final_loss) ? "  (NOT a representative run)" : "");
     }
-    std::printf("  K-FAC rejected steps in that run: sampled %zu / %zu, empirical %zu / %zu (rescale off / on)\n\n",
-                ks_plain.rejected_steps(), ks_resc.rejected_steps(), ke_plain.rejected_steps(), ke_resc.rejected_steps());
+    std::printf("  K-FAC rejected steps in that run: sampled %zu / %zu, empirical %zu / %zu (rescale off / on); Cholesky "
+                "sampled %zu / %zu, empirical %zu / %zu, B/8 sample %zu / %zu\n\n",
+                ks_plain.rejected_steps(), ks_resc.rejected_steps(), ke_plain.rejected_steps(), ke_resc.rejected_steps(),
+                cs_plain.rejected_steps(), cs_resc.rejected_steps(), ce_plain.rejected_steps(), ce_resc.rejected_steps(),
+                c8_plain.rejected_steps(), c8_resc.rejected_steps());
 
     std::vector<timed_candidate> cs = {{"gradient", [&] {
                                             const auto a = steady::now();
@@ -194,6 +226,12 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
     row("K-FAC sampled, rescale on (headline)", "K-FAC sampled, rescale on", 3.5, fm.kfac(true, true));
     row("K-FAC empirical, rescale off", "K-FAC empirical, rescale off", 2.0, fm.kfac(false, false));
     row("K-FAC empirical, rescale on", "K-FAC empirical, rescale on", 3.5, fm.kfac(false, true));
+    row("K-FAC Cholesky sampled, rescale off", "K-FAC Cholesky sampled, off", 2.0, fm.kfac(true, false, true));
+    row("K-FAC Cholesky sampled, rescale on", "K-FAC Cholesky sampled, on", 3.5, fm.kfac(true, true, true));
+    row("K-FAC Cholesky empirical, rescale off", "K-FAC Cholesky empirical, off", 2.0, fm.kfac(false, false, true));
+    row("K-FAC Cholesky empirical, rescale on", "K-FAC Cholesky empirical, on", 3.5, fm.kfac(false, true, true));
+    row("K-FAC Cholesky, B/8 sample, off", "K-FAC Cholesky B/8 sample, off", 2.0, fm.kfac_sample(8, false));
+    row("K-FAC Cholesky, B/8 sample, on", "K-FAC Cholesky B/8 sample, on", 3.5, fm.kfac_sample(8, true));
     row("Shampoo, no grafting (headline)", "Shampoo", 3.0, fm.shampoo());
     row("Shampoo, Adagrad grafting", "Shampoo, Adagrad graft", 3.0, fm.shampoo());
     std::printf("\n");
@@ -208,6 +246,7 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
     ls.statistics(x0, {}, st_e);
     kf.update(st_s, kfac_estimate::sampled, 0.95);
     kf.refresh();
+    kf.invert(1.0);
     param_set sol = x0.zeros_like(), gn = x0.zeros_like(), v = param_set(std::vector<tensor>{n.v1, n.v2, n.v3});
     f.value_and_gradient(x0, g);
     const gateaux::curvature_operator product = gateaux::curvature_operator::find(f, gateaux::curvature_matrix::gauss_newton);
@@ -223,7 +262,8 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
             {"factor update", [&] { kf.update(st_s, kfac_estimate::sampled, 0.95); }},
             {"refresh (whole)", [&] { kf.refresh(); }},
             {"solve", [&] { kf.solve(g, 1.0, sol); }},
-            {"trial loss", [&] { keep(f.value(x0)); }},
+            {"invert (whole)", [&] { kf.invert(1.0); }},
+            {"apply inverse", [&] { kf.apply_inverse(g, sol); }},
             {"Gauss–Newton product", [&] { product(x0, v, gn); }},
         },
         rounds, piece_reps, 3);
@@ -242,16 +282,20 @@ void run(const settings& s, int rounds, int reps, int steps, const std::string& 
     piece("refresh (whole)", 1, 10 * fm.refresh, "refresh, each");
     const double rr = piece("refresh (whole)", 10, fm.refresh, "refresh, amortised over 10");
     const double rv = piece("solve", 1, fm.solve);
-    const double rt = piece("trial loss", 1, fm.forward);
+    piece("invert (whole)", 1, 10 * fm.invert, "Cholesky inverses, each");
+    const double ri = piece("invert (whole)", 10, fm.invert, "Cholesky inverses, amortised over 10");
+    const double ra = piece("apply inverse", 1, fm.solve_inverse);
     const double rg = piece("Gauss–Newton product", 1, fm.gauss_newton);
-    const double base_s = rs + ru + rr + rv + rt, base_e = re + ru + rr + rv + rt;
-    std::printf("  sum of the pieces (×gradient): sampled %.3f / %.3f, empirical %.3f / %.3f (rescale off / on, two "
-                "products);\n  measured above: sampled %.3f / %.3f, empirical %.3f / %.3f\n\n",
-                base_s, base_s + 2 * rg, base_e, base_e + 2 * rg,
-                summarize(c.ratios("K-FAC sampled, rescale off", "gradient")).median,
-                summarize(c.ratios("K-FAC sampled, rescale on", "gradient")).median,
-                summarize(c.ratios("K-FAC empirical, rescale off", "gradient")).median,
-                summarize(c.ratios("K-FAC empirical, rescale on", "gradient")).median);
+    // On the full batch the trial's statistics pass is the next iteration's: one pass per iteration.
+    const double base_s = rs + ru + rr + rv, base_e = re + ru + rr + rv, chol_s = rs + ru + ri + ra, chol_e = re + ru + ri + ra;
+    const auto measured = [&](const char* name) { return summarize(c.ratios(name, "gradient")).median; };
+    std::printf("  sum of the pieces (×gradient; rescale off / on, two products), measured beside:\n"
+                "    eigen    sampled %.3f / %.3f (%.3f / %.3f), empirical %.3f / %.3f (%.3f / %.3f)\n"
+                "    Cholesky sampled %.3f / %.3f (%.3f / %.3f), empirical %.3f / %.3f (%.3f / %.3f)\n\n",
+                base_s, base_s + 2 * rg, measured("K-FAC sampled, rescale off"), measured("K-FAC sampled, rescale on"), base_e,
+                base_e + 2 * rg, measured("K-FAC empirical, rescale off"), measured("K-FAC empirical, rescale on"), chol_s,
+                chol_s + 2 * rg, measured("K-FAC Cholesky sampled, off"), measured("K-FAC Cholesky sampled, on"), chol_e,
+                chol_e + 2 * rg, measured("K-FAC Cholesky empirical, off"), measured("K-FAC Cholesky empirical, on"));
 }
 
 }  // namespace

