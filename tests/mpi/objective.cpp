@@ -307,6 +307,13 @@ TEST_CASE("mpi: K-FAC and natural gradient take bitwise the iterates of one rank
         auto g = distributed(self, mean_loss);
         check_same(run(f, kfac(kfac_options{.estimate = e}), 8), run(g, kfac(kfac_options{.estimate = e}), 8));
     }
+    {  // The Cholesky inverses, refreshed every 3 iterations, with the statistics on a curvature sample.
+        const kfac_options o{.inverse_interval = 3, .inverse = kfac_inverse::cholesky};
+        auto f = distributed(world, mean_loss);
+        auto g = distributed(self, mean_loss);
+        f.use_curvature_sample(48, 9), g.use_curvature_sample(48, 9);
+        check_same(run(f, kfac(o), 8), run(g, kfac(o), 8));
+    }
     auto f = distributed(world, mean_loss);
     auto g = distributed(self, mean_loss);
     f.use_curvature_sample(48, 9), g.use_curvature_sample(48, 9);

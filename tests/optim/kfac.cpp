@@ -663,6 +663,23 @@ TEST_CASE("kfac: the cholesky inverse takes eigen's iterates at inverse_interval
     // current γ (cholesky inverts again on a rejected step and for γ's candidates), so the runs
     // differ by rounding only.
     double worst = 0.0;
+    // kfac(e) and the same with the cholesky inverse, from start on the objective make() returns:
+    // the same rejections and end points 1e-8 apart; the rejections.
+    const auto compare = [&worst](const kfac::options& e, auto make, const param_set& start, std::size_t iterations) {
+        kfac::options c = e;
+        c.inverse = kfac_inverse::cholesky;
+        param_set xe = start, xc = start;
+        kfac oe(e), oc(c);
+        for (auto [o, x] : {std::pair{&oe, &xe}, std::pair{&oc, &xc}}) {
+            auto f = make();
+            REQUIRE(minimize(f, *x, *o, quiet(iterations)).reason == stop_reason::max_iterations);
+        }
+        CHECK(oc.rejected_steps() == oe.rejected_steps());
+        const double d = rel(flat(xc), flat(xe));
+        CHECK(d < 1e-8);
+        worst = std::max(worst, d);
+        return oe.rejected_steps();
+    };
     for (const std::uint64_t seed : {1, 2, 3})
         for (const int form : {0, 1, 2}) {  // rescaled, unscaled, rescaled with adapt_gamma
             const teacher t(64, seed);
@@ -670,22 +687,36 @@ TEST_CASE("kfac: the cholesky inverse takes eigen's iterates at inverse_interval
             e.rescale = form != 1;
             e.adapt_gamma = form == 2;
             e.gamma_interval = 5;
-            kfac::options c = e;
-            c.inverse = kfac_inverse::cholesky;
-            param_set xe = t.start, xc = t.start;
-            kfac oe(e), oc(c);
-            for (auto [o, x] : {std::pair{&oe, &xe}, std::pair{&oc, &xc}}) {
-                auto f = make_objective(rloss, rw);
-                f.set_data(rx, t.X).set_data(ry, t.Y).use_fisher(fisher_estimate::sampled, seed);
-                REQUIRE(minimize(f, *x, *o, quiet(40)).reason == stop_reason::max_iterations);
-            }
-            INFO("seed " << seed << ", form " << form);
-            CHECK(oc.rejected_steps() == oe.rejected_steps());
-            const double d = rel(flat(xc), flat(xe));
-            CHECK(d < 1e-8);
-            worst = std::max(worst, d);
+            INFO("regression, seed " << seed << ", form " << form);
+            compare(
+                e,
+                [&] {
+                    auto f = make_objective(rloss, rw);
+                    f.set_data(rx, t.X).set_data(ry, t.Y).use_fisher(fisher_estimate::sampled, seed);
+                    return f;
+                },
+                t.start, 40);
         }
-    std::printf("kfac cholesky against eigen at inverse_interval 1, 40 iterations: worst relative difference %.2e\n", worst);
+    // The unscaled classifier rejects steps: each rejection inverts again at the new γ.
+    std::size_t rejections = 0;
+    for (const std::uint64_t seed : {1, 3}) {
+        const labelled d(64, seed);
+        kfac::options e;
+        e.rescale = false;
+        INFO("classifier, seed " << seed);
+        rejections += compare(
+            e,
+            [&] {
+                auto h = make_objective(closs, cw);
+                h.set_data(cx, d.X).set_data(cy, d.Y).use_fisher(fisher_estimate::sampled, seed);
+                return h;
+            },
+            d.start, 60);
+    }
+    CHECK(rejections > 0);
+    std::printf("kfac cholesky against eigen at inverse_interval 1, 40–60 iterations: worst relative difference %.2e (%zu rejected "
+                "classifier steps)\n",
+                worst, rejections);
     // Inverses every 10 iterations: γ stays at the refresh's while λ moves.
     kfac::options c;
     c.inverse = kfac_inverse::cholesky;
@@ -705,65 +736,128 @@ TEST_CASE("kfac: the cholesky inverse takes eigen's iterates at inverse_interval
     }
 }
 
+TEST_CASE("kfac: with the cholesky inverse every inverse_interval-th iteration inverts at its γ, the others reuse those inverses",
+          "[optim][kfac]") {
+    // Unscaled, so that the step is −Ā⁻¹·∇·Ḡ⁻¹ itself. Each step is checked against the factors
+    // the optimizer held before it: at a refresh (iterations 0, 3, 6, …) their averages inverted
+    // here at λ + η, otherwise their stored inverses, whose γ lags behind the adapted λ.
+    std::size_t refreshes = 0, reuses = 0, lagging = 0;
+    for (const std::uint64_t seed : {1, 2}) {
+        const teacher t(64, seed);
+        auto f = make_objective(rloss, rw);
+        f.set_data(rx, t.X).set_data(ry, t.Y).use_fisher(fisher_estimate::sampled, seed);
+        kfac::options o;
+        o.inverse = kfac_inverse::cholesky;
+        o.inverse_interval = 3;
+        o.rescale = false;
+        o.weight_decay = 1e-3;
+        kfac opt(o);
+        param_set th = t.start;
+        REQUIRE(opt.start(f, th).state == step_outcome::status::ok);
+        for (int it = 0; it < 15; ++it) {
+            const double gamma = opt.damping() + o.weight_decay;
+            kronecker_factors held = opt.factors();
+            const std::size_t rejected = opt.rejected_steps();
+            const param_set x0 = th;
+            param_set g = th.zeros_like(), d;
+            f.value_and_gradient(th, g);
+            REQUIRE(opt.step(f, th).state == step_outcome::status::ok);
+            if (opt.rejected_steps() != rejected) continue;  // inverted again at the raised γ
+            const bool refresh = it % 3 == 0;
+            INFO("seed " << seed << ", iteration " << it << (refresh ? " (refresh)" : ""));
+            if (refresh) {
+                held.invert(gamma);
+                ++refreshes;
+            } else {
+                ++reuses;
+                lagging += held.inverse_gamma() != gamma;
+            }
+            CHECK(opt.last_model().gamma == held.inverse_gamma());
+            held.apply_inverse(g, d);
+            param_set taken = th;
+            taken.axpy(-1.0, x0);
+            d.scale(-1.0);
+            CHECK(rel(flat(taken), flat(d)) < 1e-12);
+        }
+    }
+    std::printf("kfac cholesky, inverses every 3: %zu refreshes and %zu reuses checked (%zu at a γ behind λ + η)\n", refreshes, reuses,
+                lagging);
+    CHECK(refreshes >= 6);
+    CHECK(reuses >= 12);
+    CHECK(lagging >= 1);
+}
+
 TEST_CASE("kfac: with adapt_gamma, γ is the candidate γ·ω, γ or γ/ω whose rescaled step has the lowest damped model",
           "[optim][kfac]") {
     // Each step is checked against the same choice made here: Δ_c = −solve(∇, c) from the
     // optimizer's factors, C·Δ_c from the objective's Gauss–Newton products, α_c minimising
     // gᵀδ + ½δᵀ(C + λI)δ along Δ_c, and M_c that minimum; the step taken must be α_c·Δ_c for
-    // the c of the lowest M_c, and γ must become that c.
-    for (const std::uint64_t seed : {1, 2}) {
-        const teacher t(64, seed);
-        auto f = make_objective(rloss, rw);
-        f.set_data(rx, t.X).set_data(ry, t.Y).use_fisher(fisher_estimate::sampled, seed);
-        const curvature_operator C = curvature_operator::find(f, curvature_matrix::gauss_newton);
-        REQUIRE(C);
-        kfac::options o;
-        o.adapt_gamma = true;
-        o.gamma_interval = 1;
-        o.momentum = false;
-        kfac opt(o);
-        param_set th = t.start;
-        REQUIRE(opt.start(f, th).state == step_outcome::status::ok);
-        std::size_t checked = 0, moved = 0;
-        for (int it = 0; it < 25; ++it) {
-            const double lambda = opt.damping(), gamma = opt.factor_damping();
-            const kronecker_factors factors = opt.factors();
-            const std::size_t rejected = opt.rejected_steps();
-            const param_set x0 = th;
-            param_set g = th.zeros_like();
-            f.value_and_gradient(th, g);
-            double best = std::numeric_limits<double>::infinity(), best_c = 0.0;
-            param_set best_step;
-            std::vector<double> values;
-            for (const double c : {gamma, gamma * o.gamma_factor, gamma / o.gamma_factor}) {
-                param_set d = g.zeros_like(), cd = g.zeros_like();
-                factors.solve(g, c, d);
-                d.scale(-1.0);
-                C(th, d, cd);
-                const double gd = g.dot(d), dad = d.dot(cd) + lambda * d.dot(d);
-                const double M = -0.5 * gd * gd / dad;
-                values.push_back(M);
-                if (M < best) best = M, best_c = c, best_step = d, best_step.scale(-gd / dad);
+    // the c of the lowest M_c, and γ must become that c. With the cholesky inverse (refreshed
+    // every second iteration) every candidate, the current γ too, is the averages of that
+    // iteration inverted at c, also where the refresh is not due.
+    for (const std::uint64_t seed : {1, 2})
+        for (const kfac_inverse form : {kfac_inverse::eigen, kfac_inverse::cholesky}) {
+            const teacher t(64, seed);
+            auto f = make_objective(rloss, rw);
+            f.set_data(rx, t.X).set_data(ry, t.Y).use_fisher(fisher_estimate::sampled, seed);
+            const curvature_operator C = curvature_operator::find(f, curvature_matrix::gauss_newton);
+            REQUIRE(C);
+            kfac::options o;
+            o.adapt_gamma = true;
+            o.gamma_interval = 1;
+            o.momentum = false;
+            o.inverse = form;
+            if (form == kfac_inverse::cholesky) o.inverse_interval = 2;
+            kfac opt(o);
+            param_set th = t.start;
+            REQUIRE(opt.start(f, th).state == step_outcome::status::ok);
+            std::size_t checked = 0, moved = 0;
+            for (int it = 0; it < 25; ++it) {
+                const double lambda = opt.damping(), gamma = opt.factor_damping();
+                const kronecker_factors factors = opt.factors();
+                const std::size_t rejected = opt.rejected_steps();
+                const param_set x0 = th;
+                param_set g = th.zeros_like();
+                f.value_and_gradient(th, g);
+                double best = std::numeric_limits<double>::infinity(), best_c = 0.0;
+                param_set best_step;
+                std::vector<double> values;
+                for (const double c : {gamma, gamma * o.gamma_factor, gamma / o.gamma_factor}) {
+                    param_set d = g.zeros_like(), cd = g.zeros_like();
+                    if (form == kfac_inverse::eigen) {
+                        factors.solve(g, c, d);
+                    } else {
+                        kronecker_factors k = factors;
+                        k.invert(c);
+                        k.apply_inverse(g, d);
+                    }
+                    d.scale(-1.0);
+                    C(th, d, cd);
+                    const double gd = g.dot(d), dad = d.dot(cd) + lambda * d.dot(d);
+                    const double M = -0.5 * gd * gd / dad;
+                    values.push_back(M);
+                    if (M < best) best = M, best_c = c, best_step = d, best_step.scale(-gd / dad);
+                }
+                const step_outcome s = opt.step(f, th);
+                REQUIRE(s.state == step_outcome::status::ok);
+                if (opt.rejected_steps() != rejected) continue;  // a rejection: the same Δ, shortened by a larger λ
+                std::sort(values.begin(), values.end());
+                if (values[1] - values[0] <= 1e-9 * std::abs(values[0])) continue;  // too close to call
+                INFO("seed " << seed << ", iteration " << it << ": γ " << gamma << " → " << opt.last_model().gamma);
+                CHECK(opt.last_model().gamma == best_c);
+                CHECK(opt.last_model().damped == Approx(best).epsilon(1e-8));
+                param_set taken = th;
+                taken.axpy(-1.0, x0);
+                CHECK(rel(flat(taken), flat(best_step)) < 1e-8);
+                ++checked;
+                moved += best_c != gamma;
             }
-            const step_outcome s = opt.step(f, th);
-            REQUIRE(s.state == step_outcome::status::ok);
-            if (opt.rejected_steps() != rejected) continue;  // a rejection: the same Δ, shortened by a larger λ
-            std::sort(values.begin(), values.end());
-            if (values[1] - values[0] <= 1e-9 * std::abs(values[0])) continue;  // too close to call
-            INFO("seed " << seed << ", iteration " << it << ": γ " << gamma << " → " << opt.last_model().gamma);
-            CHECK(opt.last_model().gamma == best_c);
-            CHECK(opt.last_model().damped == Approx(best).epsilon(1e-8));
-            param_set taken = th;
-            taken.axpy(-1.0, x0);
-            CHECK(rel(flat(taken), flat(best_step)) < 1e-8);
-            ++checked;
-            moved += best_c != gamma;
+            std::printf("kfac adapt_gamma, %s, regression seed %llu: %zu of 25 choices checked, γ moved in %zu, final γ %.3e, λ %.3e\n",
+                        form == kfac_inverse::eigen ? "eigen" : "cholesky", (unsigned long long)seed, checked, moved,
+                        opt.factor_damping(), opt.damping());
+            CHECK(checked >= 15);
+            CHECK(moved >= 1);
         }
-        std::printf("kfac adapt_gamma, regression seed %llu: %zu of 25 choices checked, γ moved in %zu, final γ %.3e, λ %.3e\n",
-                    (unsigned long long)seed, checked, moved, opt.factor_damping(), opt.damping());
-        CHECK(checked >= 15);
-        CHECK(moved >= 1);
-    }
 }
 
 TEST_CASE("kfac: with adapt_gamma the optimizer trains the tanh regression and classifier to stated levels",

@@ -141,6 +141,12 @@ public:
     void operator()(std::string_view name, T& t) {
         nest(name, t);
     }
+    // An entry that checkpoints of earlier versions lack: saved always, loaded where present
+    // (v keeps its value where the checkpoint has no such entry).
+    template <class T>
+    void optional(std::string_view name, T& v) {
+        if (!loading() || has(path(name))) (*this)(name, v);
+    }
 
     // t.state(*this) with every name under prefix/.
     template <class T>

@@ -15,9 +15,9 @@
 // more curvature products than a plain iteration; γ stays within [min_damping + η, max_damping + η].
 // A rejected step leaves γ, and so Δ, as they are: the larger λ shortens the rescaled step α·Δ;
 // only a direction that is no descent at all (or a singular damped factor) raises γ as λ.
-// Each iteration: one statistics pass at x (loss, gradient and the factors'
-// statistics; with a curvature sample, value_and_gradient too, since the statistics'
-// gradient is then the sample's), Δ = −(Ā⁻¹ ⊗ Ḡ⁻¹)·∇ per layer, then
+// Each iteration: the statistics at x (loss, gradient and the factors' statistics; with a curvature
+// sample the loss and gradient are the batch's, since the statistics' are the sample's: both
+// come from the previous trial, see trial below), Δ = −(Ā⁻¹ ⊗ Ḡ⁻¹)·∇ per layer, then
 //   rescaling  (option rescale, default on; the paper's §6.4 and §7) δ = α·Δ + μ·δ_prev with α, μ
 //              minimising the exact damped model gᵀδ + ½δᵀ(C + λI)δ, C the whole curvature
 //              (Gauss–Newton by default; C·Δ per trial and C·δ_prev once per iteration); without
@@ -37,6 +37,9 @@
 //              same order, a new draw of the sampled targets first), whose loss is the trial's;
 //              with a curvature sample the statistics are not the batch's, and the trial is the
 //              batch's loss and gradient, the sample's statistics following at the accepted point.
+//              A rejected trial costs that pass (with estimate = exact, the output factors too),
+//              and with sampled targets its draw; where the rescaling's curvature is the Fisher,
+//              C·δ_prev is taken again after it, on the draw the next C·Δ uses.
 //   inverse    (option inverse) eigen: every inverse_interval iterations the averages are
 //              eigendecomposed, and each solve applies its own γ. cholesky (the paper's §8 and
 //              kfac-jax's way): every inverse_interval iterations the damped factors are inverted
@@ -53,7 +56,9 @@
 // layer two GEMMs for the factors and, for the direction, four small GEMMs (n+1)²·m + (n+1)·m²
 // (eigen) or two (cholesky); and every inverse_interval iterations an eigendecomposition
 // per factor, O((n+1)³ + m³), or a Cholesky inverse, about a ninth of it. Memory: per layer A, G
-// and either U_A, U_G or Ā⁻¹, Ḡ⁻¹: 2·((n+1)² + m²).
+// and either U_A, U_G or Ā⁻¹, Ḡ⁻¹: 2·((n+1)² + m²); two sets of statistics (x's and the trial's):
+// per layer B·(n + m) doubles each, 2·B·m with sampled targets, plus B·m_out² output factors
+// with estimate = exact.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -208,6 +213,12 @@ public:
                                name() + ": no step with ρ ≥ " + number_string(opt_.accept_ratio) + " after " +
                                    std::to_string(rejections + 1) + " increases of the damping (λ = " + number_string(lambda_) +
                                    ", last ρ = " + number_string(model_.ratio) + ")");
+            // The rejected trial's statistics pass drew new sampled targets at the trial point,
+            // and a Fisher product with sampled targets draws again at x: C·δ_prev is taken again,
+            // so that it and the next C·Δ share one draw.
+            if (trial_has_stats_ && opt_.rescale && opt_.rescale_curvature == curvature_matrix::fisher && opt_.momentum &&
+                prev_.max_abs() > 0.0)
+                product_(x, prev_, c_prev_);
         }
     }
 
@@ -219,7 +230,8 @@ public:
         optimizer_with_point::state(a);
         a("factors", factors_);
         a("lambda", lambda_), a("gamma", gamma_), a("previous_direction", prev_);
-        a("iterations", iterations_), a("steps", steps_), a("rejected", rejected_), a("pending", pending_), a("invert_due", invert_due_);
+        a("iterations", iterations_), a("steps", steps_), a("rejected", rejected_), a("pending", pending_);
+        a.optional("invert_due", invert_due_);
         a("model/damping", model_.damping), a("model/predicted", model_.predicted), a("model/actual", model_.actual);
         a("model/ratio", model_.ratio), a("model/scale", model_.scale), a("model/momentum", model_.momentum);
         a("model/gamma", model_.gamma), a("model/damped", model_.damped);
@@ -257,6 +269,9 @@ private:
     // The directions at γ·ω, γ and γ/ω: dir_ and model_ become the one with the lowest damped
     // model, and γ its γ. One solve and one curvature product per candidate.
     bool choose_gamma(const param_set& x) {
+        // With the cholesky inverse every candidate is inverted from this iteration's averages,
+        // the current γ too (its inverses may be an earlier iteration's).
+        if (opt_.inverse == kfac_inverse::cholesky) invert_due_ = true;
         const double candidates[3] = {gamma_, clamp_gamma(gamma_ * opt_.gamma_factor), clamp_gamma(gamma_ / opt_.gamma_factor)};
         bool found = false;
         model best{};
@@ -270,7 +285,7 @@ private:
         model_ = best;
         gamma_ = best.gamma;
         // The following iterations solve with the chosen γ's inverses (the same averages).
-        if (opt_.inverse == kfac_inverse::cholesky && factors_.inverse_gamma() != gamma_) try {
+        if (opt_.inverse == kfac_inverse::cholesky && !(factors_.inverted() && factors_.inverse_gamma() == gamma_)) try {
                 factors_.invert(gamma_);
             } catch (const rank_error&) {
                 invert_due_ = true;

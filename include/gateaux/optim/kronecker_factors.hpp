@@ -58,6 +58,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,7 +98,7 @@ public:
         void state(state_archive& a) {
             a("weight", weight), a("bias", bias), a("inputs", inputs), a("outputs", outputs);
             a("A", A), a("G", G), a("UA", UA), a("UG", UG), a("sA", sA), a("sG", sG), a("pi", pi);
-            a("Ainv", Ainv), a("Ginv", Ginv), a("inverse_pi", inverse_pi);
+            a.optional("Ainv", Ainv), a.optional("Ginv", Ginv), a.optional("inverse_pi", inverse_pi);
         }
     };
 
@@ -139,7 +140,8 @@ public:
                                        layer_string(L.weight, L.bias, L.inputs, L.outputs) + ") is not the objective's (" +
                                        layer_string(weight, bias, inputs, outputs) + ")");
         }
-        a("updates", updates_), a("refreshed", refreshed_), a("inverted", inverted_), a("inverse_gamma", inverse_gamma_);
+        a("updates", updates_), a("refreshed", refreshed_);
+        a.optional("inverted", inverted_), a.optional("inverse_gamma", inverse_gamma_);
         // The solve reads the decompositions as raw memory of the layout's sizes.
         if (a.loading())
             for (std::size_t l = 0; l < n; ++l) {
@@ -229,6 +231,7 @@ public:
     // leaves no inverses (inverted() is false until an invert succeeds).
     void invert(double gamma) {
         inverted_ = false;
+        inverse_gamma_ = std::numeric_limits<double>::quiet_NaN();  // no inverses until this one succeeds
         const double r = std::sqrt(std::max(gamma, 0.0));
         for (std::size_t l = 0; l < layers_.size(); ++l) {
             layer& L = layers_[l];
