@@ -220,8 +220,7 @@ public:
             double ta = 0.0, tg = 0.0;
             for (double v : L.sA) ta += v;
             for (double v : L.sG) tg += v;
-            ta /= double(L.sA.size()), tg /= double(L.sG.size());
-            L.pi = ta > 0.0 && tg > 0.0 && std::isfinite(ta) && std::isfinite(tg) ? std::sqrt(ta / tg) : 1.0;
+            L.pi = split(ta / double(L.sA.size()), tg / double(L.sG.size()));
         }
         refreshed_ = true;
     }
@@ -239,8 +238,7 @@ public:
             double ta = 0.0, tg = 0.0;
             for (std::size_t i = 0; i < dA; ++i) ta += std::max(L.A(i, i), 0.0);
             for (std::size_t i = 0; i < m; ++i) tg += std::max(L.G(i, i), 0.0);
-            ta /= double(dA), tg /= double(m);
-            L.inverse_pi = ta > 0.0 && tg > 0.0 && std::isfinite(ta) && std::isfinite(tg) ? std::sqrt(ta / tg) : 1.0;
+            L.inverse_pi = split(ta / double(dA), tg / double(m));
             damped_inverse(L.A, L.inverse_pi * r, L.Ainv, "A", l, gamma);
             damped_inverse(L.G, r / L.inverse_pi, L.Ginv, "G", l, gamma);
         }
@@ -252,19 +250,10 @@ public:
     // Shapes are checked as solve's, before anything is written.
     void apply_inverse(const param_set& v, param_set& out) const {
         if (!inverted_) throw error("gateaux::kfac: the damped factors are applied before they are inverted");
-        check_vector(v);
-        if (!out.same_shape(v)) out = v.zeros_like();
-        for (const layer& L : layers_) {
-            const std::size_t dA = dim_a(L), m = L.outputs;
-            const bool whole = L.weight != none && L.bias == none;
-            tensor V, W = tensor::from_shape({dA, m});
-            if (!whole) V = tensor::from_shape({dA, m}), gather(L, v, V);
-            const double* vp = whole ? v[L.weight].data() : V.data();
-            lapack::gemm(false, false, dA, m, dA, 1.0, L.Ainv.data(), dA, vp, m, 0.0, W.data(), m);  // Ā⁻¹·V
-            double* op = whole ? out[L.weight].data() : V.data();
-            lapack::gemm(false, false, dA, m, m, 1.0, W.data(), m, L.Ginv.data(), m, 0.0, op, m);    // ·Ḡ⁻¹
-            if (!whole) scatter(L, V, out);
-        }
+        each_layer(v, out, [](const layer& L, std::size_t dA, std::size_t m, const double* V, double* W, double*, double* out) {
+            lapack::gemm(false, false, dA, m, dA, 1.0, L.Ainv.data(), dA, V, m, 0.0, W, m);   // Ā⁻¹·V
+            lapack::gemm(false, false, dA, m, m, 1.0, W, m, L.Ginv.data(), m, 0.0, out, m);  // ·Ḡ⁻¹
+        });
     }
 
     // out = blockdiag((A_l + π√γ·I)⁻¹ ⊗ (G_l + √γ/π·I)⁻¹)·v at the last refresh (γ ≥ 0). Every
@@ -272,32 +261,21 @@ public:
     // anything is written, so out is unchanged on error.
     void solve(const param_set& v, double gamma, param_set& out) const {
         if (!refreshed_) throw error("gateaux::kfac: the factors are solved before their first refresh");
-        check_vector(v);
-        if (!out.same_shape(v)) out = v.zeros_like();
         const double r = std::sqrt(std::max(gamma, 0.0));
-        for (const layer& L : layers_) {
-            const std::size_t dA = dim_a(L), m = L.outputs;
-            // V is the layer's block of v (the weight's own storage where there is no bias), T and
-            // W are scratch; the result goes straight into out where it is the weight alone.
-            const bool whole = L.weight != none && L.bias == none;
-            tensor V, T = tensor::from_shape({dA, m}), W = tensor::from_shape({dA, m});
-            if (!whole) V = tensor::from_shape({dA, m}), gather(L, v, V);
-            const double* vp = whole ? v[L.weight].data() : V.data();
-            lapack::gemm(true, false, dA, m, dA, 1.0, L.UA.data(), dA, vp, m, 0.0, W.data(), m);         // U_Aᵀ·V
-            lapack::gemm(false, false, dA, m, m, 1.0, W.data(), m, L.UG.data(), m, 0.0, T.data(), m);    // ·U_G
+        each_layer(v, out, [&](const layer& L, std::size_t dA, std::size_t m, const double* V, double* W, double* T, double* out) {
+            lapack::gemm(true, false, dA, m, dA, 1.0, L.UA.data(), dA, V, m, 0.0, W, m);  // U_Aᵀ·V
+            lapack::gemm(false, false, dA, m, m, 1.0, W, m, L.UG.data(), m, 0.0, T, m);   // ·U_G
             const double da = L.pi * r, dg = r / L.pi;
             for (std::size_t i = 0; i < dA; ++i)
                 for (std::size_t j = 0; j < m; ++j) {
                     const double den = (L.sA[i] + da) * (L.sG[j] + dg);
                     if (!(den > 0.0) || !std::isfinite(den))
                         throw rank_error("kfac factor", "a damped Kronecker factor is singular (γ = " + number_string(gamma) + ")", den);
-                    T(i, j) /= den;
+                    T[i * m + j] /= den;
                 }
-            lapack::gemm(false, false, dA, m, dA, 1.0, L.UA.data(), dA, T.data(), m, 0.0, W.data(), m);  // U_A·T
-            double* op = whole ? out[L.weight].data() : V.data();
-            lapack::gemm(false, true, dA, m, m, 1.0, W.data(), m, L.UG.data(), m, 0.0, op, m);           // ·U_Gᵀ
-            if (!whole) scatter(L, V, out);
-        }
+            lapack::gemm(false, false, dA, m, dA, 1.0, L.UA.data(), dA, T, m, 0.0, W, m);  // U_A·T
+            lapack::gemm(false, true, dA, m, m, 1.0, W, m, L.UG.data(), m, 0.0, out, m);   // ·U_Gᵀ
+        });
     }
 
     // The damped factors Ā = A + π√γ·I and Ḡ = G + √γ/π·I of layer l, with π of the last refresh.
@@ -311,11 +289,32 @@ public:
     }
 
 private:
-    void check_vector(const param_set& v) const {
+    // π = √((tr A / dim A) / (tr G / dim G)) from the two mean traces; 1 where either is not
+    // positive and finite.
+    static double split(double ta, double tg) {
+        return ta > 0.0 && tg > 0.0 && std::isfinite(ta) && std::isfinite(tg) ? std::sqrt(ta / tg) : 1.0;
+    }
+
+    // For every layer, apply(L, dA, m, V, W, T, O): V the layer's dA×m block of v (the weight's own
+    // storage where there is no bias), W and T dA×m scratch, O where the layer's block of out goes
+    // (the weight's own storage where it is the weight alone). The shapes are checked before
+    // anything is written; the scratch is per-thread and only grows (lapack::scratch).
+    template <class Apply>
+    void each_layer(const param_set& v, param_set& out, Apply&& apply) const {
         for (const layer& L : layers_)
             if ((L.weight != none && (L.weight >= v.size() || v[L.weight].shape(0) != L.inputs || v[L.weight].shape(1) != L.outputs)) ||
                 (L.bias != none && (L.bias >= v.size() || v[L.bias].size() != L.outputs)))
                 throw shape_error("gateaux::kfac: the vector's blocks are not shaped like the layers of the factors");
+        if (!out.same_shape(v)) out = v.zeros_like();
+        for (const layer& L : layers_) {
+            const std::size_t dA = dim_a(L), m = L.outputs, size = dA * m;
+            const bool whole = L.weight != none && L.bias == none;
+            double* const buffer = lapack::scratch<double, 6>(3 * size);
+            double *const V = buffer, *const W = buffer + size, *const T = buffer + 2 * size;
+            if (!whole) gather(L, v, V);
+            apply(L, dA, m, whole ? v[L.weight].data() : V, W, T, whole ? out[L.weight].data() : V);
+            if (!whole) scatter(L, V, out);
+        }
     }
 
     // inv = (M + shift·I)⁻¹ by LAPACK potrf and potri (M symmetric; the lower triangle is read).
@@ -407,25 +406,25 @@ private:
         for (double& x : s) x = std::max(x, 0.0);  // positive semi-definite: negatives are rounding
     }
 
-    static void gather(const layer& L, const param_set& v, tensor& V) {
+    static void gather(const layer& L, const param_set& v, double* V) {
         const std::size_t m = L.outputs;
         std::size_t row = 0;
         if (L.weight != none) {
             const tensor& w = v[L.weight];
-            std::copy(w.begin(), w.end(), V.begin());
+            std::copy(w.begin(), w.end(), V);
             row = w.shape(0);
         }
-        if (L.bias != none) std::copy_n(v[L.bias].begin(), m, V.begin() + row * m);
+        if (L.bias != none) std::copy_n(v[L.bias].begin(), m, V + row * m);
     }
-    static void scatter(const layer& L, const tensor& V, param_set& out) {
+    static void scatter(const layer& L, const double* V, param_set& out) {
         const std::size_t m = L.outputs;
         std::size_t row = 0;
         if (L.weight != none) {
             tensor& w = out[L.weight];
-            std::copy_n(V.begin(), w.size(), w.begin());
+            std::copy_n(V, w.size(), w.begin());
             row = w.shape(0);
         }
-        if (L.bias != none) std::copy_n(V.begin() + row * m, m, out[L.bias].begin());
+        if (L.bias != none) std::copy_n(V + row * m, m, out[L.bias].begin());
     }
 
     std::vector<layer> layers_;
